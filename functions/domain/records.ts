@@ -1,0 +1,106 @@
+// The records kept in DynamoDB, one table each (see docs/developer-reference.md "Tables").
+// Field names are the API's snake_case so a record maps onto Manila's views without renaming.
+
+export const SHARE_STATUSES = [
+  'creating', 'available', 'error', 'deleting', 'error_deleting', 'extending', 'shrinking',
+  'backup_creating', 'backup_restoring', 'backup_restoring_error',
+] as const;
+export type ShareStatus = (typeof SHARE_STATUSES)[number];
+
+export const BACKUP_STATUSES = ['creating', 'available', 'error', 'restoring', 'deleting', 'error_deleting'] as const;
+export type BackupStatus = (typeof BACKUP_STATUSES)[number];
+/** Statuses an admin may set with a backup's reset_status (api.md). */
+export const BACKUP_RESET_STATUSES = ['creating', 'available', 'deleting', 'error', 'error_deleting'] as const;
+
+export const RESTORE_STATUSES = ['accepted', 'running', 'succeeded', 'failed'] as const;
+export type RestoreStatus = (typeof RESTORE_STATUSES)[number];
+
+export type ShareProto = 'NFS' | 'CIFS';
+
+export interface ShareRecord {
+  id: string;
+  project_id: string;
+  user_id: string;
+  name: string | null;
+  description: string | null;
+  status: ShareStatus;
+  /** GiB */
+  size: number;
+  share_proto: ShareProto;
+  availability_zone: string;
+  created_at: string;
+  updated_at: string;
+  source_backup_id: string | null;
+  task_state: string | null;
+  /** storage backend that holds the share ("local" | "efs") */
+  backend: string;
+  /** where the share is mounted: locally the absolute directory, on AWS the NFS mount path */
+  export_path: string;
+  /** the backend's handle on the share's root: locally the share id, on AWS the EFS access point id */
+  access_point_id: string;
+  /** set while a restore owns the share (status backup_restoring); the workflow's conditions key on it */
+  active_restore_id?: string;
+  /** set while a backup of the share runs (status backup_creating) */
+  active_backup_id?: string;
+}
+
+export interface BackupRecord {
+  id: string;
+  project_id: string;
+  user_id: string;
+  share_id: string;
+  /** protocol of the source share when the backup was taken */
+  share_proto: ShareProto;
+  status: BackupStatus;
+  name: string | null;
+  description: string | null;
+  /** GiB: the source share's size when the backup was taken (as Manila) */
+  size: number;
+  availability_zone: string;
+  created_at: string;
+  updated_at: string;
+  /** "0".."100", Manila's string */
+  progress: string;
+  /** "0".."100", Manila's string */
+  restore_progress: string;
+  /** the backup driver's name */
+  backup_type: string;
+  host: string;
+  topic: string;
+  backend: string;
+  /** the backend's handle on the backup's root (manifest.jsonl + data/) */
+  access_point_id: string;
+  active_restore_id?: string;
+  fail_reason?: string;
+  /** progress of the copier while the backup is taken (same fields as a restore) */
+  phase?: string;
+  files_total?: number;
+  files_done?: number;
+  bytes_total?: number;
+  bytes_done?: number;
+}
+
+export interface RestoreRecord {
+  id: string;
+  project_id: string;
+  user_id: string;
+  backup_id: string;
+  share_id: string;
+  source_share_id: string;
+  /** "restore" onto an existing share, or "create_share" (POST /v2/shares with backup_id) */
+  kind: 'restore' | 'create_share';
+  status: RestoreStatus;
+  phase: string;
+  files_total: number;
+  files_done: number;
+  bytes_total: number;
+  bytes_done: number;
+  eta_seconds: number | null;
+  fail_reason: string | null;
+  created_at: string;
+  updated_at: string;
+  finished_at: string | null;
+  execution_id: string | null;
+  /** set by the workflow when the copy step starts: from then on, bytes may have been written */
+  copy_started?: boolean;
+}
