@@ -1,0 +1,53 @@
+// The copier's environment (docs/developer-reference.md, "The copier's contract") → run options.
+import { ConfigError } from './errors.ts';
+import type { DynamoProgressTargets } from './dynamo-progress.ts';
+
+export type CopierMode = 'backup' | 'restore';
+
+export interface CopierConfig {
+  mode: CopierMode;
+  source: string;
+  target: string;
+  concurrency?: number;
+  failAfterFiles?: number;
+  /** undefined when no progress record is configured (PROGRESS_TABLE and PERCENT_TABLE unset) */
+  progress?: DynamoProgressTargets;
+}
+
+const ATTRIBUTE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+
+function required(env: NodeJS.ProcessEnv, name: string): string {
+  const value = env[name];
+  if (!value) throw new ConfigError(`${name} is required`);
+  return value;
+}
+
+function integer(env: NodeJS.ProcessEnv, name: string, min: number, max: number): number | undefined {
+  const text = env[name];
+  if (text === undefined || text === '') return undefined;
+  if (!/^\d+$/.test(text)) throw new ConfigError(`${name} must be an integer, got ${JSON.stringify(text)}`);
+  const value = Number(text);
+  if (value < min || value > max) throw new ConfigError(`${name} must be between ${min} and ${max}, got ${value}`);
+  return value;
+}
+
+export function loadCopierConfig(env: NodeJS.ProcessEnv): CopierConfig {
+  const mode = required(env, 'COPIER_MODE');
+  if (mode !== 'backup' && mode !== 'restore') throw new ConfigError(`COPIER_MODE must be "backup" or "restore", got ${JSON.stringify(mode)}`);
+  const config: CopierConfig = {
+    mode,
+    source: required(env, 'COPIER_SOURCE'),
+    target: required(env, 'COPIER_TARGET'),
+    concurrency: integer(env, 'COPIER_CONCURRENCY', 1, 1024),
+    failAfterFiles: integer(env, 'COPIER_FAIL_AFTER_FILES', 0, Number.MAX_SAFE_INTEGER),
+  };
+  const progress: DynamoProgressTargets = {};
+  if (env.PROGRESS_TABLE) progress.progress = { table: env.PROGRESS_TABLE, id: required(env, 'PROGRESS_ID') };
+  if (env.PERCENT_TABLE) {
+    const attribute = required(env, 'PERCENT_ATTRIBUTE');
+    if (!ATTRIBUTE_NAME.test(attribute)) throw new ConfigError(`PERCENT_ATTRIBUTE ${JSON.stringify(attribute)} is not an attribute name`);
+    progress.percent = { table: env.PERCENT_TABLE, id: required(env, 'PERCENT_ID'), attribute };
+  }
+  if (progress.progress || progress.percent) config.progress = progress;
+  return config;
+}

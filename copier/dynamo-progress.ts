@@ -1,0 +1,102 @@
+// The progress sink on DynamoDB: the progress record (restore or backup) gets the counters, the
+// percent record gets Manila's "0".."100" string in the configured attribute. When both are the
+// same item (a backup: its own record), one UpdateItem carries both. The endpoint is the SDK's own
+// business (AWS_ENDPOINT_URL_DYNAMODB locally).
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, UpdateCommand, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
+import type { ProgressSink, ProgressSnapshot } from './progress.ts';
+
+export interface RecordRef {
+  table: string;
+  id: string;
+}
+
+export interface DynamoProgressTargets {
+  progress?: RecordRef;
+  percent?: RecordRef & { attribute: string };
+}
+
+/** Time a single progress write may take before it is abandoned (it is best effort). */
+const WRITE_TIMEOUT_MS = 10_000;
+
+interface Assignment {
+  name: string;
+  value: unknown;
+}
+
+/** An UpdateItem that SETs the given attributes on an existing item (never creates one). */
+export function updateInput(ref: RecordRef, assignments: Assignment[]): UpdateCommandInput {
+  const names: Record<string, string> = { '#id': 'id' };
+  const values: Record<string, unknown> = {};
+  const sets = assignments.map((assignment, i) => {
+    names[`#a${i}`] = assignment.name;
+    values[`:v${i}`] = assignment.value;
+    return `#a${i} = :v${i}`;
+  });
+  return {
+    TableName: ref.table,
+    Key: { id: ref.id },
+    UpdateExpression: `SET ${sets.join(', ')}`,
+    // progress of a record that is gone (deleted meanwhile) must not resurrect it as a stub
+    ConditionExpression: 'attribute_exists(#id)',
+    ExpressionAttributeNames: names,
+    ExpressionAttributeValues: values,
+  };
+}
+
+function counterAssignments(snapshot: ProgressSnapshot): Assignment[] {
+  return [
+    { name: 'phase', value: snapshot.phase },
+    { name: 'files_total', value: snapshot.files_total },
+    { name: 'files_done', value: snapshot.files_done },
+    { name: 'bytes_total', value: snapshot.bytes_total },
+    { name: 'bytes_done', value: snapshot.bytes_done },
+    { name: 'eta_seconds', value: snapshot.eta_seconds },
+    { name: 'updated_at', value: snapshot.updated_at },
+  ];
+}
+
+function sameRecord(a: RecordRef | undefined, b: RecordRef | undefined): boolean {
+  return a !== undefined && b !== undefined && a.table === b.table && a.id === b.id;
+}
+
+/** The UpdateItem inputs one snapshot turns into (pure, so it can be checked without a database). */
+export function snapshotUpdates(targets: DynamoProgressTargets, snapshot: ProgressSnapshot): UpdateCommandInput[] {
+  const updates: UpdateCommandInput[] = [];
+  const percent = targets.percent ? { name: targets.percent.attribute, value: snapshot.percent } : undefined;
+  if (targets.progress) {
+    const assignments = counterAssignments(snapshot);
+    if (percent && sameRecord(targets.progress, targets.percent)) assignments.push(percent);
+    updates.push(updateInput(targets.progress, assignments));
+  }
+  if (targets.percent && percent && !sameRecord(targets.progress, targets.percent)) {
+    updates.push(updateInput(targets.percent, [percent]));
+  }
+  return updates;
+}
+
+export class DynamoProgressSink implements ProgressSink {
+  private readonly client: DynamoDBDocumentClient;
+
+  constructor(private readonly targets: DynamoProgressTargets, client?: DynamoDBClient) {
+    this.client = DynamoDBDocumentClient.from(client ?? new DynamoDBClient({}), {
+      marshallOptions: { removeUndefinedValues: true },
+    });
+  }
+
+  async write(snapshot: ProgressSnapshot): Promise<void> {
+    await Promise.all(snapshotUpdates(this.targets, snapshot).map((input) => this.send(input)));
+  }
+
+  async fail(reason: string): Promise<void> {
+    if (!this.targets.progress) return;
+    await this.send(updateInput(this.targets.progress, [
+      { name: 'fail_reason', value: reason },
+      { name: 'updated_at', value: new Date().toISOString() },
+    ]));
+  }
+
+  private async send(input: UpdateCommandInput): Promise<void> {
+    await this.client.send(new UpdateCommand(input), { abortSignal: AbortSignal.timeout(WRITE_TIMEOUT_MS) });
+  }
+}

@@ -1,0 +1,51 @@
+// The copier's process entry point: the Fargate task's command, and locally the child process the
+// Step Functions facade spawns. Reads the environment, runs one backup or restore, and exits 0, or
+// prints one JSON line {"error","reason"} on stderr and exits 1 (failure), 2 (bad configuration) or
+// 143 (SIGTERM).
+import { runBackup } from './backup.ts';
+import { loadCopierConfig } from './config.ts';
+import { DynamoProgressSink } from './dynamo-progress.ts';
+import { describeFailure, StoppedError } from './errors.ts';
+import { runRestore } from './restore.ts';
+import { defaultConcurrency } from './run.ts';
+
+function log(message: string): void {
+  process.stderr.write(`copier: ${message}\n`);
+}
+
+async function main(): Promise<number> {
+  const stop = new AbortController();
+  process.once('SIGTERM', () => {
+    log('SIGTERM: finishing the files in flight, starting no new ones');
+    stop.abort(new StoppedError('stopped by SIGTERM'));
+  });
+  try {
+    const config = loadCopierConfig(process.env);
+    const concurrency = config.concurrency ?? defaultConcurrency();
+    // libuv runs file I/O on its thread pool (4 threads by default): give it room for the files in
+    // flight. It only takes effect if set before the pool's first use, so the task definition and
+    // the local facade should set it too.
+    process.env.UV_THREADPOOL_SIZE ??= String(Math.min(128, Math.max(4, concurrency)));
+    const run = config.mode === 'backup' ? runBackup : runRestore;
+    const started = Date.now();
+    const result = await run({
+      source: config.source,
+      target: config.target,
+      concurrency,
+      failAfterFiles: config.failAfterFiles,
+      progress: config.progress ? new DynamoProgressSink(config.progress) : undefined,
+      signal: stop.signal,
+      log,
+    });
+    log(`${config.mode} done in ${Date.now() - started} ms: ${JSON.stringify(result)}`);
+    return 0;
+  } catch (error) {
+    const failure = describeFailure(error);
+    process.stderr.write(`${JSON.stringify({ error: failure.error, reason: failure.reason })}\n`);
+    return failure.exitCode;
+  }
+}
+
+// exit explicitly: idle SDK sockets must not keep a finished task alive (stderr is a pipe or a file,
+// written synchronously, so nothing printed is lost)
+process.exit(await main());

@@ -1,0 +1,148 @@
+// manifest.jsonl and summary.json (docs/developer-reference.md, "The manifest"): one JSON object per
+// line, parents before children. Lines are checked against a JSON schema (ajv) and their paths
+// against paths.ts before the fs engine sees them.
+import { Ajv, type JSONSchemaType } from 'ajv';
+import { ManifestError } from './errors.ts';
+import { manifestPathComponents } from './paths.ts';
+
+interface EntryBase {
+  path: string;
+  mode: number;
+  uid: number;
+  gid: number;
+  /** nanoseconds since the epoch, decimal */
+  mtime_ns: string;
+  size: number;
+}
+export interface DirEntry extends EntryBase { type: 'dir' }
+export interface FileEntry extends EntryBase { type: 'file'; sha256: string }
+export interface SymlinkEntry extends EntryBase { type: 'symlink'; target: string }
+export interface HardlinkEntry extends EntryBase { type: 'hardlink'; link_to: string }
+export type ManifestEntry = DirEntry | FileEntry | SymlinkEntry | HardlinkEntry;
+
+/** A parsed line with its path already split into validated components. */
+export type ParsedEntry = ManifestEntry & { components: string[] };
+
+export interface BackupSummary {
+  version: 1;
+  /** manifest lines */
+  entries: number;
+  /** `file` entries (hard links and symlinks carry no data of their own) */
+  files: number;
+  /** sum of the `file` entries' sizes */
+  bytes: number;
+  created_at: string;
+}
+
+export const MANIFEST_FILE = 'manifest.jsonl';
+export const SUMMARY_FILE = 'summary.json';
+export const DATA_DIR = 'data';
+
+const common = {
+  path: { type: 'string', minLength: 1, maxLength: 4096 },
+  mode: { type: 'integer', minimum: 0, maximum: 0o7777 },
+  uid: { type: 'integer', minimum: 0, maximum: 0xffffffff },
+  gid: { type: 'integer', minimum: 0, maximum: 0xffffffff },
+  mtime_ns: { type: 'string', pattern: '^(0|[1-9][0-9]{0,19})$' },
+  size: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
+} as const;
+const commonRequired = ['path', 'type', 'mode', 'uid', 'gid', 'mtime_ns', 'size'] as const;
+
+function variant<T extends string>(type: T, extra: Record<string, object> = {}) {
+  return {
+    type: 'object',
+    additionalProperties: false,
+    required: [...commonRequired, ...Object.keys(extra)],
+    properties: { ...common, type: { const: type }, ...extra },
+  };
+}
+
+const entrySchema = {
+  type: 'object',
+  required: ['type'],
+  properties: { type: { enum: ['dir', 'file', 'symlink', 'hardlink'] } },
+  oneOf: [
+    variant('dir'),
+    variant('file', { sha256: { type: 'string', pattern: '^[0-9a-f]{64}$' } }),
+    // a symlink's target is recreated verbatim and never followed, so any non-empty string without NUL
+    variant('symlink', { target: { type: 'string', minLength: 1, maxLength: 4096, pattern: '^[^\\u0000]+$' } }),
+    variant('hardlink', { link_to: { type: 'string', minLength: 1, maxLength: 4096 } }),
+  ],
+};
+
+const summarySchema: JSONSchemaType<BackupSummary> = {
+  type: 'object',
+  required: ['version', 'entries', 'files', 'bytes', 'created_at'],
+  properties: {
+    version: { type: 'integer', const: 1 },
+    entries: { type: 'integer', minimum: 0 },
+    files: { type: 'integer', minimum: 0 },
+    bytes: { type: 'integer', minimum: 0 },
+    created_at: { type: 'string' },
+  },
+};
+
+const ajv = new Ajv({ allErrors: false, strict: true, strictTuples: false });
+const validateEntry = ajv.compile<ManifestEntry>(entrySchema);
+const validateSummary = ajv.compile(summarySchema);
+
+/**
+ * One manifest line → a validated entry. `lineNumber` (1-based) goes into error messages. Throws
+ * ManifestError for a malformed line and UnsafePathError for a path (or link_to) that could escape.
+ */
+export function parseManifestLine(line: string, lineNumber: number): ParsedEntry {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch (error) {
+    throw new ManifestError(`manifest line ${lineNumber} is not JSON: ${(error as Error).message}`);
+  }
+  if (!validateEntry(value)) {
+    const first = validateEntry.errors?.[0];
+    throw new ManifestError(`manifest line ${lineNumber} is not a valid entry: ${first ? `${first.instancePath || '/'} ${first.message ?? ''}` : 'unknown'}`.trim());
+  }
+  const components = manifestPathComponents(value.path);
+  if (components.length === 0 && value.type !== 'dir') throw new ManifestError(`manifest line ${lineNumber}: the root "." must be a directory`);
+  if (value.type === 'hardlink') {
+    const linkTo = manifestPathComponents(value.link_to, 'link_to');
+    if (linkTo.length === 0) throw new ManifestError(`manifest line ${lineNumber}: link_to cannot be the root`);
+    if (value.link_to === value.path) throw new ManifestError(`manifest line ${lineNumber}: a hard link to itself`);
+  }
+  return { ...value, components };
+}
+
+/** One entry → its manifest line (no newline), keys in the documented order. */
+export function serializeManifestEntry(entry: ManifestEntry): string {
+  const base = { path: entry.path, type: entry.type, mode: entry.mode, uid: entry.uid, gid: entry.gid, mtime_ns: entry.mtime_ns, size: entry.size };
+  switch (entry.type) {
+    case 'dir':
+      return JSON.stringify(base);
+    case 'file':
+      return JSON.stringify({ ...base, sha256: entry.sha256 });
+    case 'symlink':
+      return JSON.stringify({ ...base, target: entry.target });
+    case 'hardlink':
+      return JSON.stringify({ ...base, link_to: entry.link_to });
+  }
+}
+
+export function parseSummary(text: string): BackupSummary {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new ManifestError(`summary.json is not JSON: ${(error as Error).message}`);
+  }
+  if (!validateSummary(value)) {
+    const first = validateSummary.errors?.[0];
+    throw new ManifestError(`summary.json is not valid: ${first ? `${first.instancePath || '/'} ${first.message ?? ''}` : 'unknown'}`.trim());
+  }
+  return value;
+}
+
+/** Seconds since the epoch as fs.utimes takes them; a double keeps sub-microsecond precision for
+ * present-day times (the integer part is split off first so the fraction is not rounded away). */
+export function nsToSeconds(mtimeNs: string | bigint): number {
+  const ns = BigInt(mtimeNs);
+  return Number(ns / 1_000_000_000n) + Number(ns % 1_000_000_000n) / 1e9;
+}

@@ -1,0 +1,107 @@
+// What runBackup and runRestore share: their options, result, and the wrapper that turns a failure
+// into a progress record's fail_reason.
+import { cpus } from 'node:os';
+import { ConfigError, describeFailure, FaultInjectedError, StoppedError } from './errors.ts';
+import { ProgressReporter, type ProgressSink } from './progress.ts';
+
+export interface RunOptions {
+  /** backup: the share's root; restore: the backup's root (manifest.jsonl, summary.json, data/) */
+  source: string;
+  /** backup: the backup's root; restore: the share's root */
+  target: string;
+  /** files in flight (default: defaultConcurrency()) */
+  concurrency?: number;
+  /** where progress goes; none: no progress writes */
+  progress?: ProgressSink;
+  /** minimum time between progress writes (1000 ms) */
+  progressIntervalMs?: number;
+  /** test-only fault switch: fail once this many files were written */
+  failAfterFiles?: number;
+  /** stops the run: no new entry starts, large copies stop between chunks */
+  signal?: AbortSignal;
+  /** restore uid/gid (default: when running as root) */
+  chown?: boolean;
+  /** one human-readable line per call (main.ts: stderr) */
+  log?: (message: string) => void;
+}
+
+export interface RunResult {
+  /** manifest entries written (backup) or applied (restore) */
+  entries: number;
+  /** regular files copied (`file` entries) */
+  files: number;
+  /** bytes of those files */
+  bytes: number;
+  dirs: number;
+  symlinks: number;
+  hardlinks: number;
+  /** backup only: sockets, FIFOs and device nodes, which a manifest cannot describe */
+  skipped: number;
+}
+
+export function defaultConcurrency(): number {
+  return Math.max(8, 4 * cpus().length);
+}
+
+export function emptyResult(): RunResult {
+  return { entries: 0, files: 0, bytes: 0, dirs: 0, symlinks: 0, hardlinks: 0, skipped: 0 };
+}
+
+export interface RunContext {
+  options: RunOptions;
+  concurrency: number;
+  chown: boolean;
+  reporter: ProgressReporter;
+  log: (message: string) => void;
+  result: RunResult;
+  throwIfStopped(): void;
+  /** count a written regular file; trips the fault switch */
+  fileWritten(bytes: number): void;
+}
+
+export function stopError(signal: AbortSignal | undefined): Error {
+  return signal?.reason instanceof Error ? signal.reason : new StoppedError('stopped');
+}
+
+/** Builds the context of one run and runs `body`; on failure the reason goes to the progress record. */
+export async function runWithContext(options: RunOptions, body: (context: RunContext) => Promise<void>): Promise<RunResult> {
+  const concurrency = options.concurrency ?? defaultConcurrency();
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new ConfigError(`concurrency must be a positive integer, got ${concurrency}`);
+  const failAfter = options.failAfterFiles;
+  if (failAfter !== undefined && (!Number.isInteger(failAfter) || failAfter < 0)) throw new ConfigError(`failAfterFiles must be a non-negative integer, got ${failAfter}`);
+  const log = options.log ?? (() => undefined);
+  const reporter = new ProgressReporter(options.progress, {
+    intervalMs: options.progressIntervalMs,
+    onWriteError: (error) => log(`progress write failed: ${(error as Error).message}`),
+  });
+  const chown = options.chown ?? process.getuid?.() === 0;
+  if (!chown && options.chown === undefined) log('not running as root: ownership (uid/gid) is not copied, files belong to the copier\'s user');
+  const result = emptyResult();
+  const context: RunContext = {
+    options,
+    concurrency,
+    chown,
+    reporter,
+    log,
+    result,
+    throwIfStopped() {
+      if (options.signal?.aborted) throw stopError(options.signal);
+    },
+    fileWritten(bytes) {
+      result.files += 1;
+      result.bytes += bytes;
+      reporter.fileDone();
+      if (failAfter !== undefined && result.files >= failAfter) throw new FaultInjectedError(`fault injected after ${failAfter} files`);
+    },
+  };
+  try {
+    if (failAfter === 0) throw new FaultInjectedError('fault injected after 0 files');
+    await body(context);
+    reporter.setPhase('done');
+    await reporter.finish();
+    return result;
+  } catch (error) {
+    await reporter.fail(describeFailure(error).reason);
+    throw error;
+  }
+}

@@ -1,0 +1,85 @@
+// The `efs` backend: one access point per share on the shares file system (rooted at
+// /shares/<id>) and one per backup on the backups file system (rooted at /backups/<id>). EFS
+// creates the root directory on first use with the CreationInfo owner and mode.
+import {
+  AccessPointNotFound, CreateAccessPointCommand, DeleteAccessPointCommand, EFSClient,
+  type CreateAccessPointCommandInput,
+} from '@aws-sdk/client-efs';
+import type { ShareProto } from '../domain/records.ts';
+import type { ProvisionedShare, StorageBackend, StoredItem } from './storage.ts';
+
+export interface EfsStorageOptions {
+  sharesFileSystemId: string;
+  backupsFileSystemId: string;
+  /** the NFS host tenants mount, <fs-id>.efs.<region>.amazonaws.com */
+  sharesMountHost: string;
+  /** identity every NFS request through the access point gets; absent: the client's own */
+  posixUser?: { Uid: number; Gid: number };
+  client?: EFSClient;
+}
+
+export class EfsStorageBackend implements StorageBackend {
+  readonly name = 'efs' as const;
+  readonly protocols: readonly ShareProto[] = ['NFS'];
+  private readonly client: EFSClient;
+
+  constructor(private readonly options: EfsStorageOptions) {
+    if (!options.sharesFileSystemId || !options.backupsFileSystemId) {
+      throw new Error('the efs storage backend needs EFS_SHARES_FILE_SYSTEM_ID and EFS_BACKUPS_FILE_SYSTEM_ID');
+    }
+    this.client = options.client ?? new EFSClient({});
+  }
+
+  private async createAccessPoint(fileSystemId: string, path: string, kind: 'share' | 'backup', id: string): Promise<string> {
+    const input: CreateAccessPointCommandInput = {
+      // the record id as client token: a retried provision returns the same access point
+      ClientToken: id,
+      FileSystemId: fileSystemId,
+      RootDirectory: { Path: path, CreationInfo: { OwnerUid: 0, OwnerGid: 0, Permissions: '0755' } },
+      Tags: [
+        { Key: 'Name', Value: `${kind}-${id}` },
+        { Key: `${kind}_id`, Value: id },
+      ],
+      ...(this.options.posixUser ? { PosixUser: this.options.posixUser } : {}),
+    };
+    const out = await this.client.send(new CreateAccessPointCommand(input));
+    if (!out.AccessPointId) throw new Error(`EFS CreateAccessPoint for ${kind} ${id} returned no AccessPointId`);
+    return out.AccessPointId;
+  }
+
+  private async deleteAccessPoint(accessPointId: string): Promise<void> {
+    try {
+      await this.client.send(new DeleteAccessPointCommand({ AccessPointId: accessPointId }));
+    } catch (err) {
+      // already gone: deleting is idempotent
+      if (!(err instanceof AccessPointNotFound)) throw err;
+    }
+  }
+
+  async provisionShare(shareId: string): Promise<ProvisionedShare> {
+    const path = `/shares/${shareId}`;
+    const accessPointId = await this.createAccessPoint(this.options.sharesFileSystemId, path, 'share', shareId);
+    return { access_point_id: accessPointId, export_path: `${this.options.sharesMountHost}:${path}` };
+  }
+
+  /**
+   * Removes the access point. The directory's bytes stay on the file system until a cleanup
+   * task that mounts it removes them: the API Lambda does not mount the shares file system.
+   */
+  async deleteShare(share: StoredItem): Promise<void> {
+    await this.deleteAccessPoint(share.access_point_id);
+  }
+
+  /** EFS reports usage per file system, not per directory, and this Lambda does not mount it. */
+  async usedBytes(): Promise<undefined> {
+    return undefined;
+  }
+
+  async provisionBackup(backupId: string): Promise<{ access_point_id: string }> {
+    return { access_point_id: await this.createAccessPoint(this.options.backupsFileSystemId, `/backups/${backupId}`, 'backup', backupId) };
+  }
+
+  async deleteBackup(backup: StoredItem): Promise<void> {
+    await this.deleteAccessPoint(backup.access_point_id);
+  }
+}

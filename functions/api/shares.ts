@@ -1,0 +1,181 @@
+// Share operations (api.md "Shares").
+import { ConditionFailedError } from '../adapters/repository.ts';
+import { badRequest, notFound } from '../domain/errors.ts';
+import { applyListQuery, parseListQuery } from '../domain/listing.ts';
+import { assertMay, assertOwns, isAdmin } from '../domain/policy.ts';
+import type { ShareRecord } from '../domain/records.ts';
+import {
+  SHARE_DELETABLE, checkExtend, checkProtocolServed, checkShareDelete, checkShareFromBackup, checkShrink, parseShareStatus,
+} from '../domain/rules.ts';
+import { nextLinks, type Operation, type OperationContext } from './context.ts';
+import { claimRestoreAndStart } from './restore-claim.ts';
+import { actionOf, resetStatusSchema, resizeSchema, resourceOf, shareCreateSchema, shareUpdateSchema, validator } from './schemas.ts';
+import { shareDetail, shareSummary } from './views.ts';
+
+interface ShareCreateBody {
+  share_proto?: string; size?: number; name?: string | null; description?: string | null;
+  display_name?: string | null; display_description?: string | null; backup_id?: string;
+}
+interface ShareUpdateBody { name?: string | null; description?: string | null; display_name?: string | null; display_description?: string | null }
+
+const validateCreate = validator<ShareCreateBody>(shareCreateSchema);
+const validateUpdate = validator<ShareUpdateBody>(shareUpdateSchema);
+const validateResize = validator<{ new_size: number }>(resizeSchema);
+const validateResetStatus = validator<{ status: string }>(resetStatusSchema);
+
+const LIST_SPEC = {
+  sortKeys: ['id', 'name', 'status', 'size', 'share_proto', 'created_at', 'updated_at', 'project_id', 'availability_zone'],
+  filterKeys: ['name', 'status', 'share_proto', 'source_backup_id'],
+};
+
+/** Reads a share named in the path: 404 when missing, 403 when another project's. */
+export async function loadShare(ctx: OperationContext, id: string): Promise<ShareRecord> {
+  const share = await ctx.deps.repository.getShare(id);
+  if (!share) throw notFound(`Share ${id} could not be found.`);
+  assertOwns(ctx.caller, share, 'Share');
+  return share;
+}
+
+/** A status change that lost a race is a 400 that tells the state found now. */
+async function raced(ctx: OperationContext, id: string, action: string): Promise<never> {
+  const now = await ctx.deps.repository.getShare(id);
+  if (!now) throw notFound(`Share ${id} could not be found.`);
+  throw badRequest(`Share ${id} changed while trying to ${action}; its status is now ${now.status}.`);
+}
+
+const list = (detail: boolean): Operation => async (ctx) => {
+  assertMay(ctx.caller, 'list', 'share:get_all');
+  const query = parseListQuery(ctx.query, LIST_SPEC);
+  const scope = query.allTenants && isAdmin(ctx.caller) ? undefined : ctx.caller.projectId;
+  const page = applyListQuery(await ctx.deps.repository.listShares(scope), query);
+  return {
+    status: 200,
+    body: {
+      shares: page.items.map((s) => (detail ? shareDetail(s) : shareSummary(s, ctx.baseUrl))),
+      ...nextLinks(ctx, 'shares', page.nextOffset),
+    },
+  };
+};
+
+export const listShares = list(false);
+export const listSharesDetail = list(true);
+
+export const showShare: Operation = async (ctx) => {
+  const share = await loadShare(ctx, ctx.params.id!);
+  assertMay(ctx.caller, 'show', 'share:get');
+  return { status: 200, body: { share: shareDetail(share) } };
+};
+
+export const createShare: Operation = async (ctx) => {
+  const body = validateCreate(resourceOf(ctx.body, 'share'), 'share');
+  assertMay(ctx.caller, 'create', 'share:create');
+  const { repository, storage, settings } = ctx.deps;
+  const name = body.name ?? body.display_name ?? null;
+  const description = body.description ?? body.display_description ?? null;
+  const id = ctx.newId();
+  const now = ctx.now();
+
+  if (body.backup_id !== undefined) {
+    const backup = await repository.getBackup(body.backup_id);
+    const { size, proto } = checkShareFromBackup({
+      caller: ctx.caller, backupId: body.backup_id, backup, size: body.size, proto: body.share_proto,
+      drivers: settings.drivers, servedProtocols: storage.protocols,
+    });
+    const provisioned = await storage.provisionShare(id);
+    const share: ShareRecord = {
+      id, project_id: ctx.caller.projectId, user_id: ctx.caller.userId, name, description, status: 'creating', size,
+      share_proto: proto, availability_zone: settings.availabilityZone, created_at: now, updated_at: now,
+      source_backup_id: body.backup_id, task_state: null, backend: storage.name, ...provisioned,
+    };
+    await repository.putShare(share);
+    const claimed = await claimRestoreAndStart(ctx, {
+      backupId: body.backup_id, target: share, sourceShareId: backup!.share_id, kind: 'create_share',
+      // the new share is ours alone; when the claim or the start fails nothing of it is kept
+      onAbandon: async () => {
+        await repository.deleteShare(id, ['creating']);
+        await storage.deleteShare(share);
+      },
+    });
+    return { status: 202, body: { share: shareDetail(claimed.share) } };
+  }
+
+  if (body.share_proto === undefined) throw badRequest('Invalid input for field share.share_proto: share_proto is required.');
+  const proto = checkProtocolServed(body.share_proto, storage.protocols);
+  if (body.size === undefined) throw badRequest('Invalid input for field share.size: size is required.');
+  const share: ShareRecord = {
+    id, project_id: ctx.caller.projectId, user_id: ctx.caller.userId, name, description, status: 'creating', size: body.size,
+    share_proto: proto, availability_zone: settings.availabilityZone, created_at: now, updated_at: now,
+    source_backup_id: null, task_state: null, backend: storage.name, export_path: '', access_point_id: '',
+  };
+  await repository.putShare(share);
+  let provisioned;
+  try {
+    provisioned = await storage.provisionShare(id);
+  } catch (err) {
+    await repository.updateShare(id, { set: { status: 'error', updated_at: ctx.now() }, fromStatuses: ['creating'] }).catch(() => undefined);
+    throw err;
+  }
+  const available = await repository.updateShare(id, {
+    set: { status: 'available', ...provisioned, updated_at: ctx.now() }, fromStatuses: ['creating'],
+  });
+  return { status: 202, body: { share: shareDetail(available) } };
+};
+
+export const updateShare: Operation = async (ctx) => {
+  const body = validateUpdate(resourceOf(ctx.body, 'share'), 'share');
+  const share = await loadShare(ctx, ctx.params.id!);
+  assertMay(ctx.caller, 'update', 'share:update');
+  const name = body.display_name !== undefined ? body.display_name : body.name;
+  const description = body.display_description !== undefined ? body.display_description : body.description;
+  const updated = await ctx.deps.repository.updateShare(share.id, {
+    set: { ...(name !== undefined ? { name } : {}), ...(description !== undefined ? { description } : {}), updated_at: ctx.now() },
+  }).catch((err) => (err instanceof ConditionFailedError ? raced(ctx, share.id, 'update it') : Promise.reject(err)));
+  return { status: 200, body: { share: shareDetail(updated) } };
+};
+
+export const deleteShare: Operation = async (ctx) => {
+  const share = await loadShare(ctx, ctx.params.id!);
+  assertMay(ctx.caller, 'delete', 'share:delete');
+  const { repository, storage } = ctx.deps;
+  checkShareDelete(share, await repository.countShareBackups(share));
+  await repository.updateShare(share.id, { set: { status: 'deleting', updated_at: ctx.now() }, fromStatuses: SHARE_DELETABLE })
+    .catch((err) => (err instanceof ConditionFailedError ? raced(ctx, share.id, 'delete it') : Promise.reject(err)));
+  try {
+    await storage.deleteShare(share);
+  } catch (err) {
+    await repository.updateShare(share.id, { set: { status: 'error_deleting', updated_at: ctx.now() }, fromStatuses: ['deleting'] }).catch(() => undefined);
+    throw err;
+  }
+  await repository.deleteShare(share.id, ['deleting']);
+  return { status: 202 };
+};
+
+const SHARE_ACTIONS = ['extend', 'shrink', 'reset_status', 'os-extend', 'os-shrink', 'os-reset_status'];
+
+export const shareAction: Operation = async (ctx) => {
+  const { action: key, value } = actionOf(ctx.body, SHARE_ACTIONS);
+  const action = key.replace(/^os-/, '');
+  const root = `${key}`;
+  const share = await loadShare(ctx, ctx.params.id!);
+  const { repository, storage } = ctx.deps;
+  if (action === 'reset_status') {
+    assertMay(ctx.caller, 'reset_status', 'share:reset_status');
+    const status = parseShareStatus(validateResetStatus(value, root).status);
+    await repository.updateShare(share.id, { set: { status, updated_at: ctx.now() } })
+      .catch((err) => (err instanceof ConditionFailedError ? Promise.reject(notFound(`Share ${share.id} could not be found.`)) : Promise.reject(err)));
+    return { status: 202 };
+  }
+  assertMay(ctx.caller, action === 'extend' ? 'extend' : 'shrink', `share:${action}`);
+  const { new_size: newSize } = validateResize(value, root);
+  if (action === 'extend') checkExtend(share, newSize);
+  else checkShrink(share, newSize, await storage.usedBytes(share));
+  await repository.updateShare(share.id, { set: { size: newSize, updated_at: ctx.now() }, fromStatuses: ['available'] })
+    .catch((err) => (err instanceof ConditionFailedError ? raced(ctx, share.id, action) : Promise.reject(err)));
+  return { status: 202 };
+};
+
+export const shareExportLocations: Operation = async (ctx) => {
+  const share = await loadShare(ctx, ctx.params.id!);
+  assertMay(ctx.caller, 'show', 'share:export_locations');
+  return { status: 200, body: { export_locations: shareDetail(share).export_locations } };
+};

@@ -1,0 +1,86 @@
+// Views: records → Manila's JSON (api.md field lists, exactly).
+import { createHash } from 'node:crypto';
+import type { BackupRecord, RestoreRecord, ShareRecord } from '../domain/records.ts';
+
+/** A stable id for a share's one export location (Manila gives export locations their own ids). */
+export function exportLocationId(shareId: string): string {
+  const hex = createHash('sha256').update(`export-location:${shareId}`).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-8${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
+export function exportLocations(share: ShareRecord) {
+  return share.export_path ? [{ id: exportLocationId(share.id), path: share.export_path, preferred: true }] : [];
+}
+
+export function links(baseUrl: string, collection: string, id: string) {
+  return [
+    { rel: 'self', href: `${baseUrl}/${collection}/${id}` },
+    { rel: 'bookmark', href: `${baseUrl.replace(/\/v2(\/[^/]+)?$/, '')}/${collection}/${id}` },
+  ];
+}
+
+export function shareSummary(share: ShareRecord, baseUrl: string) {
+  return { id: share.id, name: share.name, links: links(baseUrl, 'shares', share.id) };
+}
+
+export function shareDetail(share: ShareRecord) {
+  return {
+    id: share.id,
+    name: share.name,
+    description: share.description,
+    status: share.status,
+    size: share.size,
+    share_proto: share.share_proto,
+    project_id: share.project_id,
+    user_id: share.user_id,
+    availability_zone: share.availability_zone,
+    created_at: share.created_at,
+    updated_at: share.updated_at,
+    source_backup_id: share.source_backup_id ?? null,
+    task_state: share.task_state ?? null,
+    export_locations: exportLocations(share),
+  };
+}
+
+export function backupSummary(backup: BackupRecord) {
+  return { id: backup.id, name: backup.name, share_id: backup.share_id, status: backup.status };
+}
+
+export function backupDetail(backup: BackupRecord, admin: boolean) {
+  return {
+    id: backup.id,
+    share_id: backup.share_id,
+    status: backup.status,
+    name: backup.name,
+    description: backup.description,
+    size: backup.size,
+    availability_zone: backup.availability_zone,
+    created_at: backup.created_at,
+    updated_at: backup.updated_at,
+    progress: backup.progress,
+    restore_progress: backup.restore_progress,
+    backup_type: backup.backup_type,
+    ...(admin ? { host: backup.host, topic: backup.topic } : {}),
+  };
+}
+
+export function restoreView(restore: RestoreRecord, admin: boolean) {
+  return {
+    id: restore.id,
+    backup_id: restore.backup_id,
+    share_id: restore.share_id,
+    source_share_id: restore.source_share_id,
+    status: restore.status,
+    phase: restore.phase,
+    files_total: restore.files_total ?? 0,
+    files_done: restore.files_done ?? 0,
+    bytes_total: restore.bytes_total ?? 0,
+    bytes_done: restore.bytes_done ?? 0,
+    eta_seconds: restore.eta_seconds ?? null,
+    fail_reason: restore.fail_reason ?? null,
+    created_at: restore.created_at,
+    updated_at: restore.updated_at,
+    finished_at: restore.finished_at ?? null,
+    ...(admin ? { execution_id: restore.execution_id ?? null } : {}),
+  };
+}

@@ -1,0 +1,89 @@
+// `npm start`: the whole service on this machine (see docs/developer-reference.md, "The local
+// runtime"). Settings come from the environment:
+//   PORT (8786; 0 = any free port)   DATA_DIR (.local)   SFN_PORT (0 = any free port)
+//   DYNAMODB_ENDPOINT (use a running DynamoDB Local)   DYNAMODB_IN_MEMORY=1 (nothing on disk)
+//   BACKUP_DRIVERS / BACKUP_DRIVERS_FILE (driver configuration)   TABLE_PREFIX (local-)
+// Data (DynamoDB files, storage, the token signing key) lives in DATA_DIR and survives restarts.
+// The last line of the banner, `LOCAL_STACK_READY {...}`, is for programs that start us.
+import { DEFAULT_API_PORT, READY_MARKER, portFromEnv, resolveDataDir } from './env.ts';
+import { startLocalStack, type LocalStack } from './stack.ts';
+
+function flag(value: string | undefined): boolean {
+  return value !== undefined && ['1', 'true', 'yes'].includes(value.toLowerCase());
+}
+
+async function main(): Promise<void> {
+  const env = process.env;
+  const stack: LocalStack = await startLocalStack({
+    dataDir: resolveDataDir(env),
+    port: portFromEnv(env.PORT, DEFAULT_API_PORT),
+    sfnPort: portFromEnv(env.SFN_PORT, 0),
+    dynamodbEndpoint: env.DYNAMODB_ENDPOINT || undefined,
+    dynamodbInMemory: flag(env.DYNAMODB_IN_MEMORY),
+    tablePrefix: env.TABLE_PREFIX || undefined,
+    backupDrivers: env.BACKUP_DRIVERS || undefined,
+    backupDriversFile: env.BACKUP_DRIVERS_FILE || undefined,
+  });
+
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) {
+      // a second Ctrl+C: the user does not want to wait for an orderly stop
+      process.stderr.write(`${signal} again: exiting now\n`);
+      process.exit(130);
+    }
+    stopping = true;
+    process.stderr.write(`\n${signal}: stopping the local stack...\n`);
+    stack.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        console.error(err);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+
+  const memberToken = await stack.identity.mintToken({ project: 'demo', roles: ['member'], sub: 'demo-member' });
+  const adminToken = await stack.identity.mintToken({ project: 'demo', roles: ['admin', 'member'], sub: 'demo-admin' });
+  const banner = [
+    '',
+    'Share backup service: local stack is up',
+    '',
+    `  API            ${stack.apiUrl}   (Manila API, microversion 2.91)`,
+    `  data folder    ${stack.dataDir}   (delete it to start from scratch)`,
+    `  DynamoDB       ${stack.dynamodbEndpoint}   tables ${Object.values(stack.tables).join(', ')}`,
+    `  Step Functions ${stack.sfnEndpoint}`,
+    '',
+    '  Tokens for project "demo" (valid 12 hours):',
+    `  MEMBER_TOKEN=${memberToken}`,
+    `  ADMIN_TOKEN=${adminToken}`,
+    '',
+    '  More tokens:  npm run --silent token -- --project <id> --roles reader|member|admin [--user <id>]',
+    '',
+    '  Try:',
+    `    curl -s ${stack.apiUrl}/`,
+    `    curl -s -H "X-Auth-Token: $MEMBER_TOKEN" ${stack.apiUrl}/v2/shares`,
+    `    curl -s -H "Authorization: Bearer $MEMBER_TOKEN" ${stack.apiUrl}/v2/share-backups/detail`,
+    '',
+    '  Ctrl+C stops everything.',
+    '',
+  ];
+  process.stdout.write(`${banner.join('\n')}\n`);
+  const ready = {
+    apiUrl: stack.apiUrl,
+    sfnEndpoint: stack.sfnEndpoint,
+    dynamodbEndpoint: stack.dynamodbEndpoint,
+    dataDir: stack.dataDir,
+    storageRoot: stack.storageRoot,
+    tables: stack.tables,
+    stateMachineArns: stack.stateMachineArns,
+  };
+  process.stdout.write(`${READY_MARKER} ${JSON.stringify(ready)}\n`);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`local stack failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});

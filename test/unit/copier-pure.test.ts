@@ -1,0 +1,275 @@
+// The copier's pure parts: manifest path rules, manifest lines, summary, configuration, progress
+// arithmetic, the progress throttle and its DynamoDB updates.
+import { resolve, sep } from 'node:path';
+import fc from 'fast-check';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { loadCopierConfig } from '../../copier/config.ts';
+import { snapshotUpdates } from '../../copier/dynamo-progress.ts';
+import { ConfigError, describeFailure, ManifestError, UnsafePathError } from '../../copier/errors.ts';
+import { nsToSeconds, parseManifestLine, parseSummary, serializeManifestEntry, type ManifestEntry } from '../../copier/manifest.ts';
+import { ancestorPaths, manifestPathComponents, pathsOverlap } from '../../copier/paths.ts';
+import { etaSeconds, percentOf, ProgressReporter, type ProgressSnapshot } from '../../copier/progress.ts';
+
+describe('manifest paths', () => {
+  it.each([
+    ['.', []],
+    ['a', ['a']],
+    ['a/b c/ü.txt', ['a', 'b c', 'ü.txt']],
+    ['..a/b..', ['..a', 'b..']],
+    ['a\\b', ['a\\b']],
+  ])('accepts %j', (path, components) => {
+    expect(manifestPathComponents(path)).toEqual(components);
+  });
+
+  it.each(['', '/abs', '/', '../x', 'a/../../x', 'a/..', '..', 'a//b', 'a/', './a', 'a/./b', 'a\0b', '\\abs', '..\\x', 'a\\..\\b', 'a/b\\..'])(
+    'rejects %j',
+    (path) => {
+      expect(() => manifestPathComponents(path)).toThrow(UnsafePathError);
+    },
+  );
+
+  it('rejects non-strings', () => {
+    expect(() => manifestPathComponents(42)).toThrow(UnsafePathError);
+  });
+
+  it('never lets an accepted path resolve outside the root', () => {
+    const root = resolve('/srv/target');
+    const piece = fc.constantFrom('a', '.', '..', '', '/', '\\', 'b', '\0', 'é');
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 12 }), (pieces) => {
+        const path = pieces.join('');
+        let components: string[];
+        try {
+          components = manifestPathComponents(path);
+        } catch {
+          return;
+        }
+        const resolved = resolve(root, ...components);
+        expect(resolved === root || resolved.startsWith(root + sep)).toBe(true);
+        expect(components.join('/') === path || path === '.').toBe(true);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('lists ancestors and detects overlapping paths', () => {
+    expect(ancestorPaths(['a', 'b', 'c'])).toEqual(['a', 'a/b']);
+    expect(pathsOverlap('a', 'a/b')).toBe(true);
+    expect(pathsOverlap('a/b', 'a')).toBe(true);
+    expect(pathsOverlap('a', 'a')).toBe(true);
+    expect(pathsOverlap('a', 'ab')).toBe(false);
+    expect(pathsOverlap('.', 'x/y')).toBe(true);
+  });
+});
+
+describe('manifest lines', () => {
+  const sha = 'a'.repeat(64);
+  const entries: ManifestEntry[] = [
+    { path: '.', type: 'dir', mode: 0o755, uid: 0, gid: 0, mtime_ns: '1732700000123456789', size: 0 },
+    { path: 'a/b.txt', type: 'file', mode: 0o644, uid: 1000, gid: 1000, mtime_ns: '1', size: 12, sha256: sha },
+    { path: 'a/link', type: 'symlink', mode: 0o777, uid: 0, gid: 0, mtime_ns: '0', size: 0, target: '../../etc/passwd' },
+    { path: 'a/hard', type: 'hardlink', mode: 0o644, uid: 0, gid: 0, mtime_ns: '5', size: 12, link_to: 'a/b.txt' },
+  ];
+
+  it('round-trips every entry type with the documented key order', () => {
+    for (const entry of entries) {
+      const line = serializeManifestEntry(entry);
+      expect(Object.keys(JSON.parse(line))).toEqual(Object.keys(entry));
+      const { components, ...parsed } = parseManifestLine(line, 1);
+      expect(parsed).toEqual(entry);
+      expect(components).toEqual(entry.path === '.' ? [] : entry.path.split('/'));
+    }
+  });
+
+  it.each([
+    ['not JSON', 'nope', ManifestError],
+    ['unknown type', '{"path":"x","type":"fifo","mode":420,"uid":0,"gid":0,"mtime_ns":"1","size":0}', ManifestError],
+    ['file without sha256', '{"path":"x","type":"file","mode":420,"uid":0,"gid":0,"mtime_ns":"1","size":0}', ManifestError],
+    ['bad sha256', `{"path":"x","type":"file","mode":420,"uid":0,"gid":0,"mtime_ns":"1","size":0,"sha256":"${'G'.repeat(64)}"}`, ManifestError],
+    ['mode beyond 07777', '{"path":"x","type":"dir","mode":65535,"uid":0,"gid":0,"mtime_ns":"1","size":0}', ManifestError],
+    ['negative size', `{"path":"x","type":"file","mode":420,"uid":0,"gid":0,"mtime_ns":"1","size":-1,"sha256":"${sha}"}`, ManifestError],
+    ['mtime not decimal', '{"path":"x","type":"dir","mode":420,"uid":0,"gid":0,"mtime_ns":"1e9","size":0}', ManifestError],
+    ['extra field', '{"path":"x","type":"dir","mode":420,"uid":0,"gid":0,"mtime_ns":"1","size":0,"evil":1}', ManifestError],
+    ['root as a file', `{"path":".","type":"file","mode":420,"uid":0,"gid":0,"mtime_ns":"1","size":0,"sha256":"${sha}"}`, ManifestError],
+    ['absolute path', '{"path":"/etc","type":"dir","mode":420,"uid":0,"gid":0,"mtime_ns":"1","size":0}', UnsafePathError],
+    ['dot-dot path', '{"path":"../x","type":"dir","mode":420,"uid":0,"gid":0,"mtime_ns":"1","size":0}', UnsafePathError],
+    ['dot-dot link_to', '{"path":"x","type":"hardlink","mode":420,"uid":0,"gid":0,"mtime_ns":"1","size":0,"link_to":"../y"}', UnsafePathError],
+    ['absolute link_to', '{"path":"x","type":"hardlink","mode":420,"uid":0,"gid":0,"mtime_ns":"1","size":0,"link_to":"/etc/shadow"}', UnsafePathError],
+    ['symlink target with NUL', '{"path":"x","type":"symlink","mode":511,"uid":0,"gid":0,"mtime_ns":"1","size":0,"target":"a\\u0000b"}', ManifestError],
+  ])('rejects a line with %s', (_name, line, errorClass) => {
+    expect(() => parseManifestLine(line, 7)).toThrow(errorClass);
+  });
+
+  it('parses and rejects summaries', () => {
+    expect(parseSummary('{"version":1,"entries":3,"files":1,"bytes":5,"created_at":"x"}').files).toBe(1);
+    expect(() => parseSummary('{"version":2,"entries":3,"files":1,"bytes":5,"created_at":"x"}')).toThrow(ManifestError);
+    expect(() => parseSummary('{')).toThrow(ManifestError);
+  });
+
+  it('converts nanoseconds to seconds without losing the millisecond', () => {
+    expect(nsToSeconds('1732700000123456789')).toBeCloseTo(1732700000.123457, 5);
+    expect(nsToSeconds('0')).toBe(0);
+    expect(Math.round(nsToSeconds('978307200987000000') * 1000)).toBe(978307200987);
+  });
+});
+
+describe('configuration', () => {
+  const base = { COPIER_MODE: 'restore', COPIER_SOURCE: '/b', COPIER_TARGET: '/s' };
+
+  it('reads the contract variables', () => {
+    const config = loadCopierConfig({
+      ...base,
+      COPIER_CONCURRENCY: '16',
+      COPIER_FAIL_AFTER_FILES: '3',
+      PROGRESS_TABLE: 'restores',
+      PROGRESS_ID: 'r1',
+      PERCENT_TABLE: 'backups',
+      PERCENT_ID: 'b1',
+      PERCENT_ATTRIBUTE: 'restore_progress',
+    });
+    expect(config).toEqual({
+      mode: 'restore',
+      source: '/b',
+      target: '/s',
+      concurrency: 16,
+      failAfterFiles: 3,
+      progress: { progress: { table: 'restores', id: 'r1' }, percent: { table: 'backups', id: 'b1', attribute: 'restore_progress' } },
+    });
+    expect(loadCopierConfig(base).progress).toBeUndefined();
+  });
+
+  it.each([
+    [{ ...base, COPIER_MODE: 'sync' }],
+    [{ COPIER_MODE: 'backup', COPIER_TARGET: '/t' }],
+    [{ ...base, COPIER_CONCURRENCY: '0' }],
+    [{ ...base, COPIER_CONCURRENCY: 'many' }],
+    [{ ...base, PROGRESS_TABLE: 't' }],
+    [{ ...base, PERCENT_TABLE: 't', PERCENT_ID: 'x', PERCENT_ATTRIBUTE: 'a b' }],
+  ])('refuses %j with a ConfigError (exit 2)', (env) => {
+    let thrown: unknown;
+    try {
+      loadCopierConfig(env);
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(ConfigError);
+    expect(describeFailure(thrown).exitCode).toBe(2);
+  });
+});
+
+describe('progress arithmetic', () => {
+  const counters = { phase: 'copying' as const, files_total: 10, files_done: 5, bytes_total: 1000, bytes_done: 250 };
+
+  it('computes percent by bytes, by files without bytes, and 100 only when done', () => {
+    expect(percentOf(counters)).toBe(25);
+    expect(percentOf({ ...counters, bytes_total: 0, bytes_done: 0 })).toBe(50);
+    expect(percentOf({ ...counters, bytes_done: 1000 })).toBe(99);
+    expect(percentOf({ ...counters, bytes_done: 5000 })).toBe(99);
+    expect(percentOf({ ...counters, files_total: 0, bytes_total: 0 })).toBe(0);
+    expect(percentOf({ ...counters, phase: 'done' })).toBe(100);
+  });
+
+  it('estimates the time left from the rate so far', () => {
+    expect(etaSeconds(counters, 10_000)).toBe(30);
+    expect(etaSeconds({ ...counters, bytes_done: 0 }, 10_000)).toBeNull();
+    expect(etaSeconds({ ...counters, phase: 'done' }, 10_000)).toBe(0);
+  });
+});
+
+describe('progress throttle', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  function recordingSink() {
+    const writes: { at: number; snapshot: ProgressSnapshot }[] = [];
+    const failures: string[] = [];
+    return {
+      writes,
+      failures,
+      sink: {
+        write: async (snapshot: ProgressSnapshot) => {
+          writes.push({ at: Date.now(), snapshot });
+        },
+        fail: async (reason: string) => {
+          failures.push(reason);
+        },
+      },
+    };
+  }
+
+  it('writes at most once a second, keeps the latest values, and writes once at the end', async () => {
+    vi.useFakeTimers({ now: 0 });
+    const { writes, sink } = recordingSink();
+    const reporter = new ProgressReporter(sink);
+    reporter.setTotals(100, 1000);
+    reporter.setPhase('copying');
+    for (let i = 0; i < 50; i++) {
+      reporter.addBytes(10);
+      reporter.fileDone();
+      await vi.advanceTimersByTimeAsync(100);
+    }
+    await reporter.finish();
+    const times = writes.map((w) => w.at);
+    for (let i = 1; i < times.length - 1; i++) expect(times[i]! - times[i - 1]!).toBeGreaterThanOrEqual(1000);
+    // 5 s of changes: a leading write, one a second, and the final one
+    expect(writes.length).toBeGreaterThanOrEqual(5);
+    expect(writes.length).toBeLessThanOrEqual(7);
+    const last = writes.at(-1)!.snapshot;
+    expect(last).toMatchObject({ phase: 'copying', files_done: 50, bytes_done: 500, percent: '50' });
+    // a trailing write carries the values of the end of the burst, not of its start
+    const second = writes[1]!.snapshot;
+    expect(second.bytes_done).toBeGreaterThanOrEqual(90);
+  });
+
+  it('writes the trailing change of a burst after the interval', async () => {
+    vi.useFakeTimers({ now: 0 });
+    const { writes, sink } = recordingSink();
+    const reporter = new ProgressReporter(sink);
+    reporter.setPhase('copying');
+    reporter.setTotals(2, 0);
+    reporter.fileDone();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(writes).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(999);
+    expect(writes).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(writes).toHaveLength(2);
+    expect(writes[1]!.snapshot).toMatchObject({ files_done: 1, percent: '50' });
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(writes).toHaveLength(2);
+  });
+
+  it('records a failure reason after writes in flight, and survives a failing sink', async () => {
+    const reasons: string[] = [];
+    const errors: unknown[] = [];
+    const reporter = new ProgressReporter(
+      { write: () => Promise.reject(new Error('db down')), fail: async (reason) => void reasons.push(reason) },
+      { onWriteError: (error) => errors.push(error) },
+    );
+    reporter.setPhase('copying');
+    await reporter.fail('disk full');
+    expect(reasons).toEqual(['disk full']);
+    expect(errors).toHaveLength(1);
+  });
+});
+
+describe('progress updates on DynamoDB', () => {
+  const snapshot: ProgressSnapshot = { phase: 'copying', files_total: 4, files_done: 1, bytes_total: 100, bytes_done: 30, eta_seconds: 7, updated_at: '2024-01-01T00:00:00.000Z', percent: '30' };
+
+  it('updates the progress record and the percent attribute of another record', () => {
+    const updates = snapshotUpdates({ progress: { table: 'restores', id: 'r1' }, percent: { table: 'backups', id: 'b1', attribute: 'restore_progress' } }, snapshot);
+    expect(updates).toHaveLength(2);
+    expect(updates[0]).toMatchObject({ TableName: 'restores', Key: { id: 'r1' }, ConditionExpression: 'attribute_exists(#id)' });
+    const values = Object.values(updates[0]!.ExpressionAttributeValues!);
+    expect(values).toEqual(['copying', 4, 1, 100, 30, 7, '2024-01-01T00:00:00.000Z']);
+    expect(updates[1]).toMatchObject({ TableName: 'backups', Key: { id: 'b1' }, UpdateExpression: 'SET #a0 = :v0', ExpressionAttributeNames: { '#a0': 'restore_progress' }, ExpressionAttributeValues: { ':v0': '30' } });
+  });
+
+  it('uses one update when progress and percent are the same record', () => {
+    const updates = snapshotUpdates({ progress: { table: 'backups', id: 'b1' }, percent: { table: 'backups', id: 'b1', attribute: 'progress' } }, snapshot);
+    expect(updates).toHaveLength(1);
+    expect(Object.values(updates[0]!.ExpressionAttributeNames!)).toContain('progress');
+    expect(Object.values(updates[0]!.ExpressionAttributeValues!)).toContain('30');
+  });
+});
