@@ -140,9 +140,12 @@ export function parseSummary(text: string): BackupSummary {
   return value;
 }
 
-/** Seconds since the epoch as fs.utimes takes them; a double keeps sub-microsecond precision for
- * present-day times (the integer part is split off first so the fraction is not rounded away). */
+/** Seconds since the epoch as fs.utimes takes them. Node hands utimes a double and libuv turns it
+ * into a timespec by truncating `seconds * 1e6`, so the finest mtime Node can set is the
+ * microsecond. We aim at the middle of the wanted microsecond so float error (a double's step is
+ * ~0.24 µs for present-day times) can never truncate into the one below: the microsecond is exact,
+ * the nanoseconds below it are lost (a documented limitation of a Node copier). */
 export function nsToSeconds(mtimeNs: string | bigint): number {
-  const ns = BigInt(mtimeNs);
-  return Number(ns / 1_000_000_000n) + Number(ns % 1_000_000_000n) / 1e9;
+  const micros = BigInt(mtimeNs) / 1000n;
+  return (Number(micros) + 0.5) / 1e6;
 }

@@ -106,10 +106,11 @@ describe('manifest lines', () => {
     expect(() => parseSummary('{')).toThrow(ManifestError);
   });
 
-  it('converts nanoseconds to seconds without losing the millisecond', () => {
-    expect(nsToSeconds('1732700000123456789')).toBeCloseTo(1732700000.123457, 5);
-    expect(nsToSeconds('0')).toBe(0);
-    expect(Math.round(nsToSeconds('978307200987000000') * 1000)).toBe(978307200987);
+  it('converts nanoseconds to the seconds that libuv truncates back to the exact microsecond', () => {
+    // libuv sets times from trunc(seconds * 1e6) microseconds: every one of these must survive that.
+    for (const ns of ['1732700000123456789', '0', '978307200987000000', '1580608922123000000', '1795839400881152787', '4102444799999999999']) {
+      expect(Math.trunc(nsToSeconds(ns) * 1e6), ns).toBe(Number(BigInt(ns) / 1000n));
+    }
   });
 });
 
