@@ -10,6 +10,8 @@ export interface CopierConfig {
   target: string;
   concurrency?: number;
   failAfterFiles?: number;
+  /** restore: COPIER_VERIFY_EXISTING, how a file already in the target counts as restored */
+  verifyExisting?: 'size-mtime' | 'checksum';
   /** undefined when no progress record is configured (PROGRESS_TABLE and PERCENT_TABLE unset) */
   progress?: DynamoProgressTargets;
 }
@@ -41,6 +43,11 @@ export function loadCopierConfig(env: NodeJS.ProcessEnv): CopierConfig {
     concurrency: integer(env, 'COPIER_CONCURRENCY', 1, 1024),
     failAfterFiles: integer(env, 'COPIER_FAIL_AFTER_FILES', 0, Number.MAX_SAFE_INTEGER),
   };
+  const verifyExisting = env.COPIER_VERIFY_EXISTING;
+  if (verifyExisting !== undefined && verifyExisting !== '') {
+    if (verifyExisting !== 'size-mtime' && verifyExisting !== 'checksum') throw new ConfigError(`COPIER_VERIFY_EXISTING must be "size-mtime" or "checksum", got ${JSON.stringify(verifyExisting)}`);
+    config.verifyExisting = verifyExisting;
+  }
   const progress: DynamoProgressTargets = {};
   if (env.PROGRESS_TABLE) progress.progress = { table: env.PROGRESS_TABLE, id: required(env, 'PROGRESS_ID') };
   if (env.PERCENT_TABLE) {

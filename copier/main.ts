@@ -8,6 +8,7 @@ import { DynamoProgressSink } from './dynamo-progress.ts';
 import { describeFailure, StoppedError } from './errors.ts';
 import { runRestore } from './restore.ts';
 import { defaultConcurrency } from './run.ts';
+import { defaultCopyWorkers } from './worker-pool.ts';
 
 function log(message: string): void {
   process.stderr.write(`copier: ${message}\n`);
@@ -21,7 +22,7 @@ async function main(): Promise<number> {
   });
   try {
     const config = loadCopierConfig(process.env);
-    const concurrency = config.concurrency ?? defaultConcurrency();
+    const concurrency = config.concurrency ?? (config.mode === 'restore' ? defaultCopyWorkers() : defaultConcurrency());
     // libuv runs file I/O on its thread pool (4 threads by default): give it room for the files in
     // flight. It only takes effect if set before the pool's first use, so the task definition and
     // the local facade should set it too.
@@ -33,6 +34,7 @@ async function main(): Promise<number> {
       target: config.target,
       concurrency,
       failAfterFiles: config.failAfterFiles,
+      verifyExisting: config.verifyExisting,
       progress: config.progress ? new DynamoProgressSink(config.progress) : undefined,
       signal: stop.signal,
       log,

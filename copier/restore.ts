@@ -10,21 +10,33 @@
 // `realDirs`, one string per directory) or, failing that, one lstat says is a directory. Names are
 // created with O_EXCL|O_NOFOLLOW (symlinks, hard links) or replaced after an lstat, and directory
 // metadata is set through an O_NOFOLLOW|O_DIRECTORY descriptor, so no write goes through a symlink.
-// Two entries whose paths overlap are never in flight together (pool.ts), so one entry cannot turn a
-// directory another is writing into into a symlink.
+// Two entries whose paths overlap are never in flight together (RestoreRun.awaitOverlapping), so one
+// entry cannot turn a directory another is writing into into a symlink.
+//
+// Speed: the main thread streams the manifest, creates directories and makes hard links in order;
+// files and symlinks go in batches (up to 128 jobs or 16 MiB) to a few worker threads doing
+// synchronous I/O (worker-pool.ts, sync-copy.ts); directory metadata is applied at the end, deepest
+// level first, spread over the workers. Progress reaches DynamoDB at most once a second (progress.ts).
+//
+// Resume: a re-run (a retried workflow step, or a new restore onto the same share) keeps every file
+// and symlink already in place per the manifest (size and mtime; also sha256 with
+// verifyExisting = 'checksum') and re-applies ownership, mode and mtime only where they differ.
+// Files in a directory this run created skip that check: nothing can be there yet.
 //
 // The manifest is read twice, both times streamed: first only to parse and validate every line and
 // check its counts against summary.json (a malicious, malformed or truncated manifest fails before
 // anything is written), then to copy.
-import { createReadStream } from 'node:fs';
-import { link, lstat, mkdir, open, readFile, realpath, symlink, chmod, lutimes, lchown } from 'node:fs/promises';
+import { chmodSync, createReadStream, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
+import { link, lstat, mkdir, readFile, realpath } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
-import { ChecksumMismatchError, ConfigError, errnoCode, ManifestError, SizeMismatchError, UnsafePathError } from './errors.ts';
-import { applyMetadata, copyFileHashing, createFile, DIR_FLAGS, openSource, removeExisting, type FileMetadata } from './fs-ops.ts';
-import { DATA_DIR, MANIFEST_FILE, SUMMARY_FILE, nsToSeconds, parseManifestLine, parseSummary, type BackupSummary, type ParsedEntry } from './manifest.ts';
+import { ChecksumMismatchError, ConfigError, errnoCode, FaultInjectedError, ManifestError, SizeMismatchError, UnsafePathError } from './errors.ts';
+import type { SerializedError } from './copy-worker.ts';
+import { removeExisting } from './fs-ops.ts';
+import { DATA_DIR, MANIFEST_FILE, SUMMARY_FILE, parseManifestLine, parseSummary, type BackupSummary, type ParsedEntry } from './manifest.ts';
 import { ancestorPaths, isSameOrUnder, ROOT_PATH, underRoot } from './paths.ts';
-import { PathTaskPool } from './pool.ts';
 import { runWithContext, stopError, type RunContext, type RunOptions, type RunResult } from './run.ts';
+import type { DirMetadataJob, FileJob, Job, JobOutcome, SymlinkJob } from './sync-copy.ts';
+import { CopyWorkerPool, defaultCopyWorkers } from './worker-pool.ts';
 
 async function* manifestEntries(manifestPath: string): AsyncGenerator<ParsedEntry> {
   const lines = createInterface({ input: createReadStream(manifestPath, { encoding: 'utf8' }), crlfDelay: Infinity });
@@ -65,192 +77,270 @@ async function checkManifest(manifestPath: string, summary: BackupSummary, conte
   }
 }
 
-interface DirMetadata {
+/** A batch closes at this many jobs or bytes; a file bigger than the byte limit is a batch alone. */
+const BATCH_MAX_JOBS = 128;
+const BATCH_MAX_BYTES = 16 * 1024 * 1024;
+/** Directories whose metadata one batch applies at the end. */
+const DIR_BATCH_JOBS = 256;
+
+/** A batch of jobs for one worker; `done` exists once it was handed to the pool. */
+interface Batch {
+  jobs: Job[];
+  bytes: number;
+  done?: Promise<void>;
+}
+
+interface DirRecord {
   path: string;
-  components: string[];
-  metadata: FileMetadata;
+  depth: number;
+  job: DirMetadataJob;
+}
+
+const COPIER_ERRORS: Record<string, new (message: string) => Error> = {
+  ChecksumMismatchError, ConfigError, FaultInjectedError, ManifestError, SizeMismatchError, UnsafePathError,
+};
+
+/** A worker's failure as the error main.ts reports (system errors keep their code). */
+function deserializeError(error: SerializedError, signal: AbortSignal | undefined): Error {
+  if (error.name === 'StoppedError') return stopError(signal);
+  const CopierErrorClass = COPIER_ERRORS[error.name];
+  if (CopierErrorClass) return new CopierErrorClass(error.message);
+  const revived = new Error(error.message) as NodeJS.ErrnoException;
+  if (error.code) revived.code = error.code;
+  return revived;
 }
 
 class RestoreRun {
-  /** manifest paths known to be real directories in the target (created or checked by this run) */
-  private readonly realDirs = new Set<string>([ROOT_PATH]);
-  /** directories whose metadata is applied at the end, in manifest order */
-  private readonly dirMetadata: DirMetadata[] = [];
-  private readonly pool: PathTaskPool;
+  /** manifest paths known to be real directories in the target (created or checked by this run);
+   * true when this run created it, so nothing of an earlier restore can be in it */
+  private readonly realDirs = new Map<string, boolean>([[ROOT_PATH, false]]);
+  /** directories whose metadata is applied at the end */
+  private readonly dirs: DirRecord[] = [];
+  /** paths of jobs queued or running → their batch, and how many of those lie under each directory:
+   * two entries whose paths overlap are never in flight together */
+  private readonly inFlight = new Map<string, Batch>();
+  private readonly inFlightUnder = new Map<string, number>();
+  private readonly outstanding = new Set<Promise<void>>();
+  private pending: Batch = { jobs: [], bytes: 0 };
+  private filesDispatched = 0;
+  private failure: { error: unknown } | undefined;
 
-  constructor(private readonly context: RunContext, private readonly backupRoot: string, private readonly targetRoot: string) {
-    this.pool = new PathTaskPool(context.concurrency);
+  constructor(private readonly context: RunContext, private readonly backupRoot: string, private readonly targetRoot: string, private readonly pool: CopyWorkerPool, private readonly workers: number) {}
+
+  private get failed(): boolean {
+    return this.failure !== undefined;
+  }
+
+  private fail(error: unknown): void {
+    this.failure ??= { error };
+    this.pool.stop();
   }
 
   async copy(manifestPath: string): Promise<void> {
     const signal = this.context.options.signal;
+    const failAfter = this.context.options.failAfterFiles;
     for await (const entry of manifestEntries(manifestPath)) {
-      if (signal?.aborted || this.pool.failed) break;
+      if (signal?.aborted || this.failed) break;
       this.context.result.entries += 1;
-      if (entry.type === 'dir') {
-        await this.pool.awaitOverlapping(entry.path);
-        if (this.pool.failed) break;
-        await this.restoreDir(entry);
-        continue;
-      }
+      await this.awaitOverlapping(entry.path, entry.components);
       if (entry.type === 'hardlink') {
-        // in order, with nothing in flight at either name: the inode's first path must be complete,
-        // and no other entry may replace a directory on the way to it while the link is made
-        await this.pool.awaitOverlapping(entry.path);
-        await this.pool.awaitOverlapping(entry.link_to);
-        if (this.pool.failed) break;
-        await this.restoreHardlink(entry);
+        // the inode's first path must be complete, and nothing in flight on the way to it
+        const linkToComponents = entry.link_to.split('/');
+        await this.awaitOverlapping(entry.link_to, linkToComponents);
+        if (this.failed) break;
+        await this.restoreHardlink(entry, linkToComponents);
         continue;
       }
-      await this.pool.submit(entry.path, () => this.restoreEntry(entry));
+      if (this.failed) break;
+      if (entry.type === 'dir') {
+        this.restoreDir(entry);
+        continue;
+      }
+      this.checkParents(entry, entry.components);
+      if (entry.type === 'file' && failAfter !== undefined && this.filesDispatched >= failAfter) {
+        // the fault switch trips after exactly N files: none beyond them may start
+        await this.drain();
+        if (this.failed) break;
+      }
+      const fresh = this.realDirs.get(parentPath(entry.components)) === true;
+      const target = this.abs(entry.path);
+      const metadata = { mode: entry.mode, uid: entry.uid, gid: entry.gid, mtimeNs: entry.mtime_ns };
+      if (entry.type === 'symlink') {
+        await this.add({ kind: 'symlink', path: entry.path, target, linkTarget: entry.target, fresh, ...metadata }, entry.components, 0);
+      } else {
+        this.filesDispatched += 1;
+        const source = underRoot(`${this.backupRoot}/${DATA_DIR}`, entry.path);
+        await this.add({ kind: 'file', path: entry.path, source, target, size: entry.size, sha256: entry.sha256, fresh, ...metadata }, entry.components, entry.size);
+        if (failAfter !== undefined && this.filesDispatched >= failAfter) this.flush();
+      }
     }
-    await this.pool.drain();
+    await this.drain();
+    if (this.failure) throw this.failure.error;
     if (signal?.aborted) throw stopError(signal);
   }
 
-  /** Directory metadata, deepest first (a parent's mode cannot lock the copier out of a child). */
+  /** Directory metadata, deepest level first (a parent's mode cannot lock the copier out of a
+   * child), each level spread over the workers. */
   async applyDirMetadata(): Promise<void> {
-    for (let i = this.dirMetadata.length - 1; i >= 0; i--) {
-      const dir = this.dirMetadata[i]!;
+    const levels = new Map<number, DirMetadataJob[]>();
+    for (const dir of this.dirs) {
       // a directory a later entry replaced (or one under it) is no longer this run's to touch
-      if (!this.realDirs.has(dir.path) || ancestorPaths(dir.components).some((a) => !this.realDirs.has(a))) continue;
-      const handle = await open(underRoot(this.targetRoot, dir.path), DIR_FLAGS);
-      try {
-        await applyMetadata(handle, dir.metadata);
-      } finally {
-        await handle.close();
-      }
+      if (!this.realDirs.has(dir.path)) continue;
+      let level = levels.get(dir.depth);
+      if (!level) levels.set(dir.depth, (level = []));
+      level.push(dir.job);
     }
-  }
-
-  private metadataOf(entry: ParsedEntry): FileMetadata {
-    return {
-      mode: entry.mode,
-      mtime: nsToSeconds(entry.mtime_ns),
-      owner: this.context.chown ? { uid: entry.uid, gid: entry.gid } : undefined,
-    };
+    for (const depth of [...levels.keys()].sort((a, b) => b - a)) {
+      const jobs = levels.get(depth)!;
+      const batches: Promise<void>[] = [];
+      const perBatch = Math.min(DIR_BATCH_JOBS, Math.ceil(jobs.length / this.workers));
+      for (let i = 0; i < jobs.length; i += perBatch) {
+        batches.push(this.pool.run(jobs.slice(i, i + perBatch)).then((result) => {
+          if (result.error) this.fail(deserializeError(result.error, this.context.options.signal));
+        }));
+      }
+      await Promise.all(batches);
+      if (this.failure) throw this.failure.error;
+      this.context.throwIfStopped();
+    }
   }
 
   private abs(path: string): string {
     return underRoot(this.targetRoot, path);
   }
 
-  /** Every ancestor of the entry must be a real directory of the target: never write through a symlink. */
-  private async checkParents(entry: { path: string }, components: string[]): Promise<void> {
+  /** Queues a job; a batch goes to the pool when it is full, with at most two batches per worker
+   * outstanding (the manifest is read no faster than the workers copy). */
+  private async add(job: FileJob | SymlinkJob, components: string[], bytes: number): Promise<void> {
+    if (bytes > BATCH_MAX_BYTES) this.flush();
+    while (this.outstanding.size >= 2 * this.workers) await Promise.race(this.outstanding);
+    const batch = this.pending;
+    batch.jobs.push(job);
+    batch.bytes += bytes;
+    this.inFlight.set(job.path, batch);
+    for (const ancestor of ancestorPaths(components)) this.inFlightUnder.set(ancestor, (this.inFlightUnder.get(ancestor) ?? 0) + 1);
+    if (batch.jobs.length >= BATCH_MAX_JOBS || batch.bytes >= BATCH_MAX_BYTES) this.flush();
+  }
+
+  /** Hands the batch being filled to the pool. */
+  private flush(): void {
+    const batch = this.pending;
+    if (batch.jobs.length === 0) return;
+    this.pending = { jobs: [], bytes: 0 };
+    const done: Promise<void> = this.pool.run(batch.jobs).then(
+      (result) => this.settle(batch, result.outcomes, result.error),
+      (error: unknown) => this.fail(error),
+    ).finally(() => {
+      this.release(batch);
+      this.outstanding.delete(done);
+    });
+    batch.done = done;
+    this.outstanding.add(done);
+  }
+
+  private settle(batch: Batch, outcomes: JobOutcome[], error: SerializedError | undefined): void {
+    const { context } = this;
+    for (const [i, outcome] of outcomes.entries()) {
+      const job = batch.jobs[i]!;
+      // a directory removed to make room: what this run knew under it is gone
+      if (outcome.removedDir !== undefined) this.forgetDirsUnder(outcome.removedDir);
+      if (outcome.unchanged) context.result.unchanged += 1;
+      if (job.kind === 'symlink') {
+        context.result.symlinks += 1;
+        continue;
+      }
+      if (!outcome.streamed) context.reporter.addBytes(outcome.bytes);
+      try {
+        context.fileWritten(outcome.bytes);
+      } catch (fault) {
+        this.fail(fault);
+      }
+    }
+    if (error) this.fail(deserializeError(error, context.options.signal));
+  }
+
+  private release(batch: Batch): void {
+    for (const job of batch.jobs) {
+      if (this.inFlight.get(job.path) === batch) this.inFlight.delete(job.path);
+      for (const ancestor of ancestorPaths(job.path.split('/'))) {
+        const count = this.inFlightUnder.get(ancestor)! - 1;
+        if (count === 0) this.inFlightUnder.delete(ancestor);
+        else this.inFlightUnder.set(ancestor, count);
+      }
+    }
+  }
+
+  /** Waits until no queued or running job is at `path`, above it or under it. */
+  private async awaitOverlapping(path: string, components: string[]): Promise<void> {
+    for (;;) {
+      const batches = new Set<Batch>();
+      const same = this.inFlight.get(path);
+      if (same) batches.add(same);
+      if (path === ROOT_PATH || this.inFlightUnder.has(path)) {
+        for (const [inFlightPath, batch] of this.inFlight) if (isSameOrUnder(path, inFlightPath)) batches.add(batch);
+      }
+      for (const ancestor of ancestorPaths(components)) {
+        const batch = this.inFlight.get(ancestor);
+        if (batch) batches.add(batch);
+      }
+      if (batches.size === 0) return;
+      if (batches.has(this.pending)) this.flush();
+      await Promise.all([...batches].map((batch) => batch.done));
+    }
+  }
+
+  private async drain(): Promise<void> {
+    this.flush();
+    while (this.outstanding.size > 0) await Promise.all(this.outstanding);
+  }
+
+  private forgetDirsUnder(path: string): void {
+    for (const dir of this.realDirs.keys()) if (isSameOrUnder(path, dir) && dir !== ROOT_PATH) this.realDirs.delete(dir);
+  }
+
+  /** Every ancestor of the entry must be a real directory of the target: never write through a
+   * symlink. Directories this run created or checked are known; anything else is looked at. */
+  private checkParents(entry: { path: string }, components: string[]): void {
+    if (this.realDirs.has(parentPath(components))) return; // its ancestors were checked when it was
     for (const ancestor of ancestorPaths(components)) {
       if (this.realDirs.has(ancestor)) continue;
-      let stats;
-      try {
-        stats = await lstat(this.abs(ancestor));
-      } catch (error) {
-        if (errnoCode(error) === 'ENOENT') throw new ManifestError(`"${entry.path}": its directory "${ancestor}" is not in the manifest before it`);
-        throw error;
-      }
+      const stats = lstatSync(this.abs(ancestor), { throwIfNoEntry: false });
+      if (!stats) throw new ManifestError(`"${entry.path}": its directory "${ancestor}" is not in the manifest before it`);
       if (!stats.isDirectory()) {
         throw new UnsafePathError(`"${entry.path}": "${ancestor}" in the target is ${stats.isSymbolicLink() ? 'a symlink' : 'not a directory'}; refusing to write through it`);
       }
-      this.realDirs.add(ancestor);
+      this.realDirs.set(ancestor, false);
     }
   }
 
-  /** Removes whatever is at `path` so a new name can be created there; a directory taken away takes
-   * everything this run knew under it. */
+  /** Removes whatever is at `path` so a new name can be created there. */
   private async replace(path: string): Promise<void> {
-    const removed = await removeExisting(this.abs(path));
-    if (removed === 'dir') {
-      for (const dir of this.realDirs) if (isSameOrUnder(path, dir) && dir !== ROOT_PATH) this.realDirs.delete(dir);
-    }
+    if (await removeExisting(this.abs(path)) === 'dir') this.forgetDirsUnder(path);
   }
 
-  private async restoreDir(entry: ParsedEntry): Promise<void> {
+  private restoreDir(entry: ParsedEntry & { type: 'dir' }): void {
     this.context.result.dirs += 1;
-    this.dirMetadata.push({ path: entry.path, components: entry.components, metadata: this.metadataOf(entry) });
+    const job: DirMetadataJob = { kind: 'dir-metadata', path: entry.path, target: this.abs(entry.path), mode: entry.mode, uid: entry.uid, gid: entry.gid, mtimeNs: entry.mtime_ns };
+    this.dirs.push({ path: entry.path, depth: entry.components.length, job });
     if (entry.path === ROOT_PATH) return;
-    await this.checkParents(entry, entry.components);
+    this.checkParents(entry, entry.components);
     const abs = this.abs(entry.path);
-    let stats;
-    try {
-      stats = await lstat(abs);
-    } catch (error) {
-      if (errnoCode(error) !== 'ENOENT') throw error;
-    }
+    const stats = lstatSync(abs, { throwIfNoEntry: false });
     if (stats?.isDirectory()) {
       // without root, an existing directory must be writable by us to receive the backup's children
-      if (!this.context.chown && (stats.mode & 0o700) !== 0o700) await chmod(abs, (stats.mode & 0o7777) | 0o700);
-    } else {
-      if (stats) await this.replace(entry.path);
-      await mkdir(abs, 0o700);
+      if (!this.context.chown && (stats.mode & 0o700) !== 0o700) chmodSync(abs, (stats.mode & 0o7777) | 0o700);
+      this.realDirs.set(entry.path, false);
+      return;
     }
-    this.realDirs.add(entry.path);
+    if (stats) unlinkSync(abs);
+    mkdirSync(abs, 0o700);
+    this.realDirs.set(entry.path, true);
   }
 
-  private async restoreEntry(entry: ParsedEntry): Promise<void> {
-    await this.checkParents(entry, entry.components);
-    switch (entry.type) {
-      case 'file':
-        return await this.restoreFile(entry);
-      case 'symlink':
-        return await this.restoreSymlink(entry);
-      case 'hardlink':
-      case 'dir':
-        throw new Error(`${entry.type} entries are restored in order, not in the pool`);
-    }
-  }
-
-  private async restoreFile(entry: ParsedEntry & { type: 'file' }): Promise<void> {
-    const dataPath = underRoot(`${this.backupRoot}/${DATA_DIR}`, entry.path);
-    let source;
-    try {
-      source = await openSource(dataPath);
-    } catch (error) {
-      const code = errnoCode(error);
-      if (code === 'ENOENT') throw new ManifestError(`"${entry.path}": the backup has no data file for it`);
-      if (code === 'ELOOP') throw new UnsafePathError(`"${entry.path}": the backup's data file is a symlink`);
-      throw error;
-    }
-    try {
-      const stats = await source.stat();
-      if (!stats.isFile()) throw new ManifestError(`"${entry.path}": the backup's data file is not a regular file`);
-      if (stats.size !== entry.size) throw new SizeMismatchError(`"${entry.path}": the backup's data file has ${stats.size} bytes, the manifest says ${entry.size}`);
-      const result = await copyFileHashing({
-        source,
-        size: entry.size,
-        exactSize: true,
-        label: `"${entry.path}"`,
-        metadata: this.metadataOf(entry),
-        signal: this.context.options.signal,
-        createTarget: () => createFile(this.abs(entry.path), () => this.replace(entry.path)),
-        checkHash: (sha256) => {
-          if (sha256 !== entry.sha256) throw new ChecksumMismatchError(`"${entry.path}": checksum mismatch (data ${sha256}, manifest ${entry.sha256})`);
-        },
-        onBytes: (bytes) => this.context.reporter.addBytes(bytes),
-      });
-      this.context.fileWritten(result.size);
-    } finally {
-      await source.close();
-    }
-  }
-
-  private async restoreSymlink(entry: ParsedEntry & { type: 'symlink' }): Promise<void> {
-    const abs = this.abs(entry.path);
-    try {
-      await symlink(entry.target, abs);
-    } catch (error) {
-      if (errnoCode(error) !== 'EEXIST') throw error;
-      await this.replace(entry.path);
-      await symlink(entry.target, abs);
-    }
-    const mtime = nsToSeconds(entry.mtime_ns);
-    if (this.context.chown) await lchown(abs, entry.uid, entry.gid);
-    await lutimes(abs, mtime, mtime);
-    this.context.result.symlinks += 1;
-  }
-
-  private async restoreHardlink(entry: ParsedEntry & { type: 'hardlink' }): Promise<void> {
+  private async restoreHardlink(entry: ParsedEntry & { type: 'hardlink' }, linkToComponents: string[]): Promise<void> {
     const linkTo = entry.link_to;
-    await this.checkParents(entry, entry.components);
-    const linkToComponents = linkTo.split('/');
-    await this.checkParents({ path: `${entry.path} (link_to)` }, linkToComponents);
+    this.checkParents(entry, entry.components);
+    this.checkParents({ path: `${entry.path} (link_to)` }, linkToComponents);
     const existingAbs = this.abs(linkTo);
     const existing = await lstat(existingAbs).catch((error: unknown) => {
       if (errnoCode(error) === 'ENOENT') throw new ManifestError(`"${entry.path}": its link_to "${linkTo}" was not restored`);
@@ -272,6 +362,17 @@ class RestoreRun {
   }
 }
 
+function parentPath(components: string[]): string {
+  return components.length <= 1 ? ROOT_PATH : components.slice(0, -1).join('/');
+}
+
+/** How many copy workers a run starts: no more than its batches (by count and by bytes) need. */
+function workersFor(summary: BackupSummary, configured: number | undefined): number {
+  const wanted = configured ?? defaultCopyWorkers();
+  const batches = Math.ceil(summary.entries / BATCH_MAX_JOBS) + Math.ceil(summary.bytes / BATCH_MAX_BYTES);
+  return Math.max(1, Math.min(wanted, batches));
+}
+
 /** Restores the backup at `options.source` over the share root at `options.target`. */
 export async function runRestore(options: RunOptions): Promise<RunResult> {
   return await runWithContext(options, async (context) => {
@@ -287,18 +388,29 @@ export async function runRestore(options: RunOptions): Promise<RunResult> {
     }
     const summary = await readSummary(backupRoot);
     reporter.setTotals(summary.files, summary.bytes);
-    const manifestPath = `${backupRoot}/${MANIFEST_FILE}`;
-    await checkManifest(manifestPath, summary, context);
+    // the workers start (loading their code) while the manifest is checked
+    const workers = workersFor(summary, options.concurrency);
+    const pool = new CopyWorkerPool({ workers, chown: context.chown, verifyExisting: options.verifyExisting ?? 'size-mtime', onBytes: (bytes) => reporter.addBytes(bytes) });
+    const stopWorkers = () => pool.stop();
+    options.signal?.addEventListener('abort', stopWorkers, { once: true });
+    try {
+      const manifestPath = `${backupRoot}/${MANIFEST_FILE}`;
+      await checkManifest(manifestPath, summary, context);
+      context.throwIfStopped();
 
-    reporter.setPhase('copying');
-    const run = new RestoreRun(context, backupRoot, targetRoot);
-    await run.copy(manifestPath);
+      reporter.setPhase('copying');
+      const run = new RestoreRun(context, backupRoot, targetRoot, pool, workers);
+      await run.copy(manifestPath);
 
-    reporter.setPhase('verifying');
-    const { result } = context;
-    if (result.files !== summary.files || result.bytes !== summary.bytes) {
-      throw new ManifestError(`restored ${result.files} files and ${result.bytes} bytes, the backup has ${summary.files} files and ${summary.bytes} bytes`);
+      reporter.setPhase('verifying');
+      const { result } = context;
+      if (result.files !== summary.files || result.bytes !== summary.bytes) {
+        throw new ManifestError(`restored ${result.files} files and ${result.bytes} bytes, the backup has ${summary.files} files and ${summary.bytes} bytes`);
+      }
+      await run.applyDirMetadata();
+    } finally {
+      options.signal?.removeEventListener('abort', stopWorkers);
+      await pool.close();
     }
-    await run.applyDirMetadata();
   });
 }

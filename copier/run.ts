@@ -9,7 +9,8 @@ export interface RunOptions {
   source: string;
   /** backup: the backup's root; restore: the share's root */
   target: string;
-  /** files in flight (default: defaultConcurrency()) */
+  /** files in flight: backup, promises (default: defaultConcurrency()); restore, copy worker threads
+   * (default: worker-pool.ts defaultCopyWorkers()) */
   concurrency?: number;
   /** where progress goes; none: no progress writes */
   progress?: ProgressSink;
@@ -19,6 +20,8 @@ export interface RunOptions {
   failAfterFiles?: number;
   /** stops the run: no new entry starts, large copies stop between chunks */
   signal?: AbortSignal;
+  /** restore: how a file already in the target is recognised as restored (default 'size-mtime') */
+  verifyExisting?: 'size-mtime' | 'checksum';
   /** restore uid/gid (default: when running as root) */
   chown?: boolean;
   /** one human-readable line per call (main.ts: stderr) */
@@ -37,6 +40,8 @@ export interface RunResult {
   hardlinks: number;
   /** backup only: sockets, FIFOs and device nodes, which a manifest cannot describe */
   skipped: number;
+  /** restore only: files and symlinks already in place (a resumed restore), counted in files/symlinks too */
+  unchanged: number;
 }
 
 export function defaultConcurrency(): number {
@@ -44,7 +49,7 @@ export function defaultConcurrency(): number {
 }
 
 export function emptyResult(): RunResult {
-  return { entries: 0, files: 0, bytes: 0, dirs: 0, symlinks: 0, hardlinks: 0, skipped: 0 };
+  return { entries: 0, files: 0, bytes: 0, dirs: 0, symlinks: 0, hardlinks: 0, skipped: 0, unchanged: 0 };
 }
 
 export interface RunContext {

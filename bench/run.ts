@@ -1,0 +1,336 @@
+// npm run bench [-- options]: the copier's restore against cp -a and rsync -a (and xargs -P16 cp
+// with --latfs) on deterministic data sets, each tool into a fresh empty target, rounds alternating
+// tool by tool so machine noise hits every tool alike. Every target tree is compared with its source;
+// a difference fails the bench. See docs/performance.md for the method and the numbers.
+//
+// Options: --scratch DIR (default /tmp/copier-bench), --source-dir DIR, --target-dir DIR (e.g. a
+// latfs mount), --sets small,large,mixed, --rounds N, --quick (small sizes), --latfs (2,000 small
+// files, adds xargs -P16 cp), --small-files N, --large-files N, --large-mib N, --mixed-files N,
+// --manifest-entries N (peak RSS of a restore of an N-entry manifest of empty files; 0 = skip),
+// --keep (keep the scratch data).
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { runBackup } from '../copier/backup.ts';
+import { createTables, localDynamoDbClient, startDynamoDbLocal } from '../local/dynamodb-local.ts';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../local/env.ts';
+
+const repo = join(import.meta.dirname, '..');
+const { values: args } = parseArgs({
+  options: {
+    scratch: { type: 'string', default: '/tmp/copier-bench' },
+    'source-dir': { type: 'string' },
+    'target-dir': { type: 'string' },
+    sets: { type: 'string', default: 'small,large,mixed' },
+    rounds: { type: 'string', default: '3' },
+    quick: { type: 'boolean', default: false },
+    latfs: { type: 'boolean', default: false },
+    'small-files': { type: 'string' },
+    'large-files': { type: 'string' },
+    'large-mib': { type: 'string' },
+    'mixed-files': { type: 'string' },
+    'manifest-entries': { type: 'string' },
+    keep: { type: 'boolean', default: false },
+  },
+});
+const num = (text: string | undefined, fallback: number) => (text === undefined ? fallback : Number(text));
+const sizes = {
+  small: num(args['small-files'], args.latfs ? 2000 : args.quick ? 5000 : 50_000),
+  largeFiles: num(args['large-files'], args.quick ? 4 : 8),
+  largeMiB: num(args['large-mib'], args.quick ? 64 : 256),
+  mixed: num(args['mixed-files'], args.quick ? 2000 : 10_000),
+  manifestEntries: num(args['manifest-entries'], args.quick || args.latfs ? 0 : 1_000_000),
+};
+const rounds = num(args.rounds, 3);
+const sourceDir = args['source-dir'] ?? join(args.scratch, 'source');
+const targetDir = args['target-dir'] ?? join(args.scratch, 'target');
+
+/** A deterministic PRNG (mulberry32): the same data sets on every run. */
+function prng(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (state + 0x6d2b79f5) | 0;
+    let t = Math.imul(state ^ (state >>> 15), 1 | state);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function randomBytes(random: () => number, size: number): Buffer {
+  const buffer = Buffer.allocUnsafe(size);
+  for (let i = 0; i + 4 <= size; i += 4) buffer.writeUInt32LE(Math.floor(random() * 4294967296), i);
+  for (let i = size - (size % 4); i < size; i++) buffer[i] = Math.floor(random() * 256);
+  return buffer;
+}
+
+function writeFile(path: string, content: Buffer, mode = 0o644): void {
+  const fd = openSync(path, 'w', mode);
+  try {
+    writeSync(fd, content);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** small: files of 1–16 KiB in a 3-level tree (≈ 50 files per leaf directory). */
+function generateSmall(root: string, files: number): void {
+  const random = prng(1);
+  const fanout = Math.max(2, Math.ceil(Math.cbrt(files / 50)));
+  for (let i = 0; i < files; i++) {
+    const leaf = Math.floor(i / 50);
+    const dir = join(root, `a${Math.floor(leaf / (fanout * fanout)) % fanout}`, `b${Math.floor(leaf / fanout) % fanout}`, `c${leaf % fanout}`);
+    if (i % 50 === 0) mkdirSync(dir, { recursive: true });
+    writeFile(join(dir, `f${i}.dat`), randomBytes(random, 1024 + Math.floor(random() * 15 * 1024)));
+  }
+}
+
+function generateLarge(root: string, files: number, mib: number): void {
+  const random = prng(2);
+  mkdirSync(root, { recursive: true });
+  const chunk = randomBytes(random, 16 * 1024 * 1024);
+  for (let i = 0; i < files; i++) {
+    const fd = openSync(join(root, `large${i}.bin`), 'w');
+    for (let written = 0; written < mib * 1024 * 1024; written += chunk.length) {
+      chunk.writeUInt32LE(i * 100_000 + written / chunk.length, 0); // no two chunks alike
+      writeSync(fd, chunk, 0, Math.min(chunk.length, mib * 1024 * 1024 - written));
+    }
+    closeSync(fd);
+  }
+}
+
+/** mixed: a realistic size mix (mostly small, some MiB-sized), symlinks, hard links, empty dirs,
+ * odd modes, non-ASCII names. */
+function generateMixed(root: string, files: number): void {
+  const random = prng(3);
+  const names = ['données', 'Grüße', '日本語', 'space name', 'emoji-😀', 'plain'];
+  for (let i = 0; i < files; i++) {
+    const dir = join(root, names[i % names.length]!, `d${Math.floor(i / 200)}`);
+    if (i % 200 < names.length) mkdirSync(dir, { recursive: true });
+    const roll = random();
+    const size = roll < 0.6 ? Math.floor(random() * 4096) : roll < 0.95 ? 4096 + Math.floor(random() * 60_000) : roll < 0.995 ? 65_536 + Math.floor(random() * 2_000_000) : 4_000_000 + Math.floor(random() * 16_000_000);
+    const path = join(dir, `${names[(i * 7) % names.length]}-${i}.bin`);
+    writeFile(path, randomBytes(random, size), [0o644, 0o600, 0o755, 0o640, 0o4755, 0o444][i % 6]!);
+    if (i % 50 === 0) execFileSync('ln', ['-s', `${names[(i * 7) % names.length]}-${i}.bin`, join(dir, `link-${i}`)]);
+    if (i % 97 === 0) execFileSync('ln', [path, join(dir, `hard-${i}`)]);
+    if (i % 300 === 0) mkdirSync(join(dir, `empty-${i}`), { mode: 0o711 });
+  }
+}
+
+/** Paths, types, modes, mtimes (ms), sizes, symlink targets, hard-link groups and content hashes. */
+function digestTree(root: string): string[] {
+  const lines: string[] = [];
+  const inodes = new Map<number, string>();
+  const walk = (rel: string) => {
+    for (const name of readdirSync(join(root, rel)).sort()) {
+      const path = rel ? `${rel}/${name}` : name;
+      const abs = join(root, path);
+      const stats = lstatSync(abs);
+      if (stats.isSymbolicLink()) {
+        lines.push(`${path} link ${readlinkSync(abs)}`);
+      } else if (stats.isDirectory()) {
+        lines.push(`${path} dir ${stats.mode & 0o7777} ${Math.floor(stats.mtimeMs)}`);
+        walk(path);
+      } else {
+        const first = stats.nlink > 1 ? inodes.get(stats.ino) : undefined;
+        if (stats.nlink > 1 && !first) inodes.set(stats.ino, path);
+        const content = createHash('sha256').update(readFileSync(abs)).digest('hex');
+        lines.push(`${path} file ${stats.mode & 0o7777} ${Math.floor(stats.mtimeMs)} ${stats.size} ${content} ${first ?? ''}`);
+      }
+    }
+  };
+  walk('');
+  return lines;
+}
+
+function compareTrees(expected: string[], target: string, what: string): void {
+  const actual = digestTree(target);
+  if (actual.length === expected.length && actual.every((line, i) => line === expected[i])) return;
+  const missing = expected.filter((line) => !actual.includes(line)).slice(0, 5);
+  const extra = actual.filter((line) => !expected.includes(line)).slice(0, 5);
+  throw new Error(`${what}: the target differs from the source\n  missing: ${missing.join('\n           ')}\n  unexpected: ${extra.join('\n              ')}`);
+}
+
+interface Measure {
+  seconds: number;
+  peakRssMiB: number;
+}
+
+/** Runs a command under /usr/bin/time -v: wall time and peak RSS (the largest process's). */
+function timed(command: string[], env: NodeJS.ProcessEnv = process.env): Promise<Measure> {
+  return new Promise((resolve, reject) => {
+    const started = process.hrtime.bigint();
+    const child = spawn('/usr/bin/time', ['-v', ...command], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      if (code !== 0) return reject(new Error(`${command.join(' ')} exited ${code}: ${stderr.slice(-2000)}`));
+      const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(stderr);
+      resolve({ seconds, peakRssMiB: rss ? Number(rss[1]) / 1024 : Number.NaN });
+    });
+  });
+}
+
+interface ToolRun {
+  tool: string;
+  round: number;
+  seconds: number;
+  peakRssMiB: number;
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)]!;
+
+async function main(): Promise<void> {
+  if (!existsSync('/usr/bin/rsync')) execFileSync('apt-get', ['install', '-y', 'rsync'], { stdio: 'inherit' });
+  mkdirSync(sourceDir, { recursive: true });
+  mkdirSync(targetDir, { recursive: true });
+  // the page cache is dropped before each run when we may (root, not in a container that forbids it)
+  const dropCaches = () => {
+    spawnSync('sync');
+    try {
+      writeFileSync('/proc/sys/vm/drop_caches', '3');
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const cacheState = dropCaches() ? 'cold (caches dropped before every run)' : 'warm: /proc/sys/vm/drop_caches is not writable here, so sources are read from the page cache';
+
+  const dynamo = await startDynamoDbLocal();
+  const tables = { shares: 'bench-shares', backups: 'bench-backups', restores: 'bench-restores' };
+  await createTables(dynamo.endpoint, tables);
+  const dynamoClient = localDynamoDbClient(dynamo.endpoint);
+  const copierEnv = {
+    ...process.env, AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint, AWS_REGION: LOCAL_REGION,
+    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+  };
+  let restoreCount = 0;
+  const copier = async (backup: string, target: string, extraEnv: Record<string, string> = {}) => {
+    const id = `bench-${process.pid}-${restoreCount++}`;
+    await dynamoClient.send(new PutItemCommand({ TableName: tables.restores, Item: { id: { S: id } } }));
+    return await timed([process.execPath, '--import', 'tsx', join(repo, 'copier/main.ts')], {
+      ...copierEnv, COPIER_MODE: 'restore', COPIER_SOURCE: backup, COPIER_TARGET: target, PROGRESS_TABLE: tables.restores, PROGRESS_ID: id, ...extraEnv,
+    });
+  };
+
+  const report: Record<string, unknown> = { date: new Date().toISOString(), cacheState, sizes, rounds, sourceDir, targetDir, sets: {} };
+  const sets = args.sets.split(',');
+  try {
+    for (const set of sets) {
+      const share = join(sourceDir, `${set}-share`);
+      const backup = join(sourceDir, `${set}-backup`);
+      if (!existsSync(join(backup, 'summary.json'))) {
+        console.log(`generating ${set} ...`);
+        rmSync(share, { recursive: true, force: true });
+        if (set === 'small') generateSmall(share, sizes.small);
+        else if (set === 'large') generateLarge(share, sizes.largeFiles, sizes.largeMiB);
+        else if (set === 'mixed') generateMixed(share, sizes.mixed);
+        else throw new Error(`unknown set ${set}`);
+        await runBackup({ source: share, target: backup });
+        rmSync(share, { recursive: true, force: true });
+      }
+      const data = join(backup, 'data');
+      const summary = JSON.parse(readFileSync(join(backup, 'summary.json'), 'utf8')) as { files: number; bytes: number; entries: number };
+      const expected = digestTree(data);
+      const tools: Record<string, (target: string) => Promise<Measure>> = {
+        copier: (target) => copier(backup, target),
+        'cp -a': (target) => timed(['cp', '-a', `${data}/.`, target]),
+        // -H: the data sets have hard links, which rsync -a alone would copy as separate files
+        'rsync -aH': (target) => timed(['rsync', '-aH', `${data}/`, `${target}/`]),
+      };
+      if (args.latfs) {
+        tools['xargs -P16 cp'] = (target) => timed(['sh', '-c', `cd "$1" && find . -type d -exec mkdir -p "$2/{}" \\; && find . ! -type d -print0 | xargs -0 -P16 -n 32 cp -a --parents -t "$2"`, 'sh', data, target]);
+      }
+      const runs: ToolRun[] = [];
+      const stamp = Date.now();
+      for (let round = 0; round < rounds; round++) {
+        for (const tool of Object.keys(tools)) {
+          const target = join(targetDir, `${set}-${tool.replace(/\W+/g, '_')}-${stamp}-${round}`);
+          mkdirSync(target);
+          dropCaches();
+          const measure = await tools[tool]!(target);
+          compareTrees(expected, target, `${set} / ${tool} / round ${round}`);
+          runs.push({ tool, round, ...measure });
+          console.log(`  ${set} round ${round} ${tool}: ${measure.seconds.toFixed(2)} s, ${measure.peakRssMiB.toFixed(0)} MiB`);
+        }
+      }
+      // resume / no-op: the copier again onto its last target, rsync -a again onto its own
+      const noop: ToolRun[] = [];
+      for (let round = 0; round < rounds; round++) {
+        const last = rounds - 1;
+        const copierTarget = join(targetDir, `${set}-copier-${stamp}-${last}`);
+        const rsyncTarget = join(targetDir, `${set}-rsync_aH-${stamp}-${last}`);
+        noop.push({ tool: 'copier (resume)', round, ...(await copier(backup, copierTarget)) });
+        noop.push({ tool: 'rsync -aH (no-op)', round, ...(await timed(['rsync', '-aH', `${data}/`, `${rsyncTarget}/`])) });
+        compareTrees(expected, copierTarget, `${set} / copier resume`);
+      }
+      const table = Object.keys(tools).map((tool) => {
+        const mine = runs.filter((r) => r.tool === tool);
+        const seconds = median(mine.map((r) => r.seconds));
+        return { tool, seconds, filesPerSecond: summary.files / seconds, mbPerSecond: summary.bytes / 1e6 / seconds, peakRssMiB: Math.max(...mine.map((r) => r.peakRssMiB)) };
+      });
+      const copierSeconds = table[0]!.seconds;
+      console.log(`\n${set}: ${summary.files} files, ${(summary.bytes / 1e6).toFixed(0)} MB, ${summary.entries} entries; median of ${rounds}; page cache ${cacheState}`);
+      console.log('| tool | median s | files/s | MB/s | peak RSS MiB | copier speed-up |');
+      console.log('|---|---|---|---|---|---|');
+      for (const row of table) console.log(`| ${row.tool} | ${row.seconds.toFixed(2)} | ${row.filesPerSecond.toFixed(0)} | ${row.mbPerSecond.toFixed(0)} | ${row.peakRssMiB.toFixed(0)} | ${(row.seconds / copierSeconds).toFixed(2)}× |`);
+      const noopCopier = median(noop.filter((r) => r.tool.startsWith('copier')).map((r) => r.seconds));
+      const noopRsync = median(noop.filter((r) => r.tool.startsWith('rsync')).map((r) => r.seconds));
+      console.log(`no-op re-run: copier ${noopCopier.toFixed(2)} s, rsync -aH ${noopRsync.toFixed(2)} s (copier speed-up ${(noopRsync / noopCopier).toFixed(2)}×)\n`);
+      (report.sets as Record<string, unknown>)[set] = { summary, runs, table, noop, noopMedian: { copier: noopCopier, rsync: noopRsync } };
+      if (!args.keep) for (const run of runs) rmSync(join(targetDir, `${set}-${run.tool.replace(/\W+/g, '_')}-${stamp}-${run.round}`), { recursive: true, force: true });
+    }
+    if (sizes.manifestEntries > 0) report.manifestRss = await manifestRss(sizes.manifestEntries, copier);
+  } finally {
+    dynamoClient.destroy();
+    await dynamo.stop();
+    if (!args.keep) rmSync(args.scratch, { recursive: true, force: true });
+  }
+  mkdirSync(join(repo, 'bench/results'), { recursive: true });
+  const file = join(repo, 'bench/results', `${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+  console.log(`results: ${file}`);
+}
+
+/** Peak RSS of a restore of an N-entry manifest (empty files, 1,000 per directory). */
+async function manifestRss(entries: number, copier: (backup: string, target: string) => Promise<Measure>): Promise<Measure & { entries: number }> {
+  const backup = join(sourceDir, `manifest-${entries}`);
+  rmSync(backup, { recursive: true, force: true });
+  mkdirSync(join(backup, 'data'), { recursive: true });
+  const empty = createHash('sha256').digest('hex');
+  const meta = '"mode":420,"uid":0,"gid":0,"mtime_ns":"1700000000000000000"';
+  const manifest = openSync(join(backup, 'manifest.jsonl'), 'w');
+  writeSync(manifest, `{"path":".","type":"dir",${meta},"size":0}\n`);
+  let files = 0;
+  let lines = 1;
+  let buffered: string[] = [];
+  for (let dir = 0; lines < entries; dir++) {
+    mkdirSync(join(backup, 'data', `d${dir}`));
+    buffered.push(`{"path":"d${dir}","type":"dir",${meta},"size":0}\n`);
+    lines += 1;
+    for (let i = 0; i < 999 && lines < entries; i++, lines++, files++) {
+      closeSync(openSync(join(backup, 'data', `d${dir}`, `f${i}`), 'w'));
+      buffered.push(`{"path":"d${dir}/f${i}","type":"file",${meta},"size":0,"sha256":"${empty}"}\n`);
+    }
+    writeSync(manifest, buffered.join(''));
+    buffered = [];
+  }
+  closeSync(manifest);
+  writeFileSync(join(backup, 'summary.json'), JSON.stringify({ version: 1, entries: lines, files, bytes: 0, created_at: new Date().toISOString() }));
+  const target = join(targetDir, `manifest-${entries}-${Date.now()}`);
+  mkdirSync(target);
+  const measure = await copier(backup, target);
+  console.log(`restore of a ${lines}-entry manifest: ${measure.seconds.toFixed(1)} s, peak RSS ${measure.peakRssMiB.toFixed(0)} MiB (limit 200)`);
+  if (measure.peakRssMiB > 200) throw new Error(`peak RSS ${measure.peakRssMiB.toFixed(0)} MiB exceeds 200 MiB`);
+  if (!args.keep) {
+    rmSync(target, { recursive: true, force: true });
+    rmSync(backup, { recursive: true, force: true });
+  }
+  return { entries: lines, ...measure };
+}
+
+await main();

@@ -1,0 +1,36 @@
+// The CDK app of one stage: DataStack (network, file systems, tables: retained) and ServiceStack
+// (everything replaceable), with cdk-nag's AWS Solutions checks as a validation plugin, so
+// `cdk synth` and the tests fail on any finding that is not acknowledged with a reason.
+import { App, Validations, type AppProps } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { stageConfigFrom, type StageConfig } from './config.ts';
+import { DataStack } from './data-stack.ts';
+import { ServiceStack } from './service-stack.ts';
+
+export interface ShareBackupApp {
+  app: App;
+  config: StageConfig;
+  data: DataStack;
+  service: ServiceStack;
+}
+
+export function buildApp(props: AppProps = {}): ShareBackupApp {
+  const app = new App(props);
+  const config = stageConfigFrom(app.node);
+  const env = { account: config.account, region: config.region };
+  const name = `ShareBackup-${config.stage}`;
+  const data = new DataStack(app, `${name}-Data`, {
+    env,
+    description: 'Share backup service: network, EFS file systems, DynamoDB tables (retained)',
+    terminationProtection: true,
+    config,
+  });
+  const service = new ServiceStack(app, `${name}-Service`, {
+    env,
+    description: 'Share backup service: API, Lambdas, workflows, copier (stateless)',
+    config,
+    data,
+  });
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  return { app, config, data, service };
+}

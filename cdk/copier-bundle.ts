@@ -1,0 +1,52 @@
+// The copier's bundle: copier/main.ts (copier.js) and its copy worker thread (copy-worker.js, which
+// copier/worker-pool.ts loads from beside the main module), ES modules for Node 22 with their
+// dependencies (AWS SDK v3 tree-shaken) inside. The image build runs this file
+// (`npx tsx cdk/copier-bundle.ts <outdir>`, see
+// copier/Dockerfile) and the tests import it, so what is tested is what the image runs.
+import { writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { build, type BuildOptions, type Metafile } from 'esbuild';
+
+const REPO_ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
+
+/** The entry the image runs: `node <outdir>/copier.js`. */
+export const COPIER_ENTRY = 'copier.js';
+
+export function copierBuildOptions(outdir: string): BuildOptions {
+  return {
+    absWorkingDir: REPO_ROOT,
+    entryPoints: { copier: 'copier/main.ts', 'copy-worker': 'copier/copy-worker.ts' },
+    outdir,
+    bundle: true,
+    platform: 'node',
+    target: 'node22',
+    format: 'esm',
+    minify: true,
+    sourcemap: true,
+    // ESM module resolution first, so the SDK's ES modules are what gets tree-shaken
+    mainFields: ['module', 'main'],
+    // CommonJS dependencies bundled into an ES module still call require() for Node built-ins
+    banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
+    metafile: true,
+    logLevel: 'warning',
+  };
+}
+
+/** Bundles the copier into `outdir` (copier.js, copy-worker.js, their maps); returns esbuild's metafile. */
+export async function bundleCopier(outdir: string): Promise<Metafile> {
+  const result = await build(copierBuildOptions(resolve(outdir)));
+  if (!result.metafile) throw new Error('esbuild returned no metafile');
+  // .js files are ES modules only under a package.json that says so
+  await writeFile(join(outdir, 'package.json'), `${JSON.stringify({ type: 'module' })}\n`);
+  return result.metafile;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  const outdir = process.argv[2];
+  if (!outdir) {
+    console.error('usage: tsx cdk/copier-bundle.ts <outdir>');
+    process.exit(2);
+  }
+  await bundleCopier(outdir);
+}

@@ -1,0 +1,340 @@
+// The restore's per-entry file-system steps, synchronous, as the copy workers (copy-worker.ts) run
+// them. Why synchronous: a worker thread blocking in open/read/write costs ~4 µs of CPU per call,
+// where an fs.promises call costs ~40 µs of thread hand-off (../shared/design/performance-notes.md);
+// parallelism comes from several workers, not from many promises.
+//
+// The safety rules are those of fs-ops.ts: sources are opened with O_NOFOLLOW, targets created with
+// O_EXCL|O_NOFOLLOW (an existing name, a dangling symlink included, is removed first, never
+// followed), metadata is set through an open descriptor or with the l* calls. The caller (restore.ts)
+// has checked that every ancestor of the path is a real directory of the target.
+//
+// Resume: an existing regular file whose size and mtime (and, when asked, sha256) match the manifest
+// is kept; only its ownership and mode are re-applied where they differ. A symlink with the right
+// target is kept likewise.
+import { createHash, type Hash } from 'node:crypto';
+import {
+  closeSync, constants, fchmodSync, fchownSync, fstatSync, futimesSync, lchownSync, lstatSync, lutimesSync, openSync, readlinkSync, readSync, rmSync, symlinkSync, unlinkSync, writeSync,
+  type BigIntStats,
+} from 'node:fs';
+import { ChecksumMismatchError, errnoCode, ManifestError, SizeMismatchError, StoppedError, UnsafePathError } from './errors.ts';
+
+/** Files up to this size are read whole, hashed, checked and only then written. */
+export const WHOLE_FILE_LIMIT = 1024 * 1024;
+/** Larger files stream in chunks this big (hashed as they go, checked after the last byte). */
+export const CHUNK_SIZE = 8 * 1024 * 1024;
+
+const READ_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW;
+const CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+const DIR_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
+
+/** How an existing target file is recognised as already restored. */
+export type VerifyExisting = 'size-mtime' | 'checksum';
+
+/** The manifest attributes every job carries. */
+interface JobMetadata {
+  mode: number;
+  uid: number;
+  gid: number;
+  /** nanoseconds since the epoch, decimal (the manifest's mtime_ns) */
+  mtimeNs: string;
+}
+
+export interface FileJob extends JobMetadata {
+  kind: 'file';
+  /** the manifest path, for messages */
+  path: string;
+  /** absolute paths of the backup's data file and of the target */
+  source: string;
+  target: string;
+  size: number;
+  sha256: string;
+  /** the target's directory was created by this run: nothing can be at the name yet */
+  fresh: boolean;
+}
+
+export interface SymlinkJob extends JobMetadata {
+  kind: 'symlink';
+  path: string;
+  target: string;
+  linkTarget: string;
+  fresh: boolean;
+}
+
+export interface DirMetadataJob extends JobMetadata {
+  kind: 'dir-metadata';
+  path: string;
+  target: string;
+}
+
+export type Job = FileJob | SymlinkJob | DirMetadataJob;
+
+export interface JobSettings {
+  chown: boolean;
+  verifyExisting: VerifyExisting;
+  /** Int32Array over a SharedArrayBuffer: non-zero once the run is stopped */
+  stopFlag: Int32Array;
+  /** bytes copied so far of a large file (progress while it streams) */
+  onBytes?: (bytes: number) => void;
+}
+
+export interface JobOutcome {
+  /** regular-file bytes accounted for (written or found in place) */
+  bytes: number;
+  /** true when the file (or symlink) was already there and only metadata was checked */
+  unchanged: boolean;
+  /** the bytes were already reported through JobSettings.onBytes while streaming */
+  streamed?: boolean;
+  /** a directory that was at the name and was removed (the caller forgets what it knew under it) */
+  removedDir?: string;
+}
+
+/** mtimes are compared to the microsecond: the finest a time set through libuv (a double of
+ * seconds) keeps. */
+function sameMtime(stats: BigIntStats, mtimeNs: string): boolean {
+  return stats.mtimeNs / 1000n === BigInt(mtimeNs) / 1000n;
+}
+
+/** Seconds for futimes/lutimes: the middle of the manifest's microsecond, so that the double's
+ * rounding (~240 ns at present-day times) and libuv's truncation to ns stay in that microsecond. */
+function seconds(mtimeNs: string): number {
+  const ns = BigInt(mtimeNs);
+  return Number(ns / 1_000_000_000n) + (Number((ns % 1_000_000_000n) / 1000n) * 1000 + 500) / 1e9;
+}
+
+export function throwIfStopped(stopFlag: Int32Array): void {
+  if (Atomics.load(stopFlag, 0) !== 0) throw new StoppedError('stopped');
+}
+
+/** Removes whatever is at `abs` without following it; reports whether it was a directory. */
+function removeExisting(abs: string): 'dir' | 'other' | undefined {
+  const stats = lstatSync(abs, { throwIfNoEntry: false });
+  if (!stats) return undefined;
+  if (stats.isDirectory()) {
+    rmSync(abs, { recursive: true, force: true });
+    return 'dir';
+  }
+  unlinkSync(abs);
+  return 'other';
+}
+
+/** Ownership (when asked; first, since chown clears set-id bits), mode and mtime, each only where
+ * it differs from what `stats` says the descriptor has. */
+function applyMetadataWhereDifferent(fd: number, stats: BigIntStats | undefined, job: JobMetadata, chown: boolean): void {
+  let chowned = false;
+  if (chown && (!stats || stats.uid !== BigInt(job.uid) || stats.gid !== BigInt(job.gid))) {
+    fchownSync(fd, job.uid, job.gid);
+    chowned = true;
+  }
+  if (chowned || !stats || Number(stats.mode & 0o7777n) !== job.mode) fchmodSync(fd, job.mode);
+  if (!stats || !sameMtime(stats, job.mtimeNs)) {
+    const mtime = seconds(job.mtimeNs);
+    futimesSync(fd, mtime, mtime);
+  }
+}
+
+function readFull(fd: number, buffer: Buffer, length: number, position: number): number {
+  let filled = 0;
+  while (filled < length) {
+    const bytesRead = readSync(fd, buffer, filled, length - filled, position + filled);
+    if (bytesRead === 0) break;
+    filled += bytesRead;
+  }
+  return filled;
+}
+
+function writeAll(fd: number, buffer: Buffer, length: number, position: number): void {
+  let offset = 0;
+  while (offset < length) offset += writeSync(fd, buffer, offset, length - offset, position + offset);
+}
+
+/** sha256 of a whole file, read through `buffer`. */
+function hashFile(fd: number, buffer: Buffer, stopFlag: Int32Array): string {
+  const hash = createHash('sha256');
+  for (let position = 0; ; ) {
+    throwIfStopped(stopFlag);
+    const length = readFull(fd, buffer, buffer.length, position);
+    if (length === 0) break;
+    hash.update(buffer.subarray(0, length));
+    position += length;
+  }
+  return hash.digest('hex');
+}
+
+/** Reusable buffers of one worker: one for small files, one chunk buffer for large ones. */
+export class CopyBuffers {
+  private small = Buffer.allocUnsafe(64 * 1024);
+  private chunk: Buffer | undefined;
+
+  forSmall(size: number): Buffer {
+    if (this.small.length < size) this.small = Buffer.allocUnsafe(Math.max(size, this.small.length * 2));
+    return this.small;
+  }
+
+  forChunk(): Buffer {
+    this.chunk ??= Buffer.allocUnsafe(CHUNK_SIZE);
+    return this.chunk;
+  }
+}
+
+/**
+ * An existing target that already holds the entry: a regular file (not followed), same size, same
+ * mtime, and with `checksum`, same sha256. Its ownership and mode are re-applied where they differ.
+ * Returns false when the name is free, or holds something else (the caller replaces it).
+ */
+function keepExistingFile(job: FileJob, settings: JobSettings, buffers: CopyBuffers): boolean {
+  let fd: number;
+  try {
+    fd = openSync(job.target, READ_FLAGS);
+  } catch (error) {
+    const code = errnoCode(error);
+    // free, a symlink (ELOOP), or something we may not read: replaced by the normal path
+    if (code === 'ENOENT' || code === 'ELOOP' || code === 'EACCES' || code === 'ENXIO' || code === 'EISDIR') return false;
+    throw error;
+  }
+  try {
+    const stats = fstatSync(fd, { bigint: true });
+    if (!stats.isFile() || stats.size !== BigInt(job.size) || !sameMtime(stats, job.mtimeNs)) return false;
+    if (settings.verifyExisting === 'checksum' && hashFile(fd, buffers.forChunk(), settings.stopFlag) !== job.sha256) return false;
+    applyMetadataWhereDifferent(fd, stats, job, settings.chown);
+    return true;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Creates the target (O_EXCL); an existing name is removed first, never followed. */
+function createTarget(job: FileJob, outcome: JobOutcome): number {
+  try {
+    return openSync(job.target, CREATE_FLAGS, 0o600);
+  } catch (error) {
+    if (errnoCode(error) !== 'EEXIST') throw error;
+  }
+  if (removeExisting(job.target) === 'dir') outcome.removedDir = job.path;
+  return openSync(job.target, CREATE_FLAGS, 0o600);
+}
+
+function openBackupData(job: FileJob): number {
+  try {
+    return openSync(job.source, READ_FLAGS);
+  } catch (error) {
+    const code = errnoCode(error);
+    if (code === 'ENOENT') throw new ManifestError(`"${job.path}": the backup has no data file for it`);
+    if (code === 'ELOOP') throw new UnsafePathError(`"${job.path}": the backup's data file is a symlink`);
+    throw error;
+  }
+}
+
+function checkHash(job: FileJob, sha256: string): void {
+  if (sha256 !== job.sha256) throw new ChecksumMismatchError(`"${job.path}": checksum mismatch (data ${sha256}, manifest ${job.sha256})`);
+}
+
+/** Restores one regular file: verified against the manifest's size and sha256. */
+export function restoreFileSync(job: FileJob, settings: JobSettings, buffers: CopyBuffers): JobOutcome {
+  const outcome: JobOutcome = { bytes: job.size, unchanged: false };
+  if (!job.fresh && keepExistingFile(job, settings, buffers)) {
+    outcome.unchanged = true;
+    return outcome;
+  }
+  const source = openBackupData(job);
+  try {
+    const stats = fstatSync(source);
+    if (!stats.isFile()) throw new ManifestError(`"${job.path}": the backup's data file is not a regular file`);
+    if (stats.size !== job.size) throw new SizeMismatchError(`"${job.path}": the backup's data file has ${stats.size} bytes, the manifest says ${job.size}`);
+    if (job.size <= WHOLE_FILE_LIMIT) {
+      // read and check first: a corrupt small file never replaces what the target has
+      const buffer = buffers.forSmall(job.size);
+      const length = readFull(source, buffer, job.size, 0);
+      if (length !== job.size) throw new SizeMismatchError(`"${job.path}": read ${length} bytes, expected ${job.size}`);
+      checkHash(job, createHash('sha256').update(buffer.subarray(0, length)).digest('hex'));
+      throwIfStopped(settings.stopFlag);
+      const target = createTarget(job, outcome);
+      try {
+        writeAll(target, buffer, length, 0);
+        applyMetadataWhereDifferent(target, undefined, job, settings.chown);
+      } finally {
+        closeSync(target);
+      }
+      return outcome;
+    }
+    const target = createTarget(job, outcome);
+    try {
+      const hash: Hash = createHash('sha256');
+      const buffer = buffers.forChunk();
+      let position = 0;
+      while (position < job.size) {
+        throwIfStopped(settings.stopFlag);
+        const want = Math.min(buffer.length, job.size - position);
+        const length = readFull(source, buffer, want, position);
+        if (length === 0) break;
+        hash.update(buffer.subarray(0, length));
+        writeAll(target, buffer, length, position);
+        position += length;
+        settings.onBytes?.(length);
+      }
+      if (position !== job.size) throw new SizeMismatchError(`"${job.path}": read ${position} bytes, expected ${job.size}`);
+      outcome.streamed = true;
+      checkHash(job, hash.digest('hex'));
+      applyMetadataWhereDifferent(target, undefined, job, settings.chown);
+    } finally {
+      closeSync(target);
+    }
+    return outcome;
+  } finally {
+    closeSync(source);
+  }
+}
+
+/** A symlink's ownership (when asked) and mtime, each only where it differs from `existing`. */
+function applySymlinkMetadata(job: SymlinkJob, existing: BigIntStats | undefined, chown: boolean): void {
+  if (chown && (!existing || existing.uid !== BigInt(job.uid) || existing.gid !== BigInt(job.gid))) lchownSync(job.target, job.uid, job.gid);
+  if (!existing || !sameMtime(existing, job.mtimeNs)) {
+    const mtime = seconds(job.mtimeNs);
+    lutimesSync(job.target, mtime, mtime);
+  }
+}
+
+/** Restores one symlink (its target verbatim, never followed); one already right is kept. */
+export function restoreSymlinkSync(job: SymlinkJob, settings: JobSettings): JobOutcome {
+  const outcome: JobOutcome = { bytes: 0, unchanged: false };
+  if (job.fresh) {
+    try {
+      symlinkSync(job.linkTarget, job.target);
+      applySymlinkMetadata(job, undefined, settings.chown);
+      return outcome;
+    } catch (error) {
+      if (errnoCode(error) !== 'EEXIST') throw error;
+    }
+  }
+  const existing = lstatSync(job.target, { bigint: true, throwIfNoEntry: false });
+  if (existing?.isSymbolicLink() && readlinkSync(job.target) === job.linkTarget) {
+    outcome.unchanged = true;
+    applySymlinkMetadata(job, existing, settings.chown);
+    return outcome;
+  }
+  if (existing && removeExisting(job.target) === 'dir') outcome.removedDir = job.path;
+  symlinkSync(job.linkTarget, job.target);
+  applySymlinkMetadata(job, undefined, settings.chown);
+  return outcome;
+}
+
+/** A directory's ownership, mode and mtime, through an O_NOFOLLOW|O_DIRECTORY descriptor. */
+export function applyDirMetadataSync(job: DirMetadataJob, settings: JobSettings): JobOutcome {
+  const fd = openSync(job.target, DIR_FLAGS);
+  try {
+    applyMetadataWhereDifferent(fd, fstatSync(fd, { bigint: true }), job, settings.chown);
+  } finally {
+    closeSync(fd);
+  }
+  return { bytes: 0, unchanged: false };
+}
+
+export function runJob(job: Job, settings: JobSettings, buffers: CopyBuffers): JobOutcome {
+  switch (job.kind) {
+    case 'file':
+      return restoreFileSync(job, settings, buffers);
+    case 'symlink':
+      return restoreSymlinkSync(job, settings);
+    case 'dir-metadata':
+      return applyDirMetadataSync(job, settings);
+  }
+}

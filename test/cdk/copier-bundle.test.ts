@@ -1,0 +1,72 @@
+// The copier as the image runs it: bundled by cdk/copier-bundle.ts (the Dockerfile's build step)
+// and run under plain `node`, a backup of a small tree and its restore onto an empty share.
+import { execFile } from 'node:child_process';
+import { lstat, mkdir, mkdtemp, readFile, readdir, readlink, rm, symlink, writeFile, link } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { COPIER_ENTRY, bundleCopier } from '../../cdk/copier-bundle.ts';
+
+const run = promisify(execFile);
+let dir: string;
+let bundle: string;
+
+/** Every path under root with what a restore must reproduce: type, mode, content or link target. */
+async function describeTree(root: string, rel = '.'): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  const abs = join(root, rel);
+  const stats = await lstat(abs);
+  const mode = (stats.mode & 0o7777).toString(8);
+  if (stats.isSymbolicLink()) out[rel] = `link ${await readlink(abs)}`;
+  else if (stats.isFile()) out[rel] = `file ${mode} ${Math.floor(stats.mtimeMs)} ${await readFile(abs, 'utf8')}`;
+  else {
+    out[rel] = `dir ${mode}`;
+    for (const name of (await readdir(abs)).sort()) Object.assign(out, await describeTree(root, rel === '.' ? name : `${rel}/${name}`));
+  }
+  return out;
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'copier-bundle-'));
+  bundle = join(dir, 'image', COPIER_ENTRY);
+  await bundleCopier(join(dir, 'image'));
+});
+
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+describe('the copier bundle (as built into the image)', () => {
+  it('is minified ES modules (main and copy worker) with source maps, the AWS SDK inside', async () => {
+    expect((await readdir(join(dir, 'image'))).sort()).toEqual(['copier.js', 'copier.js.map', 'copy-worker.js', 'copy-worker.js.map', 'package.json']);
+    const code = await readFile(bundle, 'utf8');
+    expect(code).not.toMatch(/from\s*["']@aws-sdk\//);
+    expect(code.length / code.split('\n').length).toBeGreaterThan(1000);
+    console.info(`copier bundle: ${(code.length / 1024).toFixed(0)} KiB`);
+  });
+
+  it('backs up a tree and restores it onto an empty share under plain node', async () => {
+    const share = join(dir, 'share');
+    await mkdir(join(share, 'docs', 'deep'), { recursive: true });
+    await writeFile(join(share, 'hello.txt'), 'hello\n', { mode: 0o640 });
+    await writeFile(join(share, 'docs', 'deep', 'data.bin'), Buffer.alloc(70_000, 7));
+    await symlink('../hello.txt', join(share, 'docs', 'link'));
+    await link(join(share, 'hello.txt'), join(share, 'docs', 'hard.txt'));
+    const backup = join(dir, 'backup');
+    const target = join(dir, 'target');
+    await mkdir(target);
+    // no PROGRESS_*/PERCENT_* variables: no DynamoDB
+    const env = { PATH: process.env.PATH ?? '' };
+    await run(process.execPath, [bundle], { env: { ...env, COPIER_MODE: 'backup', COPIER_SOURCE: share, COPIER_TARGET: backup } });
+    const summary = JSON.parse(await readFile(join(backup, 'summary.json'), 'utf8')) as { files: number };
+    expect(summary.files).toBeGreaterThanOrEqual(2);
+    await run(process.execPath, [bundle], { env: { ...env, COPIER_MODE: 'restore', COPIER_SOURCE: backup, COPIER_TARGET: target } });
+    expect(await describeTree(target)).toEqual(await describeTree(share));
+    expect((await lstat(join(target, 'docs', 'hard.txt'))).ino).toBe((await lstat(join(target, 'hello.txt'))).ino);
+  });
+
+  it('exits 2 with one JSON line on stderr when its configuration is bad', async () => {
+    const failed = await run(process.execPath, [bundle], { env: { PATH: process.env.PATH ?? '', COPIER_MODE: 'sideways' } }).then(() => undefined, (e: { code: number; stderr: string }) => e);
+    expect(failed?.code).toBe(2);
+    expect(JSON.parse(failed!.stderr.trim().split('\n').at(-1)!)).toMatchObject({ error: expect.any(String) });
+  });
+});
