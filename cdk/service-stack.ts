@@ -189,7 +189,6 @@ export class ServiceStack extends Stack {
         STORAGE_BACKEND: 'efs',
         EFS_SHARES_FILE_SYSTEM_ID: data.sharesFileSystem.fileSystemId,
         EFS_BACKUPS_FILE_SYSTEM_ID: data.backupsFileSystem.fileSystemId,
-        EFS_SHARES_MOUNT_HOST: `${data.sharesFileSystem.fileSystemId}.efs.${this.region}.amazonaws.com`,
         ...driversEnv,
         ...(config.availabilityZone ? { AVAILABILITY_ZONE: config.availabilityZone } : {}),
         ...(config.backupQuota !== undefined ? { BACKUP_QUOTA: String(config.backupQuota) } : {}),

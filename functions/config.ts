@@ -16,8 +16,6 @@ export interface ServiceConfig {
   localStorageRoot: string;
   efsSharesFileSystemId: string;
   efsBackupsFileSystemId: string;
-  /** the NFS host name tenants mount, on AWS: <fs-id>.efs.<region>.amazonaws.com */
-  efsSharesMountHost: string;
   availabilityZone: string;
   /** max backups per project (413 beyond) */
   backupQuota: number;
@@ -42,7 +40,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
     localStorageRoot: storageBackend === 'local' ? required(env, 'LOCAL_STORAGE_ROOT') : '',
     efsSharesFileSystemId: env.EFS_SHARES_FILE_SYSTEM_ID ?? '',
     efsBackupsFileSystemId: env.EFS_BACKUPS_FILE_SYSTEM_ID ?? '',
-    efsSharesMountHost: env.EFS_SHARES_MOUNT_HOST ?? '',
     availabilityZone: env.AVAILABILITY_ZONE ?? 'nova',
     backupQuota: Number(env.BACKUP_QUOTA ?? 100),
   };

@@ -11,8 +11,6 @@ import type { ProvisionedShare, StorageBackend, StoredItem } from './storage.ts'
 export interface EfsStorageOptions {
   sharesFileSystemId: string;
   backupsFileSystemId: string;
-  /** the NFS host tenants mount, <fs-id>.efs.<region>.amazonaws.com */
-  sharesMountHost: string;
   /** identity every NFS request through the access point gets; absent: the client's own */
   posixUser?: { Uid: number; Gid: number };
   client?: EFSClient;
@@ -59,7 +57,10 @@ export class EfsStorageBackend implements StorageBackend {
   async provisionShare(shareId: string): Promise<ProvisionedShare> {
     const path = `/shares/${shareId}`;
     const accessPointId = await this.createAccessPoint(this.options.sharesFileSystemId, path, 'share', shareId);
-    return { access_point_id: accessPointId, export_path: `${this.options.sharesMountHost}:${path}` };
+    // The file system admits mounts only through an access point (its policy denies the rest), so the
+    // export location is what a tenant pastes after `mount -t efs` (amazon-efs-utils): the share's
+    // access point over TLS, which also confines the mount to /shares/<id>.
+    return { access_point_id: accessPointId, export_path: `-o tls,accesspoint=${accessPointId} ${this.options.sharesFileSystemId}:/` };
   }
 
   /**

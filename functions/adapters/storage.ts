@@ -34,7 +34,6 @@ export function createStorageBackend(config: ServiceConfig): StorageBackend {
     return new EfsStorageBackend({
       sharesFileSystemId: config.efsSharesFileSystemId,
       backupsFileSystemId: config.efsBackupsFileSystemId,
-      sharesMountHost: config.efsSharesMountHost,
     });
   }
   if (config.storageBackend === 'local') return new LocalStorageBackend(config.localStorageRoot);

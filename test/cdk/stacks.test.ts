@@ -146,7 +146,7 @@ describe('Lambdas', () => {
     const api = functions.find((f) => f.Properties.FunctionName === 'share-backup-dev-api')!;
     const env = (api.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
     for (const name of ['SHARES_TABLE', 'BACKUPS_TABLE', 'RESTORES_TABLE', 'RESTORE_STATE_MACHINE_ARN', 'BACKUP_STATE_MACHINE_ARN',
-      'EFS_SHARES_FILE_SYSTEM_ID', 'EFS_BACKUPS_FILE_SYSTEM_ID', 'EFS_SHARES_MOUNT_HOST']) expect(env[name], name).toBeDefined();
+      'EFS_SHARES_FILE_SYSTEM_ID', 'EFS_BACKUPS_FILE_SYSTEM_ID']) expect(env[name], name).toBeDefined();
     expect(env.STORAGE_BACKEND).toBe('efs');
   });
 

@@ -9,7 +9,7 @@ const efs = mockClient(EFSClient);
 
 function backend(posixUser?: { Uid: number; Gid: number }) {
   return new EfsStorageBackend({
-    sharesFileSystemId: 'fs-shares', backupsFileSystemId: 'fs-backups', sharesMountHost: 'fs-shares.efs.eu-west-1.amazonaws.com',
+    sharesFileSystemId: 'fs-shares', backupsFileSystemId: 'fs-backups',
     client: new EFSClient({ region: 'eu-west-1' }), ...(posixUser ? { posixUser } : {}),
   });
 }
@@ -17,10 +17,10 @@ function backend(posixUser?: { Uid: number; Gid: number }) {
 describe('efs storage backend', () => {
   beforeEach(() => efs.reset());
 
-  it('creates a share access point rooted at /shares/<id> and exports host:/shares/<id>', async () => {
+  it('creates a share access point rooted at /shares/<id> and exports the access point as `mount -t efs` takes it', async () => {
     efs.on(CreateAccessPointCommand).resolves({ AccessPointId: 'fsap-123' });
     const share = await backend().provisionShare(ID);
-    expect(share).toEqual({ access_point_id: 'fsap-123', export_path: `fs-shares.efs.eu-west-1.amazonaws.com:/shares/${ID}` });
+    expect(share).toEqual({ access_point_id: 'fsap-123', export_path: '-o tls,accesspoint=fsap-123 fs-shares:/' });
     const input = efs.commandCalls(CreateAccessPointCommand)[0]!.args[0].input;
     expect(input).toMatchObject({
       ClientToken: ID,
