@@ -1,4 +1,5 @@
-// The newcomer's first restore, as the README tells it, and the other restore paths that put
+// The newcomer's first restore over plain HTTP, as the user guide tells it (the README's CLI version
+// is test/integration/cli.test.ts), and the other restore paths that put
 // bytes on disk: restore onto the source share (`null`), and a share created from a backup.
 import { chmodSync, linkSync, mkdirSync, readFileSync, symlinkSync, utimesSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -41,7 +42,7 @@ const exportPath = (share: { export_locations?: Array<{ path: string }> }): stri
   return path!;
 };
 
-describe('first restore (README)', () => {
+describe('first restore over the HTTP API (the user guide)', () => {
   it('restores a backup onto a second share, byte for byte, and leaves the backup unchanged', async () => {
     const source = await createShare(member, { name: 'source' });
     expect(source.status).toBe('available');
