@@ -1,7 +1,8 @@
 // npm run bench [-- options]: the copier's restore against cp -a and rsync -a (and xargs -P16 cp
 // with --latfs) on deterministic data sets, each tool into a fresh empty target, rounds alternating
 // tool by tool so machine noise hits every tool alike. Every target tree is compared with its source;
-// a difference fails the bench. See docs/performance.md for the method and the numbers.
+// a difference fails the bench. The copier runs as the image runs it: the esbuild bundle of
+// cdk/copier-bundle.ts under plain node. See docs/performance.md for the method and the numbers.
 //
 // Options: --scratch DIR (default /tmp/copier-bench), --source-dir DIR, --target-dir DIR (e.g. a
 // latfs mount), --sets small,large,mixed, --rounds N, --quick (small sizes), --latfs (2,000 small
@@ -14,6 +15,7 @@ import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, rea
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { bundleCopier, COPIER_ENTRY } from '../cdk/copier-bundle.ts';
 import { runBackup } from '../copier/backup.ts';
 import { createTables, localDynamoDbClient, startDynamoDbLocal } from '../local/dynamodb-local.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../local/env.ts';
@@ -200,6 +202,11 @@ async function main(): Promise<void> {
   };
   const cacheState = dropCaches() ? 'cold (caches dropped before every run)' : 'warm: /proc/sys/vm/drop_caches is not writable here, so sources are read from the page cache';
 
+  // the copier runs as the Fargate image runs it: the esbuild bundle under plain node (no tsx)
+  const bundleDir = join(args.scratch, 'bundle');
+  await bundleCopier(bundleDir);
+  const copierBundle = join(bundleDir, COPIER_ENTRY);
+
   const dynamo = await startDynamoDbLocal();
   const tables = { shares: 'bench-shares', backups: 'bench-backups', restores: 'bench-restores' };
   await createTables(dynamo.endpoint, tables);
@@ -212,7 +219,7 @@ async function main(): Promise<void> {
   const copier = async (backup: string, target: string, extraEnv: Record<string, string> = {}) => {
     const id = `bench-${process.pid}-${restoreCount++}`;
     await dynamoClient.send(new PutItemCommand({ TableName: tables.restores, Item: { id: { S: id } } }));
-    return await timed([process.execPath, '--import', 'tsx', join(repo, 'copier/main.ts')], {
+    return await timed([process.execPath, copierBundle], {
       ...copierEnv, COPIER_MODE: 'restore', COPIER_SOURCE: backup, COPIER_TARGET: target, PROGRESS_TABLE: tables.restores, PROGRESS_ID: id, ...extraEnv,
     });
   };

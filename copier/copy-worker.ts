@@ -5,6 +5,9 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { CopyBuffers, runJob, type Job, type JobOutcome, type JobSettings, type VerifyExisting } from './sync-copy.ts';
 
 export interface WorkerInit {
+  dataRoot: string;
+  targetRoot: string;
+  umask: number;
   chown: boolean;
   verifyExisting: VerifyExisting;
   stopBuffer: SharedArrayBuffer;
@@ -40,6 +43,9 @@ const init = workerData as WorkerInit;
 const buffers = new CopyBuffers();
 // large files report their bytes as they stream; small ones are counted when their batch is done
 const settings: JobSettings = {
+  dataRoot: init.dataRoot,
+  targetRoot: init.targetRoot,
+  umask: init.umask,
   chown: init.chown,
   verifyExisting: init.verifyExisting,
   stopFlag: new Int32Array(init.stopBuffer),

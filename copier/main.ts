@@ -4,7 +4,6 @@
 // 143 (SIGTERM).
 import { runBackup } from './backup.ts';
 import { loadCopierConfig } from './config.ts';
-import { DynamoProgressSink } from './dynamo-progress.ts';
 import { describeFailure, StoppedError } from './errors.ts';
 import { runRestore } from './restore.ts';
 import { defaultConcurrency } from './run.ts';
@@ -35,7 +34,8 @@ async function main(): Promise<number> {
       concurrency,
       failAfterFiles: config.failAfterFiles,
       verifyExisting: config.verifyExisting,
-      progress: config.progress ? new DynamoProgressSink(config.progress) : undefined,
+      // the AWS SDK is loaded only when a progress record is configured: it is most of the start-up
+      progress: config.progress ? new (await import('./dynamo-progress.ts')).DynamoProgressSink(config.progress) : undefined,
       signal: stop.signal,
       log,
     });

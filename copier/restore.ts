@@ -28,7 +28,7 @@
 // anything is written), then to copy.
 import { chmodSync, createReadStream, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
 import { link, lstat, mkdir, readFile, realpath } from 'node:fs/promises';
-import { createInterface } from 'node:readline';
+import { StringDecoder } from 'node:string_decoder';
 import { ChecksumMismatchError, ConfigError, errnoCode, FaultInjectedError, ManifestError, SizeMismatchError, UnsafePathError } from './errors.ts';
 import type { SerializedError } from './copy-worker.ts';
 import { removeExisting } from './fs-ops.ts';
@@ -38,12 +38,25 @@ import { runWithContext, stopError, type RunContext, type RunOptions, type RunRe
 import type { DirMetadataJob, FileJob, Job, JobOutcome, SymlinkJob } from './sync-copy.ts';
 import { CopyWorkerPool, defaultCopyWorkers } from './worker-pool.ts';
 
-async function* manifestEntries(manifestPath: string): AsyncGenerator<ParsedEntry> {
-  const lines = createInterface({ input: createReadStream(manifestPath, { encoding: 'utf8' }), crlfDelay: Infinity });
+/** The manifest's lines, a chunk's worth at a time: the caller handles each chunk's lines
+ * synchronously, so the per-line cost is a JSON.parse, not an async iteration step. */
+async function* manifestLineChunks(manifestPath: string): AsyncGenerator<string[]> {
+  const decoder = new StringDecoder('utf8');
+  let tail = '';
+  for await (const chunk of createReadStream(manifestPath, { highWaterMark: 1024 * 1024 })) {
+    const lines = (tail + decoder.write(chunk as Buffer)).split('\n');
+    tail = lines.pop()!;
+    if (lines.length > 0) yield lines;
+  }
+  tail += decoder.end();
+  if (tail !== '') yield [tail];
+}
+
+/** Every manifest line parsed and validated, with its 1-based number, a chunk at a time. */
+async function* manifestEntryChunks(manifestPath: string): AsyncGenerator<ParsedEntry[]> {
   let lineNumber = 0;
-  for await (const line of lines) {
-    lineNumber += 1;
-    yield parseManifestLine(line, lineNumber);
+  for await (const lines of manifestLineChunks(manifestPath)) {
+    yield lines.map((line) => parseManifestLine(line.endsWith('\r') ? line.slice(0, -1) : line, ++lineNumber));
   }
 }
 
@@ -63,14 +76,16 @@ async function checkManifest(manifestPath: string, summary: BackupSummary, conte
   let entries = 0;
   let files = 0;
   let bytes = 0;
-  for await (const entry of manifestEntries(manifestPath)) {
-    if (entries === 0 && entry.path !== ROOT_PATH) throw new ManifestError('the manifest does not start with the root "."');
-    entries += 1;
-    if (entry.type === 'file') {
-      files += 1;
-      bytes += entry.size;
+  for await (const chunk of manifestEntryChunks(manifestPath)) {
+    for (const entry of chunk) {
+      if (entries === 0 && entry.path !== ROOT_PATH) throw new ManifestError('the manifest does not start with the root "."');
+      entries += 1;
+      if (entry.type === 'file') {
+        files += 1;
+        bytes += entry.size;
+      }
     }
-    if (entries % 4096 === 0) context.throwIfStopped();
+    context.throwIfStopped();
   }
   if (entries !== summary.entries || files !== summary.files || bytes !== summary.bytes) {
     throw new ManifestError(`the manifest (${entries} entries, ${files} files, ${bytes} bytes) does not match ${SUMMARY_FILE} (${summary.entries} entries, ${summary.files} files, ${summary.bytes} bytes)`);
@@ -86,6 +101,8 @@ const DIR_BATCH_JOBS = 256;
 /** A batch of jobs for one worker; `done` exists once it was handed to the pool. */
 interface Batch {
   jobs: Job[];
+  /** each job's ancestor paths (what inFlightUnder counts) */
+  ancestors: string[][];
   bytes: number;
   done?: Promise<void>;
 }
@@ -121,7 +138,7 @@ class RestoreRun {
   private readonly inFlight = new Map<string, Batch>();
   private readonly inFlightUnder = new Map<string, number>();
   private readonly outstanding = new Set<Promise<void>>();
-  private pending: Batch = { jobs: [], bytes: 0 };
+  private pending: Batch = { jobs: [], ancestors: [], bytes: 0 };
   private filesDispatched = 0;
   private failure: { error: unknown } | undefined;
 
@@ -138,45 +155,76 @@ class RestoreRun {
 
   async copy(manifestPath: string): Promise<void> {
     const signal = this.context.options.signal;
-    const failAfter = this.context.options.failAfterFiles;
-    for await (const entry of manifestEntries(manifestPath)) {
-      if (signal?.aborted || this.failed) break;
-      this.context.result.entries += 1;
-      await this.awaitOverlapping(entry.path, entry.components);
-      if (entry.type === 'hardlink') {
-        // the inode's first path must be complete, and nothing in flight on the way to it
-        const linkToComponents = entry.link_to.split('/');
-        await this.awaitOverlapping(entry.link_to, linkToComponents);
-        if (this.failed) break;
-        await this.restoreHardlink(entry, linkToComponents);
-        continue;
-      }
-      if (this.failed) break;
-      if (entry.type === 'dir') {
-        this.restoreDir(entry);
-        continue;
-      }
-      this.checkParents(entry, entry.components);
-      if (entry.type === 'file' && failAfter !== undefined && this.filesDispatched >= failAfter) {
-        // the fault switch trips after exactly N files: none beyond them may start
-        await this.drain();
-        if (this.failed) break;
-      }
-      const fresh = this.realDirs.get(parentPath(entry.components)) === true;
-      const target = this.abs(entry.path);
-      const metadata = { mode: entry.mode, uid: entry.uid, gid: entry.gid, mtimeNs: entry.mtime_ns };
-      if (entry.type === 'symlink') {
-        await this.add({ kind: 'symlink', path: entry.path, target, linkTarget: entry.target, fresh, ...metadata }, entry.components, 0);
-      } else {
-        this.filesDispatched += 1;
-        const source = underRoot(`${this.backupRoot}/${DATA_DIR}`, entry.path);
-        await this.add({ kind: 'file', path: entry.path, source, target, size: entry.size, sha256: entry.sha256, fresh, ...metadata }, entry.components, entry.size);
-        if (failAfter !== undefined && this.filesDispatched >= failAfter) this.flush();
+    copying: for await (const chunk of manifestEntryChunks(manifestPath)) {
+      // entries are handled synchronously; the loop awaits only when it must wait for a batch
+      for (const entry of chunk) {
+        if (signal?.aborted || this.failed) break copying;
+        if (!(await this.copyEntry(entry))) break copying;
       }
     }
     await this.drain();
     if (this.failure) throw this.failure.error;
     if (signal?.aborted) throw stopError(signal);
+  }
+
+  /** One manifest entry; false when the run failed meanwhile. Returns a promise only when it had
+   * to wait (the common case costs no microtask). */
+  private copyEntry(entry: ParsedEntry): boolean | Promise<boolean> {
+    this.context.result.entries += 1;
+    const ancestors = ancestorPaths(entry.components);
+    if (this.overlapping(entry.path, ancestors).size > 0) {
+      return this.awaitOverlapping(entry.path, ancestors).then(() => this.copyEntryNow(entry, ancestors));
+    }
+    return this.copyEntryNow(entry, ancestors);
+  }
+
+  private copyEntryNow(entry: ParsedEntry, ancestors: string[]): boolean | Promise<boolean> {
+    if (entry.type === 'hardlink') return this.copyHardlink(entry);
+    if (this.failed) return false;
+    if (entry.type === 'dir') {
+      this.restoreDir(entry, ancestors);
+      return true;
+    }
+    this.checkParents(entry, entry.components, ancestors);
+    const failAfter = this.context.options.failAfterFiles;
+    if (entry.type === 'file' && failAfter !== undefined && this.filesDispatched >= failAfter) {
+      // the fault switch trips after exactly N files: none beyond them may start
+      return this.drain().then(() => !this.failed && this.queueEntry(entry, ancestors));
+    }
+    return this.queueEntry(entry, ancestors);
+  }
+
+  private async copyHardlink(entry: ParsedEntry & { type: 'hardlink' }): Promise<boolean> {
+    // the inode's first path must be complete, and nothing in flight on the way to it
+    const linkToComponents = entry.link_to.split('/');
+    await this.awaitOverlapping(entry.link_to, ancestorPaths(linkToComponents));
+    if (this.failed) return false;
+    await this.restoreHardlink(entry, linkToComponents);
+    return true;
+  }
+
+  /** Queues a file or symlink job, first waiting for room when two batches per worker are
+   * outstanding (the manifest is read no faster than the workers copy). */
+  private queueEntry(entry: ParsedEntry & { type: 'file' | 'symlink' }, ancestors: string[]): boolean | Promise<boolean> {
+    const bytes = entry.type === 'file' ? entry.size : 0;
+    if (bytes > BATCH_MAX_BYTES) this.flush();
+    if (this.outstanding.size >= 2 * this.workers) {
+      return (async () => {
+        while (this.outstanding.size >= 2 * this.workers) await Promise.race(this.outstanding);
+        return this.queueEntry(entry, ancestors);
+      })();
+    }
+    const fresh = this.realDirs.get(parentPath(entry.path)) === true;
+    const metadata = { mode: entry.mode, uid: entry.uid, gid: entry.gid, mtimeNs: entry.mtime_ns };
+    if (entry.type === 'symlink') {
+      this.enqueue({ kind: 'symlink', path: entry.path, linkTarget: entry.target, fresh, ...metadata }, ancestors, 0);
+      return true;
+    }
+    this.filesDispatched += 1;
+    this.enqueue({ kind: 'file', path: entry.path, size: entry.size, sha256: entry.sha256, fresh, ...metadata }, ancestors, bytes);
+    const failAfter = this.context.options.failAfterFiles;
+    if (failAfter !== undefined && this.filesDispatched >= failAfter) this.flush();
+    return true;
   }
 
   /** Directory metadata, deepest level first (a parent's mode cannot lock the copier out of a
@@ -209,16 +257,14 @@ class RestoreRun {
     return underRoot(this.targetRoot, path);
   }
 
-  /** Queues a job; a batch goes to the pool when it is full, with at most two batches per worker
-   * outstanding (the manifest is read no faster than the workers copy). */
-  private async add(job: FileJob | SymlinkJob, components: string[], bytes: number): Promise<void> {
-    if (bytes > BATCH_MAX_BYTES) this.flush();
-    while (this.outstanding.size >= 2 * this.workers) await Promise.race(this.outstanding);
+  /** Adds a job to the batch being filled; a full batch goes to the pool. */
+  private enqueue(job: FileJob | SymlinkJob, ancestors: string[], bytes: number): void {
     const batch = this.pending;
     batch.jobs.push(job);
+    batch.ancestors.push(ancestors);
     batch.bytes += bytes;
     this.inFlight.set(job.path, batch);
-    for (const ancestor of ancestorPaths(components)) this.inFlightUnder.set(ancestor, (this.inFlightUnder.get(ancestor) ?? 0) + 1);
+    for (const ancestor of ancestors) this.inFlightUnder.set(ancestor, (this.inFlightUnder.get(ancestor) ?? 0) + 1);
     if (batch.jobs.length >= BATCH_MAX_JOBS || batch.bytes >= BATCH_MAX_BYTES) this.flush();
   }
 
@@ -226,7 +272,7 @@ class RestoreRun {
   private flush(): void {
     const batch = this.pending;
     if (batch.jobs.length === 0) return;
-    this.pending = { jobs: [], bytes: 0 };
+    this.pending = { jobs: [], ancestors: [], bytes: 0 };
     const done: Promise<void> = this.pool.run(batch.jobs).then(
       (result) => this.settle(batch, result.outcomes, result.error),
       (error: unknown) => this.fail(error),
@@ -260,9 +306,9 @@ class RestoreRun {
   }
 
   private release(batch: Batch): void {
-    for (const job of batch.jobs) {
+    for (const [i, job] of batch.jobs.entries()) {
       if (this.inFlight.get(job.path) === batch) this.inFlight.delete(job.path);
-      for (const ancestor of ancestorPaths(job.path.split('/'))) {
+      for (const ancestor of batch.ancestors[i]!) {
         const count = this.inFlightUnder.get(ancestor)! - 1;
         if (count === 0) this.inFlightUnder.delete(ancestor);
         else this.inFlightUnder.set(ancestor, count);
@@ -270,19 +316,25 @@ class RestoreRun {
     }
   }
 
+  /** The batches with a queued or running job at `path`, above it or under it. */
+  private overlapping(path: string, ancestors: string[]): Set<Batch> {
+    const batches = new Set<Batch>();
+    const same = this.inFlight.get(path);
+    if (same) batches.add(same);
+    if (path === ROOT_PATH || this.inFlightUnder.has(path)) {
+      for (const [inFlightPath, batch] of this.inFlight) if (isSameOrUnder(path, inFlightPath)) batches.add(batch);
+    }
+    for (const ancestor of ancestors) {
+      const batch = this.inFlight.get(ancestor);
+      if (batch) batches.add(batch);
+    }
+    return batches;
+  }
+
   /** Waits until no queued or running job is at `path`, above it or under it. */
-  private async awaitOverlapping(path: string, components: string[]): Promise<void> {
+  private async awaitOverlapping(path: string, ancestors: string[]): Promise<void> {
     for (;;) {
-      const batches = new Set<Batch>();
-      const same = this.inFlight.get(path);
-      if (same) batches.add(same);
-      if (path === ROOT_PATH || this.inFlightUnder.has(path)) {
-        for (const [inFlightPath, batch] of this.inFlight) if (isSameOrUnder(path, inFlightPath)) batches.add(batch);
-      }
-      for (const ancestor of ancestorPaths(components)) {
-        const batch = this.inFlight.get(ancestor);
-        if (batch) batches.add(batch);
-      }
+      const batches = this.overlapping(path, ancestors);
       if (batches.size === 0) return;
       if (batches.has(this.pending)) this.flush();
       await Promise.all([...batches].map((batch) => batch.done));
@@ -300,9 +352,9 @@ class RestoreRun {
 
   /** Every ancestor of the entry must be a real directory of the target: never write through a
    * symlink. Directories this run created or checked are known; anything else is looked at. */
-  private checkParents(entry: { path: string }, components: string[]): void {
-    if (this.realDirs.has(parentPath(components))) return; // its ancestors were checked when it was
-    for (const ancestor of ancestorPaths(components)) {
+  private checkParents(entry: { path: string }, components: string[], ancestors?: string[]): void {
+    if (this.realDirs.has(parentPath(components.join('/')))) return; // its ancestors were checked when it was
+    for (const ancestor of ancestors ?? ancestorPaths(components)) {
       if (this.realDirs.has(ancestor)) continue;
       const stats = lstatSync(this.abs(ancestor), { throwIfNoEntry: false });
       if (!stats) throw new ManifestError(`"${entry.path}": its directory "${ancestor}" is not in the manifest before it`);
@@ -318,12 +370,12 @@ class RestoreRun {
     if (await removeExisting(this.abs(path)) === 'dir') this.forgetDirsUnder(path);
   }
 
-  private restoreDir(entry: ParsedEntry & { type: 'dir' }): void {
+  private restoreDir(entry: ParsedEntry & { type: 'dir' }, ancestors: string[]): void {
     this.context.result.dirs += 1;
-    const job: DirMetadataJob = { kind: 'dir-metadata', path: entry.path, target: this.abs(entry.path), mode: entry.mode, uid: entry.uid, gid: entry.gid, mtimeNs: entry.mtime_ns };
+    const job: DirMetadataJob = { kind: 'dir-metadata', path: entry.path, mode: entry.mode, uid: entry.uid, gid: entry.gid, mtimeNs: entry.mtime_ns };
     this.dirs.push({ path: entry.path, depth: entry.components.length, job });
     if (entry.path === ROOT_PATH) return;
-    this.checkParents(entry, entry.components);
+    this.checkParents(entry, entry.components, ancestors);
     const abs = this.abs(entry.path);
     const stats = lstatSync(abs, { throwIfNoEntry: false });
     if (stats?.isDirectory()) {
@@ -362,8 +414,10 @@ class RestoreRun {
   }
 }
 
-function parentPath(components: string[]): string {
-  return components.length <= 1 ? ROOT_PATH : components.slice(0, -1).join('/');
+/** The manifest path of a validated path's directory. */
+function parentPath(path: string): string {
+  const slash = path.lastIndexOf('/');
+  return slash === -1 ? ROOT_PATH : path.slice(0, slash);
 }
 
 /** How many copy workers a run starts: no more than its batches (by count and by bytes) need. */
@@ -390,7 +444,7 @@ export async function runRestore(options: RunOptions): Promise<RunResult> {
     reporter.setTotals(summary.files, summary.bytes);
     // the workers start (loading their code) while the manifest is checked
     const workers = workersFor(summary, options.concurrency);
-    const pool = new CopyWorkerPool({ workers, chown: context.chown, verifyExisting: options.verifyExisting ?? 'size-mtime', onBytes: (bytes) => reporter.addBytes(bytes) });
+    const pool = new CopyWorkerPool({ workers, dataRoot: `${backupRoot}/${DATA_DIR}`, targetRoot, chown: context.chown, verifyExisting: options.verifyExisting ?? 'size-mtime', onBytes: (bytes) => reporter.addBytes(bytes) });
     const stopWorkers = () => pool.stop();
     options.signal?.addEventListener('abort', stopWorkers, { once: true });
     try {

@@ -17,6 +17,7 @@ import {
   type BigIntStats,
 } from 'node:fs';
 import { ChecksumMismatchError, errnoCode, ManifestError, SizeMismatchError, StoppedError, UnsafePathError } from './errors.ts';
+import { underRoot } from './paths.ts';
 
 /** Files up to this size are read whole, hashed, checked and only then written. */
 export const WHOLE_FILE_LIMIT = 1024 * 1024;
@@ -41,11 +42,8 @@ interface JobMetadata {
 
 export interface FileJob extends JobMetadata {
   kind: 'file';
-  /** the manifest path, for messages */
+  /** the manifest path (under JobSettings.dataRoot and .targetRoot) */
   path: string;
-  /** absolute paths of the backup's data file and of the target */
-  source: string;
-  target: string;
   size: number;
   sha256: string;
   /** the target's directory was created by this run: nothing can be at the name yet */
@@ -55,7 +53,6 @@ export interface FileJob extends JobMetadata {
 export interface SymlinkJob extends JobMetadata {
   kind: 'symlink';
   path: string;
-  target: string;
   linkTarget: string;
   fresh: boolean;
 }
@@ -63,12 +60,16 @@ export interface SymlinkJob extends JobMetadata {
 export interface DirMetadataJob extends JobMetadata {
   kind: 'dir-metadata';
   path: string;
-  target: string;
 }
 
 export type Job = FileJob | SymlinkJob | DirMetadataJob;
 
 export interface JobSettings {
+  /** real paths of the backup's data directory and of the target share's root */
+  dataRoot: string;
+  targetRoot: string;
+  /** the process's umask: a file whose mode it leaves alone is created with that mode (no chmod) */
+  umask: number;
   chown: boolean;
   verifyExisting: VerifyExisting;
   /** Int32Array over a SharedArrayBuffer: non-zero once the run is stopped */
@@ -117,15 +118,23 @@ function removeExisting(abs: string): 'dir' | 'other' | undefined {
   return 'other';
 }
 
+/** Whether `stats` already has the entry's ownership (when asked) and mode. */
+function metadataRight(stats: BigIntStats, job: JobMetadata, chown: boolean): boolean {
+  if (chown && (stats.uid !== BigInt(job.uid) || stats.gid !== BigInt(job.gid))) return false;
+  return Number(stats.mode & 0o7777n) === job.mode;
+}
+
 /** Ownership (when asked; first, since chown clears set-id bits), mode and mtime, each only where
  * it differs from what `stats` says the descriptor has. */
-function applyMetadataWhereDifferent(fd: number, stats: BigIntStats | undefined, job: JobMetadata, chown: boolean): void {
+function applyMetadataWhereDifferent(fd: number, stats: BigIntStats | undefined, job: JobMetadata, chown: boolean, createdWithFinalMode = false): void {
   let chowned = false;
   if (chown && (!stats || stats.uid !== BigInt(job.uid) || stats.gid !== BigInt(job.gid))) {
     fchownSync(fd, job.uid, job.gid);
     chowned = true;
   }
-  if (chowned || !stats || Number(stats.mode & 0o7777n) !== job.mode) fchmodSync(fd, job.mode);
+  // (a file created with its final mode has no set-id bits for the chown to clear)
+  const modeRight = createdWithFinalMode || (stats !== undefined && !chowned && Number(stats.mode & 0o7777n) === job.mode);
+  if (!modeRight) fchmodSync(fd, job.mode);
   if (!stats || !sameMtime(stats, job.mtimeNs)) {
     const mtime = seconds(job.mtimeNs);
     futimesSync(fd, mtime, mtime);
@@ -181,10 +190,15 @@ export class CopyBuffers {
  * mtime, and with `checksum`, same sha256. Its ownership and mode are re-applied where they differ.
  * Returns false when the name is free, or holds something else (the caller replaces it).
  */
-function keepExistingFile(job: FileJob, settings: JobSettings, buffers: CopyBuffers): boolean {
+function keepExistingFile(job: FileJob, target: string, settings: JobSettings, buffers: CopyBuffers): boolean {
+  // one lstat (never follows) settles the common cases of a re-run: the name is free, holds
+  // something else, or holds the file with all its metadata right (nothing to open)
+  const seen = lstatSync(target, { bigint: true, throwIfNoEntry: false });
+  if (!seen || !seen.isFile() || seen.size !== BigInt(job.size) || !sameMtime(seen, job.mtimeNs)) return false;
+  if (settings.verifyExisting !== 'checksum' && metadataRight(seen, job, settings.chown)) return true;
   let fd: number;
   try {
-    fd = openSync(job.target, READ_FLAGS);
+    fd = openSync(target, READ_FLAGS);
   } catch (error) {
     const code = errnoCode(error);
     // free, a symlink (ELOOP), or something we may not read: replaced by the normal path
@@ -202,20 +216,31 @@ function keepExistingFile(job: FileJob, settings: JobSettings, buffers: CopyBuff
   }
 }
 
+/**
+ * The mode to create a file with, and whether that is already its final mode. A mode without
+ * set-id or sticky bits that the umask leaves intact is given at creation, saving a chmod (on EFS a
+ * round trip per file); any other file is created 0600 and chmod-ed once written (a set-id file
+ * must never exist with the wrong owner and its final mode).
+ */
+function creationMode(job: FileJob, umask: number): { mode: number; final: boolean } {
+  if ((job.mode & 0o7000) === 0 && (job.mode & umask) === 0) return { mode: job.mode, final: true };
+  return { mode: 0o600, final: false };
+}
+
 /** Creates the target (O_EXCL); an existing name is removed first, never followed. */
-function createTarget(job: FileJob, outcome: JobOutcome): number {
+function createTarget(job: FileJob, target: string, mode: number, outcome: JobOutcome): number {
   try {
-    return openSync(job.target, CREATE_FLAGS, 0o600);
+    return openSync(target, CREATE_FLAGS, mode);
   } catch (error) {
     if (errnoCode(error) !== 'EEXIST') throw error;
   }
-  if (removeExisting(job.target) === 'dir') outcome.removedDir = job.path;
-  return openSync(job.target, CREATE_FLAGS, 0o600);
+  if (removeExisting(target) === 'dir') outcome.removedDir = job.path;
+  return openSync(target, CREATE_FLAGS, mode);
 }
 
-function openBackupData(job: FileJob): number {
+function openBackupData(job: FileJob, source: string): number {
   try {
-    return openSync(job.source, READ_FLAGS);
+    return openSync(source, READ_FLAGS);
   } catch (error) {
     const code = errnoCode(error);
     if (code === 'ENOENT') throw new ManifestError(`"${job.path}": the backup has no data file for it`);
@@ -231,11 +256,13 @@ function checkHash(job: FileJob, sha256: string): void {
 /** Restores one regular file: verified against the manifest's size and sha256. */
 export function restoreFileSync(job: FileJob, settings: JobSettings, buffers: CopyBuffers): JobOutcome {
   const outcome: JobOutcome = { bytes: job.size, unchanged: false };
-  if (!job.fresh && keepExistingFile(job, settings, buffers)) {
+  const targetPath = underRoot(settings.targetRoot, job.path);
+  if (!job.fresh && keepExistingFile(job, targetPath, settings, buffers)) {
     outcome.unchanged = true;
     return outcome;
   }
-  const source = openBackupData(job);
+  const created = creationMode(job, settings.umask);
+  const source = openBackupData(job, underRoot(settings.dataRoot, job.path));
   try {
     const stats = fstatSync(source);
     if (!stats.isFile()) throw new ManifestError(`"${job.path}": the backup's data file is not a regular file`);
@@ -247,16 +274,16 @@ export function restoreFileSync(job: FileJob, settings: JobSettings, buffers: Co
       if (length !== job.size) throw new SizeMismatchError(`"${job.path}": read ${length} bytes, expected ${job.size}`);
       checkHash(job, createHash('sha256').update(buffer.subarray(0, length)).digest('hex'));
       throwIfStopped(settings.stopFlag);
-      const target = createTarget(job, outcome);
+      const target = createTarget(job, targetPath, created.mode, outcome);
       try {
         writeAll(target, buffer, length, 0);
-        applyMetadataWhereDifferent(target, undefined, job, settings.chown);
+        applyMetadataWhereDifferent(target, undefined, job, settings.chown, created.final);
       } finally {
         closeSync(target);
       }
       return outcome;
     }
-    const target = createTarget(job, outcome);
+    const target = createTarget(job, targetPath, created.mode, outcome);
     try {
       const hash: Hash = createHash('sha256');
       const buffer = buffers.forChunk();
@@ -274,7 +301,7 @@ export function restoreFileSync(job: FileJob, settings: JobSettings, buffers: Co
       if (position !== job.size) throw new SizeMismatchError(`"${job.path}": read ${position} bytes, expected ${job.size}`);
       outcome.streamed = true;
       checkHash(job, hash.digest('hex'));
-      applyMetadataWhereDifferent(target, undefined, job, settings.chown);
+      applyMetadataWhereDifferent(target, undefined, job, settings.chown, created.final);
     } finally {
       closeSync(target);
     }
@@ -285,41 +312,42 @@ export function restoreFileSync(job: FileJob, settings: JobSettings, buffers: Co
 }
 
 /** A symlink's ownership (when asked) and mtime, each only where it differs from `existing`. */
-function applySymlinkMetadata(job: SymlinkJob, existing: BigIntStats | undefined, chown: boolean): void {
-  if (chown && (!existing || existing.uid !== BigInt(job.uid) || existing.gid !== BigInt(job.gid))) lchownSync(job.target, job.uid, job.gid);
+function applySymlinkMetadata(job: SymlinkJob, target: string, existing: BigIntStats | undefined, chown: boolean): void {
+  if (chown && (!existing || existing.uid !== BigInt(job.uid) || existing.gid !== BigInt(job.gid))) lchownSync(target, job.uid, job.gid);
   if (!existing || !sameMtime(existing, job.mtimeNs)) {
     const mtime = seconds(job.mtimeNs);
-    lutimesSync(job.target, mtime, mtime);
+    lutimesSync(target, mtime, mtime);
   }
 }
 
 /** Restores one symlink (its target verbatim, never followed); one already right is kept. */
 export function restoreSymlinkSync(job: SymlinkJob, settings: JobSettings): JobOutcome {
   const outcome: JobOutcome = { bytes: 0, unchanged: false };
+  const target = underRoot(settings.targetRoot, job.path);
   if (job.fresh) {
     try {
-      symlinkSync(job.linkTarget, job.target);
-      applySymlinkMetadata(job, undefined, settings.chown);
+      symlinkSync(job.linkTarget, target);
+      applySymlinkMetadata(job, target, undefined, settings.chown);
       return outcome;
     } catch (error) {
       if (errnoCode(error) !== 'EEXIST') throw error;
     }
   }
-  const existing = lstatSync(job.target, { bigint: true, throwIfNoEntry: false });
-  if (existing?.isSymbolicLink() && readlinkSync(job.target) === job.linkTarget) {
+  const existing = lstatSync(target, { bigint: true, throwIfNoEntry: false });
+  if (existing?.isSymbolicLink() && readlinkSync(target) === job.linkTarget) {
     outcome.unchanged = true;
-    applySymlinkMetadata(job, existing, settings.chown);
+    applySymlinkMetadata(job, target, existing, settings.chown);
     return outcome;
   }
-  if (existing && removeExisting(job.target) === 'dir') outcome.removedDir = job.path;
-  symlinkSync(job.linkTarget, job.target);
-  applySymlinkMetadata(job, undefined, settings.chown);
+  if (existing && removeExisting(target) === 'dir') outcome.removedDir = job.path;
+  symlinkSync(job.linkTarget, target);
+  applySymlinkMetadata(job, target, undefined, settings.chown);
   return outcome;
 }
 
 /** A directory's ownership, mode and mtime, through an O_NOFOLLOW|O_DIRECTORY descriptor. */
 export function applyDirMetadataSync(job: DirMetadataJob, settings: JobSettings): JobOutcome {
-  const fd = openSync(job.target, DIR_FLAGS);
+  const fd = openSync(underRoot(settings.targetRoot, job.path), DIR_FLAGS);
   try {
     applyMetadataWhereDifferent(fd, fstatSync(fd, { bigint: true }), job, settings.chown);
   } finally {

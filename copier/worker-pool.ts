@@ -44,6 +44,10 @@ function workerSource(): { source: string | URL; eval: boolean } {
 
 export interface CopyWorkerPoolOptions {
   workers: number;
+  /** real paths of the backup's data directory and of the target share's root: jobs carry only
+   * manifest paths (less to copy into each worker message) */
+  dataRoot: string;
+  targetRoot: string;
   chown: boolean;
   verifyExisting: VerifyExisting;
   /** bytes of large files, reported while they stream */
@@ -61,7 +65,7 @@ export class CopyWorkerPool {
 
   constructor(options: CopyWorkerPoolOptions) {
     const { source, eval: evaluate } = workerSource();
-    const workerData: WorkerInit = { chown: options.chown, verifyExisting: options.verifyExisting, stopBuffer: this.stopFlag.buffer as SharedArrayBuffer };
+    const workerData: WorkerInit = { dataRoot: options.dataRoot, targetRoot: options.targetRoot, umask: process.umask(), chown: options.chown, verifyExisting: options.verifyExisting, stopBuffer: this.stopFlag.buffer as SharedArrayBuffer };
     for (let i = 0; i < options.workers; i++) {
       const worker = new Worker(source, { workerData, eval: evaluate });
       worker.on('message', (message: WorkerMessage) => {

@@ -137,6 +137,38 @@ describe('backup then restore', () => {
     expect(hard.ino).toBe(original.ino);
   });
 
+  it('gives every file its exact mode, whether it is created with it or chmod-ed after (set-id, bits the umask strips)', async () => {
+    const share = join(work, 'share');
+    const backup = join(work, 'backup');
+    const restored = join(work, 'restored');
+    await mkdir(share);
+    const modes = [0o644, 0o600, 0o777, 0o666, 0o4755, 0o2750, 0o1777, 0o400, 0o000];
+    for (const mode of modes) {
+      await writeFile(join(share, `m${mode.toString(8)}`), `mode ${mode}`);
+      await chmod(join(share, `m${mode.toString(8)}`), mode);
+    }
+    await runBackup({ source: share, target: backup });
+    await runRestore({ source: backup, target: restored, concurrency: 2 });
+    for (const mode of modes) expect(((await lstat(join(restored, `m${mode.toString(8)}`))).mode & 0o7777).toString(8)).toBe(mode.toString(8));
+  });
+
+  it('reads a manifest longer than one read chunk, with CRLF line ends', async () => {
+    const share = join(work, 'share');
+    const backup = join(work, 'backup');
+    const restored = join(work, 'restored');
+    await mkdir(join(share, 'many'), { recursive: true });
+    // long names make the manifest pass 1 MiB (the reader's chunk) with few files
+    const name = (i: number) => `${String(i).padStart(5, '0')}-${'n'.repeat(200)}`;
+    for (let i = 0; i < 3000; i++) await writeFile(join(share, 'many', name(i)), `${i}`);
+    await runBackup({ source: share, target: backup });
+    const manifest = join(backup, 'manifest.jsonl');
+    const text = await readFile(manifest, 'utf8');
+    expect(text.length).toBeGreaterThan(1024 * 1024);
+    await writeFile(manifest, text.replaceAll('\n', '\r\n'));
+    expect(await runRestore({ source: backup, target: restored })).toMatchObject({ files: 3000, dirs: 2 });
+    expect(await readFile(join(restored, 'many', name(2999)), 'utf8')).toBe('2999');
+  });
+
   it('is idempotent when a backup is re-run into the same root', async () => {
     const share = join(work, 'share');
     await mkdir(share);
