@@ -15,13 +15,13 @@
 // root; the manifest is written as manifest.jsonl.partial and renamed, and summary.json comes last,
 // so a backup root with a summary is complete.
 import { opendirSync, lstatSync } from 'node:fs';
-import { link, lstat, mkdir, open, opendir, readlink, realpath, rename, rm, symlink, lchown, lutimes, writeFile, type FileHandle } from 'node:fs/promises';
+import { link, lstat, mkdir, open, opendir, readlink, rename, rm, symlink, lchown, lutimes, writeFile, type FileHandle } from 'node:fs/promises';
 import { ConfigError, errnoCode, UnsafePathError } from './errors.ts';
 import { applyMetadata, copyFileHashing, createFile, DIR_FLAGS, openSource, type FileMetadata } from './fs-ops.ts';
 import { DATA_DIR, MANIFEST_FILE, SUMMARY_FILE, nsToSeconds, serializeManifestEntry, type BackupSummary, type ManifestEntry } from './manifest.ts';
-import { childPath, isSameOrUnder, manifestPathComponents, ROOT_PATH, underRoot } from './paths.ts';
+import { childPath, manifestPathComponents, ROOT_PATH, underRoot } from './paths.ts';
 import { PathTaskPool } from './pool.ts';
-import { runWithContext, stopError, type RunContext, type RunOptions, type RunResult } from './run.ts';
+import { resolveRoots, runWithContext, stopError, type RunContext, type RunOptions, type RunResult } from './run.ts';
 
 type WalkKind = 'dir' | 'file' | 'symlink' | 'other';
 
@@ -316,14 +316,7 @@ export async function runBackup(options: RunOptions): Promise<RunResult> {
   return await runWithContext(options, async (context) => {
     const { reporter } = context;
     reporter.setPhase('scanning');
-    const shareRoot = await realpath(options.source).catch((error: unknown) => {
-      throw new ConfigError(`the share root ${options.source} cannot be used: ${(error as Error).message}`);
-    });
-    await mkdir(options.target, { recursive: true });
-    const backupRoot = await realpath(options.target);
-    if (isSameOrUnder(shareRoot, backupRoot) || isSameOrUnder(backupRoot, shareRoot)) {
-      throw new ConfigError('the share and the backup root overlap');
-    }
+    const { sourceRoot: shareRoot, targetRoot: backupRoot } = await resolveRoots(options, { source: 'share root', target: 'backup root' });
     const partialManifest = `${backupRoot}/${MANIFEST_FILE}.partial`;
     // an earlier attempt's leftovers: the summary first, so the root never looks complete meanwhile
     await rm(`${backupRoot}/${SUMMARY_FILE}`, { force: true });

@@ -27,14 +27,14 @@
 // check its counts against summary.json (a malicious, malformed or truncated manifest fails before
 // anything is written), then to copy.
 import { chmodSync, createReadStream, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
-import { link, lstat, mkdir, readFile, realpath } from 'node:fs/promises';
+import { link, lstat, readFile } from 'node:fs/promises';
 import { StringDecoder } from 'node:string_decoder';
 import { ChecksumMismatchError, ConfigError, errnoCode, FaultInjectedError, ManifestError, SizeMismatchError, UnsafePathError } from './errors.ts';
 import type { SerializedError } from './copy-worker.ts';
 import { removeExisting } from './fs-ops.ts';
 import { DATA_DIR, MANIFEST_FILE, SUMMARY_FILE, parseManifestLine, parseSummary, type BackupSummary, type ParsedEntry } from './manifest.ts';
 import { ancestorPaths, isSameOrUnder, ROOT_PATH, underRoot } from './paths.ts';
-import { runWithContext, stopError, type RunContext, type RunOptions, type RunResult } from './run.ts';
+import { resolveRoots, runWithContext, stopError, type RunContext, type RunOptions, type RunResult } from './run.ts';
 import type { DirMetadataJob, FileJob, Job, JobOutcome, SymlinkJob } from './sync-copy.ts';
 import { CopyWorkerPool, defaultCopyWorkers } from './worker-pool.ts';
 
@@ -432,14 +432,7 @@ export async function runRestore(options: RunOptions): Promise<RunResult> {
   return await runWithContext(options, async (context) => {
     const { reporter } = context;
     reporter.setPhase('scanning');
-    const backupRoot = await realpath(options.source).catch((error: unknown) => {
-      throw new ConfigError(`the backup root ${options.source} cannot be used: ${(error as Error).message}`);
-    });
-    await mkdir(options.target, { recursive: true });
-    const targetRoot = await realpath(options.target);
-    if (isSameOrUnder(backupRoot, targetRoot) || isSameOrUnder(targetRoot, backupRoot)) {
-      throw new ConfigError('the backup and the target share overlap');
-    }
+    const { sourceRoot: backupRoot, targetRoot } = await resolveRoots(options, { source: 'backup root', target: 'target share' });
     const summary = await readSummary(backupRoot);
     reporter.setTotals(summary.files, summary.bytes);
     // the workers start (loading their code) while the manifest is checked

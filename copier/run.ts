@@ -1,7 +1,9 @@
 // What runBackup and runRestore share: their options, result, and the wrapper that turns a failure
 // into a progress record's fail_reason.
+import { mkdir, realpath } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { ConfigError, describeFailure, FaultInjectedError, StoppedError } from './errors.ts';
+import { isSameOrUnder } from './paths.ts';
 import { ProgressReporter, type ProgressSink } from './progress.ts';
 
 export interface RunOptions {
@@ -109,4 +111,20 @@ export async function runWithContext(options: RunOptions, body: (context: RunCon
     await reporter.fail(describeFailure(error).reason);
     throw error;
   }
+}
+
+/**
+ * The run's two roots as real paths (the target is created if missing). Roots that overlap are
+ * refused: a copy into its own source would read what it writes.
+ */
+export async function resolveRoots(options: RunOptions, names: { source: string; target: string }): Promise<{ sourceRoot: string; targetRoot: string }> {
+  const sourceRoot = await realpath(options.source).catch((error: unknown) => {
+    throw new ConfigError(`the ${names.source} ${options.source} cannot be used: ${(error as Error).message}`);
+  });
+  await mkdir(options.target, { recursive: true });
+  const targetRoot = await realpath(options.target);
+  if (isSameOrUnder(sourceRoot, targetRoot) || isSameOrUnder(targetRoot, sourceRoot)) {
+    throw new ConfigError(`the ${names.source} and the ${names.target} overlap`);
+  }
+  return { sourceRoot, targetRoot };
 }
