@@ -156,6 +156,15 @@ async function claimRestore(restoreId: string, backupId: string, targetId: strin
   await putRestore(restoreId, backupId, targetId, sourceId);
 }
 
+/** Starts the restore workflow as the API does: the execution is named after the restore, the input is the API's. */
+async function startRestore(client: SFNClient, stateMachineArn: string | undefined, restoreId: string, backup: string, target: string): Promise<string> {
+  const { executionArn } = await client.send(new StartExecutionCommand({
+    stateMachineArn, name: restoreId,
+    input: JSON.stringify({ restore_id: restoreId, backup_id: backup, share_id: target, source_share_id: sourceShare, project_id: project, kind: 'restore' }),
+  }));
+  return executionArn!;
+}
+
 async function waitForEnd(client: SFNClient, executionArn: string): Promise<DescribeExecutionCommandOutput> {
   const deadline = Date.now() + 60_000;
   for (;;) {
@@ -216,11 +225,8 @@ describe('workflows on the local stack', () => {
     const targetDir = await putShare(target);
     await claimRestore(restoreId, backupId, target, sourceShare);
 
-    const { executionArn } = await sfn.send(new StartExecutionCommand({
-      stateMachineArn: facade.stateMachineArns.restore, name: restoreId,
-      input: JSON.stringify({ restore_id: restoreId, backup_id: backupId, share_id: target, source_share_id: sourceShare, project_id: project, kind: 'restore' }),
-    }));
-    const result = await waitForEnd(sfn, executionArn!);
+    const executionArn = await startRestore(sfn, facade.stateMachineArns.restore, restoreId, backupId, target);
+    const result = await waitForEnd(sfn, executionArn);
     expect(result.error ?? '', result.cause).toBe('');
     expect(result.status).toBe('SUCCEEDED');
 
@@ -250,11 +256,8 @@ describe('workflows on the local stack', () => {
     writeFileSync(join(targetDir, 'keep.txt'), 'mine');
     await putBackup(inPlaceBackup, sourceShare, { backup_type: 'in-place' });
 
-    const { executionArn } = await sfn.send(new StartExecutionCommand({
-      stateMachineArn: facade.stateMachineArns.restore, name: restoreId,
-      input: JSON.stringify({ restore_id: restoreId, backup_id: inPlaceBackup, share_id: target, source_share_id: sourceShare, project_id: project, kind: 'restore' }),
-    }));
-    const result = await waitForEnd(sfn, executionArn!);
+    const executionArn = await startRestore(sfn, facade.stateMachineArns.restore, restoreId, inPlaceBackup, target);
+    const result = await waitForEnd(sfn, executionArn);
     expect(result.status).toBe('FAILED');
     expect(result.error).toBe('DriverCapabilityError');
     expect(result.cause).toMatch(/support_restore_to_target/);
@@ -274,11 +277,8 @@ describe('workflows on the local stack', () => {
     await putShare(target);
     await claimRestore(restoreId, backupId, target, sourceShare);
 
-    const { executionArn } = await faultySfn.send(new StartExecutionCommand({
-      stateMachineArn: faultyFacade.stateMachineArns.restore, name: restoreId,
-      input: JSON.stringify({ restore_id: restoreId, backup_id: backupId, share_id: target, source_share_id: sourceShare, project_id: project, kind: 'restore' }),
-    }));
-    const result = await waitForEnd(faultySfn, executionArn!);
+    const executionArn = await startRestore(faultySfn, faultyFacade.stateMachineArns.restore, restoreId, backupId, target);
+    const result = await waitForEnd(faultySfn, executionArn);
     expect(result.status).toBe('FAILED');
     expect(result.error).toBe('States.TaskFailed');
     expect(result.cause).toMatch(/fault injected after 1 files/);
@@ -355,10 +355,7 @@ describe('workflows on the local stack', () => {
       const restoreId = randomUUID();
       await putShare(target);
       await claimRestore(restoreId, backupId, target, sourceShare);
-      const { executionArn } = await client.send(new StartExecutionCommand({
-        stateMachineArn: stoppable.stateMachineArns.restore, name: restoreId,
-        input: JSON.stringify({ restore_id: restoreId, backup_id: backupId, share_id: target, source_share_id: sourceShare, project_id: project, kind: 'restore' }),
-      }));
+      const executionArn = await startRestore(client, stoppable.stateMachineArns.restore, restoreId, backupId, target);
       const deadline = Date.now() + 30_000;
       let pid: number | undefined;
       while (pid === undefined) {
