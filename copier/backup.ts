@@ -14,6 +14,7 @@
 // Idempotence: a re-run (a retried workflow step) clears what an earlier attempt left in the backup's
 // root; the manifest is written as manifest.jsonl.partial and renamed, and summary.json comes last,
 // so a backup root with a summary is complete.
+import { createHash } from 'node:crypto';
 import { opendirSync, lstatSync } from 'node:fs';
 import { link, lstat, mkdir, open, opendir, readlink, rename, rm, symlink, lchown, lutimes, writeFile, type FileHandle } from 'node:fs/promises';
 import { ConfigError, errnoCode, UnsafePathError } from './errors.ts';
@@ -120,6 +121,8 @@ class ManifestWriter {
   private buffered: string[] = [];
   private bufferedBytes = 0;
   private writing: Promise<void> = Promise.resolve();
+  /** sha256 of every byte written, for summary.json's manifest_sha256 */
+  private readonly digest = createHash('sha256');
 
   constructor(private readonly handle: FileHandle) {}
 
@@ -135,7 +138,13 @@ class ManifestWriter {
     const text = this.buffered.join('');
     this.buffered = [];
     this.bufferedBytes = 0;
+    this.digest.update(text, 'utf8');
     this.writing = this.writing.then(() => this.handle.appendFile(text, 'utf8'));
+  }
+
+  /** The manifest's sha256 (hex), once closed. */
+  sha256(): string {
+    return this.digest.digest('hex');
   }
 
   async close(): Promise<void> {
@@ -340,7 +349,7 @@ export async function runBackup(options: RunOptions): Promise<RunResult> {
     const { result } = context;
     // what was copied is what the manifest says; the pre-pass count was only an estimate
     reporter.setTotals(result.files, result.bytes);
-    const summary: BackupSummary = { version: 1, entries: result.entries, files: result.files, bytes: result.bytes, created_at: new Date().toISOString() };
+    const summary: BackupSummary = { version: 1, entries: result.entries, files: result.files, bytes: result.bytes, manifest_sha256: manifest.sha256(), created_at: new Date().toISOString() };
     await writeFile(`${backupRoot}/${SUMMARY_FILE}.partial`, `${JSON.stringify(summary)}\n`, { mode: 0o600 });
     await rename(`${backupRoot}/${SUMMARY_FILE}.partial`, `${backupRoot}/${SUMMARY_FILE}`);
   });

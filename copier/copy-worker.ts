@@ -7,7 +7,6 @@ import { CopyBuffers, runJob, type Job, type JobOutcome, type JobSettings, type 
 export interface WorkerInit {
   dataRoot: string;
   targetRoot: string;
-  umask: number;
   chown: boolean;
   verifyExisting: VerifyExisting;
   stopBuffer: SharedArrayBuffer;
@@ -45,7 +44,6 @@ const buffers = new CopyBuffers();
 const settings: JobSettings = {
   dataRoot: init.dataRoot,
   targetRoot: init.targetRoot,
-  umask: init.umask,
   chown: init.chown,
   verifyExisting: init.verifyExisting,
   stopFlag: new Int32Array(init.stopBuffer),

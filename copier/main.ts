@@ -7,7 +7,6 @@ import { loadCopierConfig } from './config.ts';
 import { describeFailure, StoppedError } from './errors.ts';
 import { runRestore } from './restore.ts';
 import { defaultConcurrency } from './run.ts';
-import { defaultCopyWorkers } from './worker-pool.ts';
 
 function log(message: string): void {
   process.stderr.write(`copier: ${message}\n`);
@@ -21,17 +20,16 @@ async function main(): Promise<number> {
   });
   try {
     const config = loadCopierConfig(process.env);
-    const concurrency = config.concurrency ?? (config.mode === 'restore' ? defaultCopyWorkers() : defaultConcurrency());
-    // libuv runs file I/O on its thread pool (4 threads by default): give it room for the files in
-    // flight. It only takes effect if set before the pool's first use, so the task definition and
-    // the local facade should set it too.
-    process.env.UV_THREADPOOL_SIZE ??= String(Math.min(128, Math.max(4, concurrency)));
+    // a backup keeps its files in flight as promises: libuv runs their I/O on its thread pool (4
+    // threads by default), so give it room. It only takes effect if set before the pool's first
+    // use. A restore runs its own copy workers (sized from the file systems, in restore.ts).
+    if (config.mode === 'backup') process.env.UV_THREADPOOL_SIZE ??= String(Math.min(128, Math.max(4, config.concurrency ?? defaultConcurrency())));
     const run = config.mode === 'backup' ? runBackup : runRestore;
     const started = Date.now();
     const result = await run({
       source: config.source,
       target: config.target,
-      concurrency,
+      concurrency: config.concurrency,
       failAfterFiles: config.failAfterFiles,
       verifyExisting: config.verifyExisting,
       // the AWS SDK is loaded only when a progress record is configured: it is most of the start-up

@@ -23,9 +23,10 @@
 // verifyExisting = 'checksum') and re-applies ownership, mode and mtime only where they differ.
 // Files in a directory this run created skip that check: nothing can be there yet.
 //
-// The manifest is read twice, both times streamed: first only to parse and validate every line and
-// check its counts against summary.json (a malicious, malformed or truncated manifest fails before
-// anything is written), then to copy.
+// The manifest is checked before anything is written (checkManifest: against its sha256 in
+// summary.json, or for older backups by a pass that validates every line), then streamed once to
+// copy; its counts are checked against summary.json again at the end.
+import { createHash } from 'node:crypto';
 import { chmodSync, createReadStream, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
 import { link, lstat, readFile } from 'node:fs/promises';
 import { StringDecoder } from 'node:string_decoder';
@@ -36,7 +37,7 @@ import { DATA_DIR, MANIFEST_FILE, SUMMARY_FILE, parseManifestLine, parseSummary,
 import { ancestorPaths, isSameOrUnder, ROOT_PATH, underRoot } from './paths.ts';
 import { resolveRoots, runWithContext, stopError, type RunContext, type RunOptions, type RunResult } from './run.ts';
 import type { DirMetadataJob, FileJob, Job, JobOutcome, SymlinkJob } from './sync-copy.ts';
-import { CopyWorkerPool, defaultCopyWorkers } from './worker-pool.ts';
+import { CopyWorkerPool, defaultCopyWorkers, networkFileSystem } from './worker-pool.ts';
 
 /** The manifest's lines, a chunk's worth at a time: the caller handles each chunk's lines
  * synchronously, so the per-line cost is a JSON.parse, not an async iteration step. */
@@ -71,28 +72,57 @@ async function readSummary(backupRoot: string): Promise<BackupSummary> {
   return parseSummary(text);
 }
 
-/** Pass 1: every line parses and is safe, and the manifest matches its summary. */
-async function checkManifest(manifestPath: string, summary: BackupSummary, context: RunContext): Promise<void> {
-  let entries = 0;
-  let files = 0;
-  let bytes = 0;
-  for await (const chunk of manifestEntryChunks(manifestPath)) {
-    for (const entry of chunk) {
-      if (entries === 0 && entry.path !== ROOT_PATH) throw new ManifestError('the manifest does not start with the root "."');
-      entries += 1;
-      if (entry.type === 'file') {
-        files += 1;
-        bytes += entry.size;
-      }
+/** What a pass over the manifest counts, with the checks both passes make: the root first, and
+ * the counts summary.json has. */
+class ManifestTally {
+  entries = 0;
+  files = 0;
+  bytes = 0;
+
+  add(entry: ParsedEntry): void {
+    if (this.entries === 0 && entry.path !== ROOT_PATH) throw new ManifestError('the manifest does not start with the root "."');
+    this.entries += 1;
+    if (entry.type === 'file') {
+      this.files += 1;
+      this.bytes += entry.size;
     }
-    context.throwIfStopped();
   }
-  if (entries !== summary.entries || files !== summary.files || bytes !== summary.bytes) {
-    throw new ManifestError(`the manifest (${entries} entries, ${files} files, ${bytes} bytes) does not match ${SUMMARY_FILE} (${summary.entries} entries, ${summary.files} files, ${summary.bytes} bytes)`);
+
+  check(summary: BackupSummary): void {
+    if (this.entries !== summary.entries || this.files !== summary.files || this.bytes !== summary.bytes) {
+      throw new ManifestError(`the manifest (${this.entries} entries, ${this.files} files, ${this.bytes} bytes) does not match ${SUMMARY_FILE} (${summary.entries} entries, ${summary.files} files, ${summary.bytes} bytes)`);
+    }
   }
 }
 
-/** A batch closes at this many jobs or bytes; a file bigger than the byte limit is a batch alone. */
+/**
+ * Before anything is written, the manifest must be the one the backup wrote. With the manifest's
+ * sha256 in summary.json (every backup since 1.1), one hash of the file settles it, and its lines
+ * are validated as they are copied (a line no backup writes would still fail the restore there,
+ * never write outside the target). Without it, a pass of its own parses and validates every line
+ * and checks the counts.
+ */
+async function checkManifest(manifestPath: string, summary: BackupSummary, context: RunContext): Promise<void> {
+  if (summary.manifest_sha256 !== undefined) {
+    const hash = createHash('sha256');
+    for await (const chunk of createReadStream(manifestPath, { highWaterMark: 1024 * 1024 })) {
+      hash.update(chunk as Buffer);
+      context.throwIfStopped();
+    }
+    const actual = hash.digest('hex');
+    if (actual !== summary.manifest_sha256) throw new ManifestError(`${MANIFEST_FILE} does not match its sha256 in ${SUMMARY_FILE} (${actual}, expected ${summary.manifest_sha256}): the backup is damaged`);
+    return;
+  }
+  const tally = new ManifestTally();
+  for await (const chunk of manifestEntryChunks(manifestPath)) {
+    for (const entry of chunk) tally.add(entry);
+    context.throwIfStopped();
+  }
+  tally.check(summary);
+}
+
+/** A batch closes at this many jobs (fewer where it takes that to keep every worker busy: see
+ * planWorkers) or bytes; a file bigger than the byte limit is a batch alone. */
 const BATCH_MAX_JOBS = 128;
 const BATCH_MAX_BYTES = 16 * 1024 * 1024;
 /** Directories whose metadata one batch applies at the end. */
@@ -142,7 +172,13 @@ class RestoreRun {
   private filesDispatched = 0;
   private failure: { error: unknown } | undefined;
 
-  constructor(private readonly context: RunContext, private readonly backupRoot: string, private readonly targetRoot: string, private readonly pool: CopyWorkerPool, private readonly workers: number) {}
+  private readonly workers: number;
+  private readonly batchJobs: number;
+
+  constructor(private readonly context: RunContext, private readonly backupRoot: string, private readonly targetRoot: string, private readonly pool: CopyWorkerPool, plan: WorkerPlan) {
+    this.workers = plan.workers;
+    this.batchJobs = plan.batchJobs;
+  }
 
   private get failed(): boolean {
     return this.failure !== undefined;
@@ -153,18 +189,26 @@ class RestoreRun {
     this.pool.stop();
   }
 
-  async copy(manifestPath: string): Promise<void> {
+  /** Copies every entry; returns what the manifest held. */
+  async copy(manifestPath: string): Promise<ManifestTally> {
     const signal = this.context.options.signal;
-    copying: for await (const chunk of manifestEntryChunks(manifestPath)) {
-      // entries are handled synchronously; the loop awaits only when it must wait for a batch
-      for (const entry of chunk) {
-        if (signal?.aborted || this.failed) break copying;
-        if (!(await this.copyEntry(entry))) break copying;
+    const tally = new ManifestTally();
+    try {
+      copying: for await (const chunk of manifestEntryChunks(manifestPath)) {
+        // entries are handled synchronously; the loop awaits only when it must wait for a batch
+        for (const entry of chunk) {
+          if (signal?.aborted || this.failed) break copying;
+          tally.add(entry);
+          if (!(await this.copyEntry(entry))) break copying;
+        }
       }
+    } catch (error) {
+      this.fail(error); // a bad line: what is in flight finishes, nothing more starts
     }
     await this.drain();
     if (this.failure) throw this.failure.error;
     if (signal?.aborted) throw stopError(signal);
+    return tally;
   }
 
   /** One manifest entry; false when the run failed meanwhile. Returns a promise only when it had
@@ -265,7 +309,7 @@ class RestoreRun {
     batch.bytes += bytes;
     this.inFlight.set(job.path, batch);
     for (const ancestor of ancestors) this.inFlightUnder.set(ancestor, (this.inFlightUnder.get(ancestor) ?? 0) + 1);
-    if (batch.jobs.length >= BATCH_MAX_JOBS || batch.bytes >= BATCH_MAX_BYTES) this.flush();
+    if (batch.jobs.length >= this.batchJobs || batch.bytes >= BATCH_MAX_BYTES) this.flush();
   }
 
   /** Hands the batch being filled to the pool. */
@@ -420,11 +464,25 @@ function parentPath(path: string): string {
   return slash === -1 ? ROOT_PATH : path.slice(0, slash);
 }
 
-/** How many copy workers a run starts: no more than its batches (by count and by bytes) need. */
-function workersFor(summary: BackupSummary, configured: number | undefined): number {
-  const wanted = configured ?? defaultCopyWorkers();
-  const batches = Math.ceil(summary.entries / BATCH_MAX_JOBS) + Math.ceil(summary.bytes / BATCH_MAX_BYTES);
-  return Math.max(1, Math.min(wanted, batches));
+interface WorkerPlan {
+  workers: number;
+  batchJobs: number;
+  /** the network file system the backup or the target is on, if any */
+  network?: string;
+}
+
+/**
+ * How many copy workers a run starts and how many jobs a batch takes. Workers: as configured, else
+ * as many as the file systems want (defaultCopyWorkers), but no more than the batches need. Batch
+ * size: large batches save messages on a local disk; on a network file system, where each file
+ * costs milliseconds, batches are small so that every worker has files in flight.
+ */
+function planWorkers(summary: BackupSummary, configured: number | undefined, backupRoot: string, targetRoot: string): WorkerPlan {
+  const network = networkFileSystem(targetRoot) ?? networkFileSystem(backupRoot);
+  const wanted = configured ?? defaultCopyWorkers(network !== undefined);
+  const batchJobs = Math.max(1, Math.min(network ? 16 : BATCH_MAX_JOBS, Math.ceil(summary.entries / (4 * wanted))));
+  const batches = Math.ceil(summary.entries / batchJobs) + Math.ceil(summary.bytes / BATCH_MAX_BYTES);
+  return { workers: Math.max(1, Math.min(wanted, batches)), batchJobs, ...(network ? { network } : {}) };
 }
 
 /** Restores the backup at `options.source` over the share root at `options.target`. */
@@ -436,8 +494,9 @@ export async function runRestore(options: RunOptions): Promise<RunResult> {
     const summary = await readSummary(backupRoot);
     reporter.setTotals(summary.files, summary.bytes);
     // the workers start (loading their code) while the manifest is checked
-    const workers = workersFor(summary, options.concurrency);
-    const pool = new CopyWorkerPool({ workers, dataRoot: `${backupRoot}/${DATA_DIR}`, targetRoot, chown: context.chown, verifyExisting: options.verifyExisting ?? 'size-mtime', onBytes: (bytes) => reporter.addBytes(bytes) });
+    const plan = planWorkers(summary, options.concurrency, backupRoot, targetRoot);
+    context.log(`${plan.workers} copy workers, batches of up to ${plan.batchJobs} files${plan.network ? ` (${plan.network}: a network file system)` : ''}`);
+    const pool = new CopyWorkerPool({ workers: plan.workers, dataRoot: `${backupRoot}/${DATA_DIR}`, targetRoot, chown: context.chown, verifyExisting: options.verifyExisting ?? 'size-mtime', onBytes: (bytes) => reporter.addBytes(bytes) });
     const stopWorkers = () => pool.stop();
     options.signal?.addEventListener('abort', stopWorkers, { once: true });
     try {
@@ -446,10 +505,11 @@ export async function runRestore(options: RunOptions): Promise<RunResult> {
       context.throwIfStopped();
 
       reporter.setPhase('copying');
-      const run = new RestoreRun(context, backupRoot, targetRoot, pool, workers);
-      await run.copy(manifestPath);
+      const run = new RestoreRun(context, backupRoot, targetRoot, pool, plan);
+      const tally = await run.copy(manifestPath);
 
       reporter.setPhase('verifying');
+      tally.check(summary);
       const { result } = context;
       if (result.files !== summary.files || result.bytes !== summary.bytes) {
         throw new ManifestError(`restored ${result.files} files and ${result.bytes} bytes, the backup has ${summary.files} files and ${summary.bytes} bytes`);

@@ -68,8 +68,6 @@ export interface JobSettings {
   /** real paths of the backup's data directory and of the target share's root */
   dataRoot: string;
   targetRoot: string;
-  /** the process's umask: a file whose mode it leaves alone is created with that mode (no chmod) */
-  umask: number;
   chown: boolean;
   verifyExisting: VerifyExisting;
   /** Int32Array over a SharedArrayBuffer: non-zero once the run is stopped */
@@ -124,18 +122,39 @@ function metadataRight(stats: BigIntStats, job: JobMetadata, chown: boolean): bo
   return Number(stats.mode & 0o7777n) === job.mode;
 }
 
+/** What the metadata step compares with the manifest: a descriptor's owner, permission bits and
+ * (for something that existed before) mtime. */
+interface CurrentMetadata {
+  uid: number;
+  gid: number;
+  /** permission bits (mode & 0o7777) */
+  mode: number;
+  /** undefined for a file this run just created: its mtime is always set */
+  stats?: BigIntStats;
+}
+
+function currentOf(stats: BigIntStats): CurrentMetadata {
+  return { uid: Number(stats.uid), gid: Number(stats.gid), mode: Number(stats.mode & 0o7777n), stats };
+}
+
+/** A just-created file's owner and mode, as the file system made them: on a local disk the copier's
+ * user, on an EFS access point its POSIX user, in a set-group-ID directory that directory's group.
+ * Knowing them saves a chown where they already match (on EFS a round trip per file). */
+function createdMetadata(fd: number): CurrentMetadata {
+  const stats = fstatSync(fd);
+  return { uid: stats.uid, gid: stats.gid, mode: stats.mode & 0o7777 };
+}
+
 /** Ownership (when asked; first, since chown clears set-id bits), mode and mtime, each only where
- * it differs from what `stats` says the descriptor has. */
-function applyMetadataWhereDifferent(fd: number, stats: BigIntStats | undefined, job: JobMetadata, chown: boolean, createdWithFinalMode = false): void {
+ * it differs from what the descriptor has. */
+function applyMetadataWhereDifferent(fd: number, current: CurrentMetadata, job: JobMetadata, chown: boolean): void {
   let chowned = false;
-  if (chown && (!stats || stats.uid !== BigInt(job.uid) || stats.gid !== BigInt(job.gid))) {
+  if (chown && (current.uid !== job.uid || current.gid !== job.gid)) {
     fchownSync(fd, job.uid, job.gid);
     chowned = true;
   }
-  // (a file created with its final mode has no set-id bits for the chown to clear)
-  const modeRight = createdWithFinalMode || (stats !== undefined && !chowned && Number(stats.mode & 0o7777n) === job.mode);
-  if (!modeRight) fchmodSync(fd, job.mode);
-  if (!stats || !sameMtime(stats, job.mtimeNs)) {
+  if (current.mode !== job.mode || (chowned && (job.mode & 0o6000) !== 0)) fchmodSync(fd, job.mode);
+  if (!current.stats || !sameMtime(current.stats, job.mtimeNs)) {
     const mtime = seconds(job.mtimeNs);
     futimesSync(fd, mtime, mtime);
   }
@@ -209,7 +228,7 @@ function keepExistingFile(job: FileJob, target: string, settings: JobSettings, b
     const stats = fstatSync(fd, { bigint: true });
     if (!stats.isFile() || stats.size !== BigInt(job.size) || !sameMtime(stats, job.mtimeNs)) return false;
     if (settings.verifyExisting === 'checksum' && hashFile(fd, buffers.forChunk(), settings.stopFlag) !== job.sha256) return false;
-    applyMetadataWhereDifferent(fd, stats, job, settings.chown);
+    applyMetadataWhereDifferent(fd, currentOf(stats), job, settings.chown);
     return true;
   } finally {
     closeSync(fd);
@@ -217,14 +236,13 @@ function keepExistingFile(job: FileJob, target: string, settings: JobSettings, b
 }
 
 /**
- * The mode to create a file with, and whether that is already its final mode. A mode without
- * set-id or sticky bits that the umask leaves intact is given at creation, saving a chmod (on EFS a
- * round trip per file); any other file is created 0600 and chmod-ed once written (a set-id file
- * must never exist with the wrong owner and its final mode).
+ * The mode to create a file with. A mode without set-id or sticky bits is given at creation, so
+ * where the umask leaves it intact no chmod follows (on EFS a round trip per file); any other file
+ * is created 0600 and chmod-ed once written (a set-id file must never exist with the wrong owner
+ * and its final mode).
  */
-function creationMode(job: FileJob, umask: number): { mode: number; final: boolean } {
-  if ((job.mode & 0o7000) === 0 && (job.mode & umask) === 0) return { mode: job.mode, final: true };
-  return { mode: 0o600, final: false };
+function creationMode(job: FileJob): number {
+  return (job.mode & 0o7000) === 0 ? job.mode : 0o600;
 }
 
 /** Creates the target (O_EXCL); an existing name is removed first, never followed. */
@@ -261,7 +279,6 @@ export function restoreFileSync(job: FileJob, settings: JobSettings, buffers: Co
     outcome.unchanged = true;
     return outcome;
   }
-  const created = creationMode(job, settings.umask);
   const source = openBackupData(job, underRoot(settings.dataRoot, job.path));
   try {
     const stats = fstatSync(source);
@@ -274,17 +291,20 @@ export function restoreFileSync(job: FileJob, settings: JobSettings, buffers: Co
       if (length !== job.size) throw new SizeMismatchError(`"${job.path}": read ${length} bytes, expected ${job.size}`);
       checkHash(job, createHash('sha256').update(buffer.subarray(0, length)).digest('hex'));
       throwIfStopped(settings.stopFlag);
-      const target = createTarget(job, targetPath, created.mode, outcome);
+      const target = createTarget(job, targetPath, creationMode(job), outcome);
       try {
+        // (before the write: on a network file system the create's reply still holds the answer)
+        const created = createdMetadata(target);
         writeAll(target, buffer, length, 0);
-        applyMetadataWhereDifferent(target, undefined, job, settings.chown, created.final);
+        applyMetadataWhereDifferent(target, created, job, settings.chown);
       } finally {
         closeSync(target);
       }
       return outcome;
     }
-    const target = createTarget(job, targetPath, created.mode, outcome);
+    const target = createTarget(job, targetPath, creationMode(job), outcome);
     try {
+      const created = createdMetadata(target);
       const hash: Hash = createHash('sha256');
       const buffer = buffers.forChunk();
       let position = 0;
@@ -301,7 +321,7 @@ export function restoreFileSync(job: FileJob, settings: JobSettings, buffers: Co
       if (position !== job.size) throw new SizeMismatchError(`"${job.path}": read ${position} bytes, expected ${job.size}`);
       outcome.streamed = true;
       checkHash(job, hash.digest('hex'));
-      applyMetadataWhereDifferent(target, undefined, job, settings.chown, created.final);
+      applyMetadataWhereDifferent(target, created, job, settings.chown);
     } finally {
       closeSync(target);
     }
@@ -349,7 +369,7 @@ export function restoreSymlinkSync(job: SymlinkJob, settings: JobSettings): JobO
 export function applyDirMetadataSync(job: DirMetadataJob, settings: JobSettings): JobOutcome {
   const fd = openSync(underRoot(settings.targetRoot, job.path), DIR_FLAGS);
   try {
-    applyMetadataWhereDifferent(fd, fstatSync(fd, { bigint: true }), job, settings.chown);
+    applyMetadataWhereDifferent(fd, currentOf(fstatSync(fd, { bigint: true })), job, settings.chown);
   } finally {
     closeSync(fd);
   }

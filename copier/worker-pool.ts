@@ -2,20 +2,39 @@
 // batch per worker at a time. Stopping sets a flag in shared memory that every worker reads between
 // jobs, so SIGTERM takes effect within one file (or one chunk of a large file).
 import { createRequire } from 'node:module';
+import { statfsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { BatchRequest, SerializedError, WorkerInit, WorkerMessage } from './copy-worker.ts';
 import type { Job, JobOutcome, VerifyExisting } from './sync-copy.ts';
 
+/** statfs magic numbers of file systems reached over a network (each operation a round trip). */
+const NETWORK_FILE_SYSTEMS: Record<number, string> = {
+  0x6969: 'nfs', // EFS, any NFS
+  0x65735546: 'fuse', // s3fs, sshfs, glusterfs, ../shared/tools/latfs
+  0xff534d42: 'cifs',
+  0xfe534d42: 'smb2',
+  0x00c36400: 'ceph',
+  0x0bd00bd0: 'lustre', // FSx for Lustre
+  0x01021997: 'v9fs',
+};
+
+/** The network file system a path is on ('nfs', 'fuse', ...), or undefined for a local one. */
+export function networkFileSystem(path: string): string | undefined {
+  return NETWORK_FILE_SYSTEMS[Number(statfsSync(path).type)];
+}
+
 /**
- * Copy workers when COPIER_CONCURRENCY is not set. Each worker has one file in flight and spends
- * most of a small file's time in system calls: on a local disk 4 workers on 2 cores measured best
- * (../shared/design/performance-notes.md), and more cores take more, up to 16. On a high-latency
- * file system (EFS) set COPIER_CONCURRENCY higher (32–64): there a worker mostly waits.
+ * Copy workers when COPIER_CONCURRENCY is not set. Each worker has one file in flight. On a local
+ * disk a small file's time is mostly system calls: 4 workers on 2 cores measured best
+ * (docs/performance.md), more cores take more, up to 16. On a network file system (EFS) a worker
+ * mostly waits for round trips (~10 per file of 0.5–3 ms each), so many more are in flight: 8 per
+ * core, 16 to 64; each worker costs ~10 MB and ~25 ms of CPU to start.
  */
-export function defaultCopyWorkers(): number {
-  return Math.min(16, Math.max(4, 2 * availableParallelism()));
+export function defaultCopyWorkers(network = false): number {
+  const cores = availableParallelism();
+  return network ? Math.min(64, Math.max(16, 8 * cores)) : Math.min(16, Math.max(4, 2 * cores));
 }
 
 export interface BatchResult {
@@ -65,7 +84,7 @@ export class CopyWorkerPool {
 
   constructor(options: CopyWorkerPoolOptions) {
     const { source, eval: evaluate } = workerSource();
-    const workerData: WorkerInit = { dataRoot: options.dataRoot, targetRoot: options.targetRoot, umask: process.umask(), chown: options.chown, verifyExisting: options.verifyExisting, stopBuffer: this.stopFlag.buffer as SharedArrayBuffer };
+    const workerData: WorkerInit = { dataRoot: options.dataRoot, targetRoot: options.targetRoot, chown: options.chown, verifyExisting: options.verifyExisting, stopBuffer: this.stopFlag.buffer as SharedArrayBuffer };
     for (let i = 0; i < options.workers; i++) {
       const worker = new Worker(source, { workerData, eval: evaluate });
       worker.on('message', (message: WorkerMessage) => {

@@ -73,15 +73,18 @@ async function describeTree(root: string, rel = ''): Promise<Map<string, TreeEnt
 }
 
 /** A backup root written by hand: the manifest lines given, data files, and a matching summary. */
-async function writeBackup(root: string, entries: ManifestEntry[], data: Record<string, string | Buffer> = {}): Promise<void> {
+async function writeBackup(root: string, entries: ManifestEntry[], data: Record<string, string | Buffer> = {}, options: { manifestSha256?: boolean } = {}): Promise<void> {
   await mkdir(join(root, 'data'), { recursive: true });
   for (const [path, content] of Object.entries(data)) {
     await mkdir(join(root, 'data', path, '..'), { recursive: true });
     await writeFile(join(root, 'data', path), content);
   }
-  await writeFile(join(root, 'manifest.jsonl'), entries.map((e) => `${serializeManifestEntry(e)}\n`).join(''));
+  const manifest = entries.map((e) => `${serializeManifestEntry(e)}\n`).join('');
+  await writeFile(join(root, 'manifest.jsonl'), manifest);
   const files = entries.filter((e) => e.type === 'file');
-  const summary = { version: 1, entries: entries.length, files: files.length, bytes: files.reduce((n, e) => n + e.size, 0), created_at: new Date().toISOString() };
+  // without manifest_sha256 (as backups before 1.1), a restore validates every line before writing
+  const digest = options.manifestSha256 ? { manifest_sha256: createHash('sha256').update(manifest).digest('hex') } : {};
+  const summary = { version: 1, entries: entries.length, files: files.length, bytes: files.reduce((n, e) => n + e.size, 0), ...digest, created_at: new Date().toISOString() };
   await writeFile(join(root, 'summary.json'), JSON.stringify(summary));
 }
 
@@ -164,7 +167,12 @@ describe('backup then restore', () => {
     const manifest = join(backup, 'manifest.jsonl');
     const text = await readFile(manifest, 'utf8');
     expect(text.length).toBeGreaterThan(1024 * 1024);
-    await writeFile(manifest, text.replaceAll('\n', '\r\n'));
+    const crlf = text.replaceAll('\n', '\r\n');
+    await writeFile(manifest, crlf);
+    // the summary vouches for the manifest as it now is
+    const summaryPath = join(backup, 'summary.json');
+    const summary = JSON.parse(await readFile(summaryPath, 'utf8')) as Record<string, unknown>;
+    await writeFile(summaryPath, JSON.stringify({ ...summary, manifest_sha256: createHash('sha256').update(crlf).digest('hex') }));
     expect(await runRestore({ source: backup, target: restored })).toMatchObject({ files: 3000, dirs: 2 });
     expect(await readFile(join(restored, 'many', name(2999)), 'utf8')).toBe('2999');
   });
@@ -294,6 +302,35 @@ describe('malicious manifests', () => {
     await writeFile(join(backup, 'manifest.jsonl'), manifest.split('\n').slice(0, 2).join('\n'));
     await expect(runRestore({ source: backup, target: join(work, 't') })).rejects.toThrow(ManifestError);
     expect(await exists(join(work, 't/a'))).toBe(false);
+  });
+
+  it('records the manifest\'s sha256 in summary.json, and refuses a manifest changed since, before writing anything', async () => {
+    const share = join(work, 'share');
+    await mkdir(share);
+    await writeFile(join(share, 'a'), 'a');
+    await writeFile(join(share, 'b'), 'b');
+    const backup = join(work, 'backup');
+    await runBackup({ source: share, target: backup });
+    const manifest = await readFile(join(backup, 'manifest.jsonl'), 'utf8');
+    const summary = JSON.parse(await readFile(join(backup, 'summary.json'), 'utf8')) as { manifest_sha256: string };
+    expect(summary.manifest_sha256).toBe(sha256(manifest));
+    // still valid JSON lines with the right counts: only the digest can tell
+    await writeFile(join(backup, 'manifest.jsonl'), manifest.replace('"mode":420', '"mode":511'));
+    const failure = await runRestore({ source: backup, target: join(work, 't') }).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(ManifestError);
+    expect((failure as Error).message).toMatch(/does not match its sha256/);
+    expect(await exists(join(work, 't/a'))).toBe(false);
+  });
+
+  it('with a manifest sha256, validates each line as it copies: an unsafe line fails the restore and writes nothing outside', async () => {
+    const backup = join(work, 'backup');
+    const target = join(work, 'share/target');
+    await mkdir(target, { recursive: true });
+    await writeBackup(backup, [rootDir, file('ok.txt', 'ok'), file('../x', 'pwned'), file('after.txt', 'after')], { 'ok.txt': 'ok', 'after.txt': 'after' }, { manifestSha256: true });
+    const failure = await runRestore({ source: backup, target }).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(UnsafePathError);
+    expect(await exists(join(work, 'share/x'))).toBe(false);
+    expect(await exists(join(target, 'after.txt'))).toBe(false);
   });
 });
 
