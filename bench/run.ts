@@ -216,20 +216,35 @@ async function main(): Promise<void> {
     AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
   };
   let restoreCount = 0;
+  const putRestoreRecord = async (id: string) => {
+    // the client's keep-alive socket can be closed by DynamoDB Local while a data set is generated
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await dynamoClient.send(new PutItemCommand({ TableName: tables.restores, Item: { id: { S: id } } }));
+      } catch (error) {
+        if (attempt === 3) throw error;
+      }
+    }
+  };
   const copier = async (backup: string, target: string, extraEnv: Record<string, string> = {}) => {
     const id = `bench-${process.pid}-${restoreCount++}`;
-    await dynamoClient.send(new PutItemCommand({ TableName: tables.restores, Item: { id: { S: id } } }));
+    await putRestoreRecord(id);
     return await timed([process.execPath, copierBundle], {
       ...copierEnv, COPIER_MODE: 'restore', COPIER_SOURCE: backup, COPIER_TARGET: target, PROGRESS_TABLE: tables.restores, PROGRESS_ID: id, ...extraEnv,
     });
   };
 
+  // Nothing is deleted until the end: this disk's ext4 does not reuse an inode freed less than a
+  // minute ago, and creating files right after deleting many is far slower (performance-notes.md)
+  const leftovers: string[] = [];
   const report: Record<string, unknown> = { date: new Date().toISOString(), cacheState, sizes, rounds, sourceDir, targetDir, sets: {} };
   const sets = args.sets.split(',');
   try {
     for (const set of sets) {
-      const share = join(sourceDir, `${set}-share`);
-      const backup = join(sourceDir, `${set}-backup`);
+      // named by their size, so a kept scratch folder never serves a data set of another size
+      const setSize = set === 'small' ? `${sizes.small}` : set === 'large' ? `${sizes.largeFiles}x${sizes.largeMiB}m` : `${sizes.mixed}`;
+      const share = join(sourceDir, `${set}-${setSize}-share`);
+      const backup = join(sourceDir, `${set}-${setSize}-backup`);
       if (!existsSync(join(backup, 'summary.json'))) {
         console.log(`generating ${set} ...`);
         rmSync(share, { recursive: true, force: true });
@@ -238,7 +253,7 @@ async function main(): Promise<void> {
         else if (set === 'mixed') generateMixed(share, sizes.mixed);
         else throw new Error(`unknown set ${set}`);
         await runBackup({ source: share, target: backup });
-        rmSync(share, { recursive: true, force: true });
+        leftovers.push(share);
       }
       const data = join(backup, 'data');
       const summary = JSON.parse(readFileSync(join(backup, 'summary.json'), 'utf8')) as { files: number; bytes: number; entries: number };
@@ -250,7 +265,9 @@ async function main(): Promise<void> {
         'rsync -aH': (target) => timed(['rsync', '-aH', `${data}/`, `${target}/`]),
       };
       if (args.latfs) {
-        tools['xargs -P16 cp'] = (target) => timed(['sh', '-c', `cd "$1" && find . -type d -exec mkdir -p "$2/{}" \\; && find . ! -type d -print0 | xargs -0 -P16 -n 32 cp -a --parents -t "$2"`, 'sh', data, target]);
+        // a parallel cp as ../shared/tools/latfs/tests/pcp.sh runs it: directories first (rsync), files
+        // by 16 cp -a processes of 50 files each, then directory mtimes (rsync again)
+        tools['xargs -P16 cp'] = (target) => timed(['bash', '-c', `set -eo pipefail; rsync -a -f'+ */' -f'- *' "$1/" "$2/"; cd "$1"; find . ! -type d -print0 | xargs -0 -r -P16 -n50 cp -a --parents -t "$2"; rsync -a -f'+ */' -f'- *' "$1/" "$2/"`, 'pcp', data, target]);
       }
       const runs: ToolRun[] = [];
       const stamp = Date.now();
@@ -289,13 +306,16 @@ async function main(): Promise<void> {
       const noopRsync = median(noop.filter((r) => r.tool.startsWith('rsync')).map((r) => r.seconds));
       console.log(`no-op re-run: copier ${noopCopier.toFixed(2)} s, rsync -aH ${noopRsync.toFixed(2)} s (copier speed-up ${(noopRsync / noopCopier).toFixed(2)}×)\n`);
       (report.sets as Record<string, unknown>)[set] = { summary, runs, table, noop, noopMedian: { copier: noopCopier, rsync: noopRsync } };
-      if (!args.keep) for (const run of runs) rmSync(join(targetDir, `${set}-${run.tool.replace(/\W+/g, '_')}-${stamp}-${run.round}`), { recursive: true, force: true });
+      for (const run of runs) leftovers.push(join(targetDir, `${set}-${run.tool.replace(/\W+/g, '_')}-${stamp}-${run.round}`));
     }
     if (sizes.manifestEntries > 0) report.manifestRss = await manifestRss(sizes.manifestEntries, copier);
   } finally {
     dynamoClient.destroy();
     await dynamo.stop();
-    if (!args.keep) rmSync(args.scratch, { recursive: true, force: true });
+    if (!args.keep) {
+      for (const path of leftovers) rmSync(path, { recursive: true, force: true });
+      rmSync(args.scratch, { recursive: true, force: true });
+    }
   }
   mkdirSync(join(repo, 'bench/results'), { recursive: true });
   const file = join(repo, 'bench/results', `${new Date().toISOString().replace(/[:.]/g, '-')}.json`);

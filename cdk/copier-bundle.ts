@@ -1,4 +1,5 @@
-// The copier's bundle: copier/main.ts (copier.js) and its copy worker thread (copy-worker.js, which
+// The copier's bundle: its launcher (copier.cjs, copier/launch.ts), copier/main.ts (copier.js) and its
+// copy worker thread (copy-worker.js, which
 // copier/worker-pool.ts loads from beside the main module), ES modules for Node 22 with their
 // dependencies (AWS SDK v3 tree-shaken) inside. The image build runs this file
 // (`npx tsx cdk/copier-bundle.ts <outdir>`, see
@@ -10,8 +11,9 @@ import { build, type BuildOptions, type Metafile } from 'esbuild';
 
 const REPO_ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 
-/** The entry the image runs: `node <outdir>/copier.js`. */
-export const COPIER_ENTRY = 'copier.js';
+/** The entry the image runs: `node <outdir>/copier.cjs`, a CommonJS launcher (copier/launch.ts)
+ * that sizes libuv's thread pool and then loads copier.js. */
+export const COPIER_ENTRY = 'copier.cjs';
 
 export function copierBuildOptions(outdir: string): BuildOptions {
   return {
@@ -33,9 +35,29 @@ export function copierBuildOptions(outdir: string): BuildOptions {
   };
 }
 
-/** Bundles the copier into `outdir` (copier.js, copy-worker.js, their maps); returns esbuild's metafile. */
+/** The launcher: CommonJS, so that it runs before libuv's thread pool is first used. */
+export function launcherBuildOptions(outdir: string): BuildOptions {
+  return {
+    absWorkingDir: REPO_ROOT,
+    entryPoints: { copier: 'copier/launch.ts' },
+    outdir,
+    outExtension: { '.js': '.cjs' },
+    bundle: true,
+    platform: 'node',
+    target: 'node22',
+    format: 'cjs',
+    minify: true,
+    sourcemap: true,
+    define: { COPIER_MAIN_MODULE: JSON.stringify('./copier.js') },
+    external: ['./copier.js'],
+    logLevel: 'warning',
+  };
+}
+
+/** Bundles the copier into `outdir` (copier.cjs, copier.js, copy-worker.js, their maps); returns
+ * esbuild's metafile of the copier. */
 export async function bundleCopier(outdir: string): Promise<Metafile> {
-  const result = await build(copierBuildOptions(resolve(outdir)));
+  const [result] = await Promise.all([build(copierBuildOptions(resolve(outdir))), build(launcherBuildOptions(resolve(outdir)))]);
   if (!result.metafile) throw new Error('esbuild returned no metafile');
   // .js files are ES modules only under a package.json that says so
   await writeFile(join(outdir, 'package.json'), `${JSON.stringify({ type: 'module' })}\n`);

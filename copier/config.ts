@@ -10,6 +10,8 @@ export interface CopierConfig {
   target: string;
   concurrency?: number;
   failAfterFiles?: number;
+  /** restore: COPIER_NETWORK_FS ("true"/"false"), overrides the detection of a network file system */
+  networkFileSystem?: boolean;
   /** restore: COPIER_VERIFY_EXISTING, how a file already in the target counts as restored */
   verifyExisting?: 'size-mtime' | 'checksum';
   /** undefined when no progress record is configured (PROGRESS_TABLE and PERCENT_TABLE unset) */
@@ -47,6 +49,11 @@ export function loadCopierConfig(env: NodeJS.ProcessEnv): CopierConfig {
   if (verifyExisting !== undefined && verifyExisting !== '') {
     if (verifyExisting !== 'size-mtime' && verifyExisting !== 'checksum') throw new ConfigError(`COPIER_VERIFY_EXISTING must be "size-mtime" or "checksum", got ${JSON.stringify(verifyExisting)}`);
     config.verifyExisting = verifyExisting;
+  }
+  const network = env.COPIER_NETWORK_FS;
+  if (network !== undefined && network !== '') {
+    if (network !== 'true' && network !== 'false') throw new ConfigError(`COPIER_NETWORK_FS must be "true" or "false", got ${JSON.stringify(network)}`);
+    config.networkFileSystem = network === 'true';
   }
   const progress: DynamoProgressTargets = {};
   if (env.PROGRESS_TABLE) progress.progress = { table: env.PROGRESS_TABLE, id: required(env, 'PROGRESS_ID') };

@@ -6,7 +6,6 @@ import { runBackup } from './backup.ts';
 import { loadCopierConfig } from './config.ts';
 import { describeFailure, StoppedError } from './errors.ts';
 import { runRestore } from './restore.ts';
-import { defaultConcurrency } from './run.ts';
 
 function log(message: string): void {
   process.stderr.write(`copier: ${message}\n`);
@@ -20,10 +19,6 @@ async function main(): Promise<number> {
   });
   try {
     const config = loadCopierConfig(process.env);
-    // a backup keeps its files in flight as promises: libuv runs their I/O on its thread pool (4
-    // threads by default), so give it room. It only takes effect if set before the pool's first
-    // use. A restore runs its own copy workers (sized from the file systems, in restore.ts).
-    if (config.mode === 'backup') process.env.UV_THREADPOOL_SIZE ??= String(Math.min(128, Math.max(4, config.concurrency ?? defaultConcurrency())));
     const run = config.mode === 'backup' ? runBackup : runRestore;
     const started = Date.now();
     const result = await run({
@@ -32,6 +27,7 @@ async function main(): Promise<number> {
       concurrency: config.concurrency,
       failAfterFiles: config.failAfterFiles,
       verifyExisting: config.verifyExisting,
+      networkFileSystem: config.networkFileSystem,
       // the AWS SDK is loaded only when a progress record is configured: it is most of the start-up
       progress: config.progress ? new (await import('./dynamo-progress.ts')).DynamoProgressSink(config.progress) : undefined,
       signal: stop.signal,

@@ -36,8 +36,9 @@ import { removeExisting } from './fs-ops.ts';
 import { DATA_DIR, MANIFEST_FILE, SUMMARY_FILE, parseManifestLine, parseSummary, type BackupSummary, type ParsedEntry } from './manifest.ts';
 import { ancestorPaths, isSameOrUnder, ROOT_PATH, underRoot } from './paths.ts';
 import { resolveRoots, runWithContext, stopError, type RunContext, type RunOptions, type RunResult } from './run.ts';
-import type { DirMetadataJob, FileJob, Job, JobOutcome, SymlinkJob } from './sync-copy.ts';
-import { CopyWorkerPool, defaultCopyWorkers, networkFileSystem } from './worker-pool.ts';
+import type { DirMetadataJob, FileJob, Job, JobOutcome, SymlinkJob } from './copy-jobs.ts';
+import { defaultFilesInFlight, networkFileSystem, restoreNetworkFileSystem, workerShape } from './io-plan.ts';
+import { CopyWorkerPool } from './worker-pool.ts';
 
 /** The manifest's lines, a chunk's worth at a time: the caller handles each chunk's lines
  * synchronously, so the per-line cost is a JSON.parse, not an async iteration step. */
@@ -174,10 +175,12 @@ class RestoreRun {
 
   private readonly workers: number;
   private readonly batchJobs: number;
+  private readonly maxOutstanding: number;
 
   constructor(private readonly context: RunContext, private readonly backupRoot: string, private readonly targetRoot: string, private readonly pool: CopyWorkerPool, plan: WorkerPlan) {
     this.workers = plan.workers;
     this.batchJobs = plan.batchJobs;
+    this.maxOutstanding = plan.maxOutstanding;
   }
 
   private get failed(): boolean {
@@ -252,9 +255,9 @@ class RestoreRun {
   private queueEntry(entry: ParsedEntry & { type: 'file' | 'symlink' }, ancestors: string[]): boolean | Promise<boolean> {
     const bytes = entry.type === 'file' ? entry.size : 0;
     if (bytes > BATCH_MAX_BYTES) this.flush();
-    if (this.outstanding.size >= 2 * this.workers) {
+    if (this.outstanding.size >= this.maxOutstanding) {
       return (async () => {
-        while (this.outstanding.size >= 2 * this.workers) await Promise.race(this.outstanding);
+        while (this.outstanding.size >= this.maxOutstanding) await Promise.race(this.outstanding);
         return this.queueEntry(entry, ancestors);
       })();
     }
@@ -421,6 +424,17 @@ class RestoreRun {
     if (entry.path === ROOT_PATH) return;
     this.checkParents(entry, entry.components, ancestors);
     const abs = this.abs(entry.path);
+    if (this.realDirs.get(parentPath(entry.path)) === true) {
+      // in a directory this run created, the name is free (bar a duplicate manifest path): no lstat,
+      // which on a network file system is a round trip
+      try {
+        mkdirSync(abs, 0o700);
+        this.realDirs.set(entry.path, true);
+        return;
+      } catch (error) {
+        if (errnoCode(error) !== 'EEXIST') throw error;
+      }
+    }
     const stats = lstatSync(abs, { throwIfNoEntry: false });
     if (stats?.isDirectory()) {
       // without root, an existing directory must be writable by us to receive the backup's children
@@ -466,23 +480,38 @@ function parentPath(path: string): string {
 
 interface WorkerPlan {
   workers: number;
+  /** per worker (1: blocking calls) */
+  jobsInFlight: number;
   batchJobs: number;
+  /** batches queued or running at most (the manifest is read no faster than the workers copy) */
+  maxOutstanding: number;
   /** the network file system the backup or the target is on, if any */
   network?: string;
+  /** chunk size for large files, if not the default */
+  chunkSize?: number;
+  /** the backup is on a local file system (only the target is remote) */
+  backupLocal: boolean;
 }
 
 /**
- * How many copy workers a run starts and how many jobs a batch takes. Workers: as configured, else
- * as many as the file systems want (defaultCopyWorkers), but no more than the batches need. Batch
- * size: large batches save messages on a local disk; on a network file system, where each file
- * costs milliseconds, batches are small so that every worker has files in flight.
+ * The copy workers a run starts, the jobs each has in flight, and the jobs a batch takes. Files in
+ * flight: as configured, else as many as the file systems want (defaultFilesInFlight); workers no
+ * more than the batches need. Batch size: large batches save messages on a local disk; on a network
+ * file system, where each file costs milliseconds, small ones keep every worker's lanes busy.
  */
-function planWorkers(summary: BackupSummary, configured: number | undefined, backupRoot: string, targetRoot: string): WorkerPlan {
-  const network = networkFileSystem(targetRoot) ?? networkFileSystem(backupRoot);
-  const wanted = configured ?? defaultCopyWorkers(network !== undefined);
-  const batchJobs = Math.max(1, Math.min(network ? 16 : BATCH_MAX_JOBS, Math.ceil(summary.entries / (4 * wanted))));
+function planWorkers(summary: BackupSummary, options: RunOptions, backupRoot: string): WorkerPlan {
+  const network = restoreNetworkFileSystem(options);
+  const backupLocal = options.networkFileSystem === undefined && networkFileSystem(backupRoot) === undefined;
+  const shape = workerShape(options.concurrency ?? defaultFilesInFlight(network !== undefined), network !== undefined);
+  const batchJobs = Math.max(1, Math.min(network ? 2 * shape.jobsInFlight : BATCH_MAX_JOBS, Math.ceil(summary.entries / (4 * shape.workers))));
   const batches = Math.ceil(summary.entries / batchJobs) + Math.ceil(summary.bytes / BATCH_MAX_BYTES);
-  return { workers: Math.max(1, Math.min(wanted, batches)), batchJobs, ...(network ? { network } : {}) };
+  const workers = Math.max(1, Math.min(shape.workers, batches));
+  return {
+    workers, jobsInFlight: shape.jobsInFlight, batchJobs,
+    maxOutstanding: (network ? 3 : 2) * workers, backupLocal,
+    // many large files in flight at once: 1 MiB chunks (an NFS write's size) keep their buffers small
+    ...(network ? { network, chunkSize: 1024 * 1024 } : {}),
+  };
 }
 
 /** Restores the backup at `options.source` over the share root at `options.target`. */
@@ -494,20 +523,24 @@ export async function runRestore(options: RunOptions): Promise<RunResult> {
     const summary = await readSummary(backupRoot);
     reporter.setTotals(summary.files, summary.bytes);
     // the workers start (loading their code) while the manifest is checked
-    const plan = planWorkers(summary, options.concurrency, backupRoot, targetRoot);
-    context.log(`${plan.workers} copy workers, batches of up to ${plan.batchJobs} files${plan.network ? ` (${plan.network}: a network file system)` : ''}`);
-    const pool = new CopyWorkerPool({ workers: plan.workers, dataRoot: `${backupRoot}/${DATA_DIR}`, targetRoot, chown: context.chown, verifyExisting: options.verifyExisting ?? 'size-mtime', onBytes: (bytes) => reporter.addBytes(bytes) });
+    const plan = planWorkers(summary, options, backupRoot);
+    context.log(`${plan.workers} copy workers, ${plan.jobsInFlight} file(s) in flight each, batches of up to ${plan.batchJobs} files${plan.network ? ` (${plan.network}: a network file system)` : ''}`);
+    const pool = new CopyWorkerPool({ workers: plan.workers, jobsInFlight: plan.jobsInFlight, backupLocal: plan.backupLocal, ...(plan.chunkSize ? { chunkSize: plan.chunkSize } : {}), dataRoot: `${backupRoot}/${DATA_DIR}`, targetRoot, chown: context.chown, verifyExisting: options.verifyExisting ?? 'size-mtime', onBytes: (bytes) => reporter.addBytes(bytes) });
     const stopWorkers = () => pool.stop();
     options.signal?.addEventListener('abort', stopWorkers, { once: true });
     try {
       const manifestPath = `${backupRoot}/${MANIFEST_FILE}`;
+      const started = performance.now();
+      const elapsed = () => `${(performance.now() - started).toFixed(0)} ms`;
       await checkManifest(manifestPath, summary, context);
+      context.log(`manifest checked at ${elapsed()}`);
       context.throwIfStopped();
 
       reporter.setPhase('copying');
       const run = new RestoreRun(context, backupRoot, targetRoot, pool, plan);
       const tally = await run.copy(manifestPath);
 
+      context.log(`files copied at ${elapsed()}`);
       reporter.setPhase('verifying');
       tally.check(summary);
       const { result } = context;
@@ -515,6 +548,7 @@ export async function runRestore(options: RunOptions): Promise<RunResult> {
         throw new ManifestError(`restored ${result.files} files and ${result.bytes} bytes, the backup has ${summary.files} files and ${summary.bytes} bytes`);
       }
       await run.applyDirMetadata();
+      context.log(`directory metadata applied at ${elapsed()}`);
     } finally {
       options.signal?.removeEventListener('abort', stopWorkers);
       await pool.close();

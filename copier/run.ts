@@ -11,8 +11,8 @@ export interface RunOptions {
   source: string;
   /** backup: the backup's root; restore: the share's root */
   target: string;
-  /** files in flight: backup, promises (default: defaultConcurrency()); restore, copy worker threads
-   * (default: worker-pool.ts defaultCopyWorkers()) */
+  /** files in flight: backup, promises (default: defaultConcurrency()); restore, spread over copy
+   * worker threads (default and shape: worker-pool.ts defaultFilesInFlight, workerShape) */
   concurrency?: number;
   /** where progress goes; none: no progress writes */
   progress?: ProgressSink;
@@ -24,6 +24,9 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** restore: how a file already in the target is recognised as restored (default 'size-mtime') */
   verifyExisting?: 'size-mtime' | 'checksum';
+  /** restore: whether the backup or the target is on a network file system (many files in flight,
+   * asynchronously); default: detected from statfs (worker-pool.ts networkFileSystem) */
+  networkFileSystem?: boolean;
   /** restore uid/gid (default: when running as root) */
   chown?: boolean;
   /** one human-readable line per call (main.ts: stderr) */

@@ -2,40 +2,10 @@
 // batch per worker at a time. Stopping sets a flag in shared memory that every worker reads between
 // jobs, so SIGTERM takes effect within one file (or one chunk of a large file).
 import { createRequire } from 'node:module';
-import { statfsSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { BatchRequest, SerializedError, WorkerInit, WorkerMessage } from './copy-worker.ts';
-import type { Job, JobOutcome, VerifyExisting } from './sync-copy.ts';
-
-/** statfs magic numbers of file systems reached over a network (each operation a round trip). */
-const NETWORK_FILE_SYSTEMS: Record<number, string> = {
-  0x6969: 'nfs', // EFS, any NFS
-  0x65735546: 'fuse', // s3fs, sshfs, glusterfs, ../shared/tools/latfs
-  0xff534d42: 'cifs',
-  0xfe534d42: 'smb2',
-  0x00c36400: 'ceph',
-  0x0bd00bd0: 'lustre', // FSx for Lustre
-  0x01021997: 'v9fs',
-};
-
-/** The network file system a path is on ('nfs', 'fuse', ...), or undefined for a local one. */
-export function networkFileSystem(path: string): string | undefined {
-  return NETWORK_FILE_SYSTEMS[Number(statfsSync(path).type)];
-}
-
-/**
- * Copy workers when COPIER_CONCURRENCY is not set. Each worker has one file in flight. On a local
- * disk a small file's time is mostly system calls: 4 workers on 2 cores measured best
- * (docs/performance.md), more cores take more, up to 16. On a network file system (EFS) a worker
- * mostly waits for round trips (~10 per file of 0.5–3 ms each), so many more are in flight: 8 per
- * core, 16 to 64; each worker costs ~10 MB and ~25 ms of CPU to start.
- */
-export function defaultCopyWorkers(network = false): number {
-  const cores = availableParallelism();
-  return network ? Math.min(64, Math.max(16, 8 * cores)) : Math.min(16, Math.max(4, 2 * cores));
-}
+import type { Job, JobOutcome, VerifyExisting } from './copy-jobs.ts';
 
 export interface BatchResult {
   /** one per job completed, in order; fewer than the jobs when the batch failed or was stopped */
@@ -63,54 +33,66 @@ function workerSource(): { source: string | URL; eval: boolean } {
 
 export interface CopyWorkerPoolOptions {
   workers: number;
+  /** per worker: 1, one job at a time with blocking calls (a local disk); more, that many jobs in
+   * flight with asynchronous calls (a network file system) */
+  jobsInFlight: number;
   /** real paths of the backup's data directory and of the target share's root: jobs carry only
    * manifest paths (less to copy into each worker message) */
   dataRoot: string;
   targetRoot: string;
   chown: boolean;
   verifyExisting: VerifyExisting;
+  /** chunk size for large files (copy-jobs.ts CHUNK_SIZE unless set) */
+  chunkSize?: number;
+  /** with jobs in flight: the backup is on a local file system (its calls are made blocking) */
+  backupLocal?: boolean;
   /** bytes of large files, reported while they stream */
   onBytes: (bytes: number) => void;
 }
 
+interface WorkerState {
+  worker: Worker;
+  /** batches sent and not answered, by id */
+  running: Map<number, Pending>;
+}
+
 export class CopyWorkerPool {
   private readonly stopFlag = new Int32Array(new SharedArrayBuffer(4));
-  private readonly idle: Worker[] = [];
-  private readonly running = new Map<Worker, Pending>();
+  private readonly states: WorkerState[] = [];
   private readonly queue: Pending[] = [];
-  private readonly all: Worker[] = [];
+  /** batches a worker holds at once: with jobs in flight, the next batch is there before the last
+   * job of the one before ends, so its lanes never wait for a batch's slowest file */
+  private readonly batchesPerWorker: number;
   private nextId = 1;
   private broken: unknown;
 
   constructor(options: CopyWorkerPoolOptions) {
     const { source, eval: evaluate } = workerSource();
-    const workerData: WorkerInit = { dataRoot: options.dataRoot, targetRoot: options.targetRoot, chown: options.chown, verifyExisting: options.verifyExisting, stopBuffer: this.stopFlag.buffer as SharedArrayBuffer };
+    this.batchesPerWorker = options.jobsInFlight > 1 ? 2 : 1;
+    const workerData: WorkerInit = {
+      dataRoot: options.dataRoot, targetRoot: options.targetRoot, umask: process.umask(), chown: options.chown, verifyExisting: options.verifyExisting,
+      stopBuffer: this.stopFlag.buffer as SharedArrayBuffer, jobsInFlight: options.jobsInFlight, ...(options.chunkSize ? { chunkSize: options.chunkSize } : {}), backupLocal: options.backupLocal ?? false,
+    };
     for (let i = 0; i < options.workers; i++) {
       const worker = new Worker(source, { workerData, eval: evaluate });
+      const state: WorkerState = { worker, running: new Map() };
       worker.on('message', (message: WorkerMessage) => {
         if (message.type === 'bytes') {
           options.onBytes(message.bytes);
           return;
         }
-        const pending = this.running.get(worker);
-        this.running.delete(worker);
-        this.idle.push(worker);
+        const pending = state.running.get(message.id);
+        state.running.delete(message.id);
         pending?.resolve({ outcomes: message.outcomes, ...(message.error ? { error: message.error } : {}) });
         this.dispatch();
       });
-      // a worker that dies (it could not load, or ran out of memory) fails its batch and the pool
-      worker.on('error', (error) => this.fail(worker, error));
+      // a worker that dies (it could not load, or ran out of memory) fails its batches and the pool
+      worker.on('error', (error) => this.fail(state, error));
       worker.on('exit', (code) => {
-        if (this.running.has(worker)) this.fail(worker, new Error(`copy worker exited with code ${code}`));
+        if (state.running.size > 0) this.fail(state, new Error(`copy worker exited with code ${code}`));
       });
-      this.all.push(worker);
-      this.idle.push(worker);
+      this.states.push(state);
     }
-  }
-
-  /** Batches queued or running. */
-  get outstanding(): number {
-    return this.queue.length + this.running.size;
   }
 
   /** Runs one batch on the next free worker. */
@@ -122,29 +104,31 @@ export class CopyWorkerPool {
     });
   }
 
-  /** Workers finish the job they are on and start no other. */
+  /** Workers finish the jobs they are on and start no other. */
   stop(): void {
     Atomics.store(this.stopFlag, 0, 1);
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.all.map((worker) => worker.terminate()));
+    await Promise.all(this.states.map((state) => state.worker.terminate()));
   }
 
   private dispatch(): void {
-    while (this.idle.length > 0 && this.queue.length > 0) {
-      const worker = this.idle.pop()!;
+    while (this.queue.length > 0) {
+      // the least loaded worker, if it has room
+      let least: WorkerState | undefined;
+      for (const state of this.states) if (!least || state.running.size < least.running.size) least = state;
+      if (!least || least.running.size >= this.batchesPerWorker) return;
       const pending = this.queue.shift()!;
-      this.running.set(worker, pending);
-      worker.postMessage(pending.request);
+      least.running.set(pending.request.id, pending);
+      least.worker.postMessage(pending.request);
     }
   }
 
-  private fail(worker: Worker, error: unknown): void {
+  private fail(state: WorkerState, error: unknown): void {
     this.broken ??= error;
-    const pending = this.running.get(worker);
-    this.running.delete(worker);
-    pending?.reject(error);
+    for (const pending of state.running.values()) pending.reject(error);
+    state.running.clear();
     for (const queued of this.queue.splice(0)) queued.reject(error);
   }
 }

@@ -43,14 +43,21 @@ async function digestTree(root: string, rel = ''): Promise<string[]> {
   return lines;
 }
 
-describe('restore resume', () => {
+// every test runs both ways a copy worker can make its calls: blocking, one file at a time (a local
+// disk), and asynchronously with many files in flight (what a network file system gets)
+describe.each([
+  { io: 'blocking calls', networkFileSystem: false },
+  { io: 'files in flight', networkFileSystem: true },
+])('restore resume, $io', ({ networkFileSystem }) => {
+  const io = { networkFileSystem };
+
   it('a re-run keeps every file in place, restores what is missing, and re-applies metadata', async () => {
     const share = join(work, 'share');
     const backup = join(work, 'backup');
     const target = join(work, 'target');
     await makeShare(share);
     await runBackup({ source: share, target: backup });
-    const first = await runRestore({ source: backup, target, concurrency: 3 });
+    const first = await runRestore({ ...io,  source: backup, target, concurrency: 3 });
     expect(first).toMatchObject({ files: 401, unchanged: 0, symlinks: 1 });
 
     // an interrupted restore: files missing, a mode and an mtime changed
@@ -60,7 +67,7 @@ describe('restore resume', () => {
     await utimes(join(target, 'd1'), new Date(), new Date());
     const inode = (await stat(join(target, 'd3/sub/f7.txt'))).ino;
 
-    const second = await runRestore({ source: backup, target, concurrency: 3 });
+    const second = await runRestore({ ...io,  source: backup, target, concurrency: 3 });
     // 300 small files and the symlink were in place; d2's 100 files and large.bin were copied
     expect(second).toMatchObject({ files: 401, unchanged: 301 });
     expect((await stat(join(target, 'd3/sub/f7.txt'))).ino).toBe(inode);
@@ -75,20 +82,40 @@ describe('restore resume', () => {
     await writeFile(join(share, 'a.txt'), 'original');
     await utimes(join(share, 'a.txt'), OLD, OLD);
     await runBackup({ source: share, target: backup });
-    await runRestore({ source: backup, target });
+    await runRestore({ ...io,  source: backup, target });
     await writeFile(join(target, 'a.txt'), 'corruptd');
     await utimes(join(target, 'a.txt'), OLD, OLD);
 
-    expect(await runRestore({ source: backup, target })).toMatchObject({ unchanged: 1 });
+    expect(await runRestore({ ...io,  source: backup, target })).toMatchObject({ unchanged: 1 });
     expect(await readFile(join(target, 'a.txt'), 'utf8')).toBe('corruptd');
-    expect(await runRestore({ source: backup, target, verifyExisting: 'checksum' })).toMatchObject({ unchanged: 0 });
+    expect(await runRestore({ ...io,  source: backup, target, verifyExisting: 'checksum' })).toMatchObject({ unchanged: 0 });
     expect(await readFile(join(target, 'a.txt'), 'utf8')).toBe('original');
   });
 
+  it('fails on a corrupt data file, reporting it, and leaves no later file half-written', async () => {
+    const share = join(work, 'share');
+    const backup = join(work, 'backup');
+    await makeShare(share);
+    await runBackup({ source: share, target: backup });
+    await writeFile(join(backup, 'data/d2/sub/f5.txt'), 'X'.repeat((await stat(join(backup, 'data/d2/sub/f5.txt'))).size));
+    await expect(runRestore({ ...io, source: backup, target: join(work, 'target') })).rejects.toThrow(/f5\.txt.*checksum mismatch/);
+    expect(await lstat(join(work, 'target/d2/sub/f5.txt')).catch(() => undefined)).toBeUndefined();
+  });
+});
+
+describe('restore configuration', () => {
+  const base = { COPIER_MODE: 'restore', COPIER_SOURCE: '/b', COPIER_TARGET: '/t' };
+
   it('reads COPIER_VERIFY_EXISTING', () => {
-    const base = { COPIER_MODE: 'restore', COPIER_SOURCE: '/b', COPIER_TARGET: '/t' };
     expect(loadCopierConfig({ ...base, COPIER_VERIFY_EXISTING: 'checksum' }).verifyExisting).toBe('checksum');
     expect(loadCopierConfig(base).verifyExisting).toBeUndefined();
     expect(() => loadCopierConfig({ ...base, COPIER_VERIFY_EXISTING: 'maybe' })).toThrow('COPIER_VERIFY_EXISTING');
+  });
+
+  it('reads COPIER_NETWORK_FS', () => {
+    expect(loadCopierConfig({ ...base, COPIER_NETWORK_FS: 'true' }).networkFileSystem).toBe(true);
+    expect(loadCopierConfig({ ...base, COPIER_NETWORK_FS: 'false' }).networkFileSystem).toBe(false);
+    expect(loadCopierConfig(base).networkFileSystem).toBeUndefined();
+    expect(() => loadCopierConfig({ ...base, COPIER_NETWORK_FS: 'yes' })).toThrow('COPIER_NETWORK_FS');
   });
 });

@@ -1,7 +1,6 @@
-// The restore's per-entry file-system steps, synchronous, as the copy workers (copy-worker.ts) run
-// them. Why synchronous: a worker thread blocking in open/read/write costs ~4 µs of CPU per call,
-// where an fs.promises call costs ~40 µs of thread hand-off (../shared/design/performance-notes.md);
-// parallelism comes from several workers, not from many promises.
+// A restore's per-entry file-system steps, as the copy workers (copy-worker.ts) run them: each job is
+// a generator of the calls it makes (syscalls.ts), run either blocking in each call (a local disk)
+// or with many jobs in flight per worker (a network file system).
 //
 // The safety rules are those of fs-ops.ts: sources are opened with O_NOFOLLOW, targets created with
 // O_EXCL|O_NOFOLLOW (an existing name, a dangling symlink included, is removed first, never
@@ -12,12 +11,13 @@
 // is kept; only its ownership and mode are re-applied where they differ. A symlink with the right
 // target is kept likewise.
 import { createHash, type Hash } from 'node:crypto';
-import {
-  closeSync, constants, fchmodSync, fchownSync, fstatSync, futimesSync, lchownSync, lstatSync, lutimesSync, openSync, readlinkSync, readSync, rmSync, symlinkSync, unlinkSync, writeSync,
-  type BigIntStats,
-} from 'node:fs';
+import { constants, type BigIntStats } from 'node:fs';
 import { ChecksumMismatchError, errnoCode, ManifestError, SizeMismatchError, StoppedError, UnsafePathError } from './errors.ts';
 import { underRoot } from './paths.ts';
+import {
+  closeFd, fchmodFd, fchownFd, fstatFd, fstatFdBig, futimesFd, lchownPath, lstatPathBig, lutimesPath, openFile, readAt, readlinkPath, rmTree, symlinkAt, unlinkPath, writeAt,
+  type Steps,
+} from './syscalls.ts';
 
 /** Files up to this size are read whole, hashed, checked and only then written. */
 export const WHOLE_FILE_LIMIT = 1024 * 1024;
@@ -74,6 +74,12 @@ export interface JobSettings {
   stopFlag: Int32Array;
   /** bytes copied so far of a large file (progress while it streams) */
   onBytes?: (bytes: number) => void;
+  /** chunk size for files over WHOLE_FILE_LIMIT (default CHUNK_SIZE) */
+  chunkSize?: number;
+  /** the process's umask (new files get the mode asked for less these bits) */
+  umask: number;
+  /** where this worker remembers the owner of new files by directory (none: always fstat) */
+  newFileOwners?: NewFileOwners;
 }
 
 export interface JobOutcome {
@@ -105,14 +111,14 @@ export function throwIfStopped(stopFlag: Int32Array): void {
 }
 
 /** Removes whatever is at `abs` without following it; reports whether it was a directory. */
-function removeExisting(abs: string): 'dir' | 'other' | undefined {
-  const stats = lstatSync(abs, { throwIfNoEntry: false });
+function* removeExisting(abs: string): Steps<'dir' | 'other' | undefined> {
+  const stats = yield* lstatPathBig(abs);
   if (!stats) return undefined;
   if (stats.isDirectory()) {
-    rmSync(abs, { recursive: true, force: true });
+    yield* rmTree(abs);
     return 'dir';
   }
-  unlinkSync(abs);
+  yield* unlinkPath(abs);
   return 'other';
 }
 
@@ -137,50 +143,64 @@ function currentOf(stats: BigIntStats): CurrentMetadata {
   return { uid: Number(stats.uid), gid: Number(stats.gid), mode: Number(stats.mode & 0o7777n), stats };
 }
 
-/** A just-created file's owner and mode, as the file system made them: on a local disk the copier's
+/** The owner new files get in a directory (per worker, the last few directories). */
+export type NewFileOwners = Map<string, { uid: number; gid: number } | 'unknown'>;
+const NEW_FILE_OWNERS_KEPT = 256;
+
+/**
+ * A just-created file's owner and mode, as the file system made them: on a local disk the copier's
  * user, on an EFS access point its POSIX user, in a set-group-ID directory that directory's group.
- * Knowing them saves a chown where they already match (on EFS a round trip per file). */
-function createdMetadata(fd: number): CurrentMetadata {
-  const stats = fstatSync(fd);
+ * Knowing them saves a chown where they already match (on EFS a round trip per file). The first
+ * file created in a directory is asked (fstat); later ones there are known to get the same owner,
+ * and the mode asked for less the umask, unless that first file showed otherwise.
+ */
+function* createdMetadata(fd: number, job: FileJob, settings: JobSettings): Steps<CurrentMetadata> {
+  const owners = settings.newFileOwners;
+  const dir = job.path.slice(0, Math.max(0, job.path.lastIndexOf('/')));
+  const mode = creationMode(job) & ~settings.umask;
+  const known = owners?.get(dir);
+  if (known !== undefined && known !== 'unknown') return { uid: known.uid, gid: known.gid, mode };
+  const stats = yield* fstatFd(fd);
+  if (owners && known === undefined) {
+    if (owners.size >= NEW_FILE_OWNERS_KEPT) owners.clear();
+    owners.set(dir, (stats.mode & 0o7777) === mode ? { uid: stats.uid, gid: stats.gid } : 'unknown');
+  }
   return { uid: stats.uid, gid: stats.gid, mode: stats.mode & 0o7777 };
 }
 
 /** Ownership (when asked; first, since chown clears set-id bits), mode and mtime, each only where
  * it differs from what the descriptor has. */
-function applyMetadataWhereDifferent(fd: number, current: CurrentMetadata, job: JobMetadata, chown: boolean): void {
+function* applyMetadataWhereDifferent(fd: number, current: CurrentMetadata, job: JobMetadata, chown: boolean): Steps<void> {
   let chowned = false;
   if (chown && (current.uid !== job.uid || current.gid !== job.gid)) {
-    fchownSync(fd, job.uid, job.gid);
+    yield* fchownFd(fd, job.uid, job.gid);
     chowned = true;
   }
-  if (current.mode !== job.mode || (chowned && (job.mode & 0o6000) !== 0)) fchmodSync(fd, job.mode);
-  if (!current.stats || !sameMtime(current.stats, job.mtimeNs)) {
-    const mtime = seconds(job.mtimeNs);
-    futimesSync(fd, mtime, mtime);
-  }
+  if (current.mode !== job.mode || (chowned && (job.mode & 0o6000) !== 0)) yield* fchmodFd(fd, job.mode);
+  if (!current.stats || !sameMtime(current.stats, job.mtimeNs)) yield* futimesFd(fd, seconds(job.mtimeNs));
 }
 
-function readFull(fd: number, buffer: Buffer, length: number, position: number): number {
+function* readFull(fd: number, buffer: Buffer, length: number, position: number): Steps<number> {
   let filled = 0;
   while (filled < length) {
-    const bytesRead = readSync(fd, buffer, filled, length - filled, position + filled);
+    const bytesRead = yield* readAt(fd, buffer, filled, length - filled, position + filled);
     if (bytesRead === 0) break;
     filled += bytesRead;
   }
   return filled;
 }
 
-function writeAll(fd: number, buffer: Buffer, length: number, position: number): void {
+function* writeAll(fd: number, buffer: Buffer, length: number, position: number): Steps<void> {
   let offset = 0;
-  while (offset < length) offset += writeSync(fd, buffer, offset, length - offset, position + offset);
+  while (offset < length) offset += yield* writeAt(fd, buffer, offset, length - offset, position + offset);
 }
 
 /** sha256 of a whole file, read through `buffer`. */
-function hashFile(fd: number, buffer: Buffer, stopFlag: Int32Array): string {
+function* hashFile(fd: number, buffer: Buffer, stopFlag: Int32Array): Steps<string> {
   const hash = createHash('sha256');
   for (let position = 0; ; ) {
     throwIfStopped(stopFlag);
-    const length = readFull(fd, buffer, buffer.length, position);
+    const length = yield* readFull(fd, buffer, buffer.length, position);
     if (length === 0) break;
     hash.update(buffer.subarray(0, length));
     position += length;
@@ -188,10 +208,12 @@ function hashFile(fd: number, buffer: Buffer, stopFlag: Int32Array): string {
   return hash.digest('hex');
 }
 
-/** Reusable buffers of one worker: one for small files, one chunk buffer for large ones. */
+/** Reusable buffers of one job at a time: one for small files, one chunk buffer for large ones. */
 export class CopyBuffers {
   private small = Buffer.allocUnsafe(64 * 1024);
   private chunk: Buffer | undefined;
+
+  constructor(private readonly chunkSize = CHUNK_SIZE) {}
 
   forSmall(size: number): Buffer {
     if (this.small.length < size) this.small = Buffer.allocUnsafe(Math.max(size, this.small.length * 2));
@@ -199,7 +221,7 @@ export class CopyBuffers {
   }
 
   forChunk(): Buffer {
-    this.chunk ??= Buffer.allocUnsafe(CHUNK_SIZE);
+    this.chunk ??= Buffer.allocUnsafe(this.chunkSize);
     return this.chunk;
   }
 }
@@ -209,15 +231,15 @@ export class CopyBuffers {
  * mtime, and with `checksum`, same sha256. Its ownership and mode are re-applied where they differ.
  * Returns false when the name is free, or holds something else (the caller replaces it).
  */
-function keepExistingFile(job: FileJob, target: string, settings: JobSettings, buffers: CopyBuffers): boolean {
+function* keepExistingFile(job: FileJob, target: string, settings: JobSettings, buffers: CopyBuffers): Steps<boolean> {
   // one lstat (never follows) settles the common cases of a re-run: the name is free, holds
   // something else, or holds the file with all its metadata right (nothing to open)
-  const seen = lstatSync(target, { bigint: true, throwIfNoEntry: false });
+  const seen = yield* lstatPathBig(target);
   if (!seen || !seen.isFile() || seen.size !== BigInt(job.size) || !sameMtime(seen, job.mtimeNs)) return false;
   if (settings.verifyExisting !== 'checksum' && metadataRight(seen, job, settings.chown)) return true;
   let fd: number;
   try {
-    fd = openSync(target, READ_FLAGS);
+    fd = yield* openFile(target, READ_FLAGS);
   } catch (error) {
     const code = errnoCode(error);
     // free, a symlink (ELOOP), or something we may not read: replaced by the normal path
@@ -225,13 +247,13 @@ function keepExistingFile(job: FileJob, target: string, settings: JobSettings, b
     throw error;
   }
   try {
-    const stats = fstatSync(fd, { bigint: true });
+    const stats = yield* fstatFdBig(fd);
     if (!stats.isFile() || stats.size !== BigInt(job.size) || !sameMtime(stats, job.mtimeNs)) return false;
-    if (settings.verifyExisting === 'checksum' && hashFile(fd, buffers.forChunk(), settings.stopFlag) !== job.sha256) return false;
-    applyMetadataWhereDifferent(fd, currentOf(stats), job, settings.chown);
+    if (settings.verifyExisting === 'checksum' && (yield* hashFile(fd, buffers.forChunk(), settings.stopFlag)) !== job.sha256) return false;
+    yield* applyMetadataWhereDifferent(fd, currentOf(stats), job, settings.chown);
     return true;
   } finally {
-    closeSync(fd);
+    yield* closeFd(fd);
   }
 }
 
@@ -246,19 +268,20 @@ function creationMode(job: FileJob): number {
 }
 
 /** Creates the target (O_EXCL); an existing name is removed first, never followed. */
-function createTarget(job: FileJob, target: string, mode: number, outcome: JobOutcome): number {
+function* createTarget(job: FileJob, target: string, outcome: JobOutcome): Steps<number> {
+  const mode = creationMode(job);
   try {
-    return openSync(target, CREATE_FLAGS, mode);
+    return yield* openFile(target, CREATE_FLAGS, mode);
   } catch (error) {
     if (errnoCode(error) !== 'EEXIST') throw error;
   }
-  if (removeExisting(target) === 'dir') outcome.removedDir = job.path;
-  return openSync(target, CREATE_FLAGS, mode);
+  if ((yield* removeExisting(target)) === 'dir') outcome.removedDir = job.path;
+  return yield* openFile(target, CREATE_FLAGS, mode);
 }
 
-function openBackupData(job: FileJob, source: string): number {
+function* openBackupData(job: FileJob, source: string): Steps<number> {
   try {
-    return openSync(source, READ_FLAGS);
+    return yield* openFile(source, READ_FLAGS);
   } catch (error) {
     const code = errnoCode(error);
     if (code === 'ENOENT') throw new ManifestError(`"${job.path}": the backup has no data file for it`);
@@ -272,117 +295,115 @@ function checkHash(job: FileJob, sha256: string): void {
 }
 
 /** Restores one regular file: verified against the manifest's size and sha256. */
-export function restoreFileSync(job: FileJob, settings: JobSettings, buffers: CopyBuffers): JobOutcome {
+export function* restoreFile(job: FileJob, settings: JobSettings, buffers: CopyBuffers): Steps<JobOutcome> {
   const outcome: JobOutcome = { bytes: job.size, unchanged: false };
   const targetPath = underRoot(settings.targetRoot, job.path);
-  if (!job.fresh && keepExistingFile(job, targetPath, settings, buffers)) {
+  if (!job.fresh && (yield* keepExistingFile(job, targetPath, settings, buffers))) {
     outcome.unchanged = true;
     return outcome;
   }
-  const source = openBackupData(job, underRoot(settings.dataRoot, job.path));
+  const source = yield* openBackupData(job, underRoot(settings.dataRoot, job.path));
   try {
-    const stats = fstatSync(source);
+    const stats = yield* fstatFd(source);
     if (!stats.isFile()) throw new ManifestError(`"${job.path}": the backup's data file is not a regular file`);
     if (stats.size !== job.size) throw new SizeMismatchError(`"${job.path}": the backup's data file has ${stats.size} bytes, the manifest says ${job.size}`);
     if (job.size <= WHOLE_FILE_LIMIT) {
       // read and check first: a corrupt small file never replaces what the target has
       const buffer = buffers.forSmall(job.size);
-      const length = readFull(source, buffer, job.size, 0);
+      const length = yield* readFull(source, buffer, job.size, 0);
       if (length !== job.size) throw new SizeMismatchError(`"${job.path}": read ${length} bytes, expected ${job.size}`);
       checkHash(job, createHash('sha256').update(buffer.subarray(0, length)).digest('hex'));
       throwIfStopped(settings.stopFlag);
-      const target = createTarget(job, targetPath, creationMode(job), outcome);
+      const target = yield* createTarget(job, targetPath, outcome);
       try {
         // (before the write: on a network file system the create's reply still holds the answer)
-        const created = createdMetadata(target);
-        writeAll(target, buffer, length, 0);
-        applyMetadataWhereDifferent(target, created, job, settings.chown);
+        const created = yield* createdMetadata(target, job, settings);
+        yield* writeAll(target, buffer, length, 0);
+        yield* applyMetadataWhereDifferent(target, created, job, settings.chown);
       } finally {
-        closeSync(target);
+        yield* closeFd(target);
       }
       return outcome;
     }
-    const target = createTarget(job, targetPath, creationMode(job), outcome);
+    const target = yield* createTarget(job, targetPath, outcome);
     try {
-      const created = createdMetadata(target);
+      const created = yield* createdMetadata(target, job, settings);
       const hash: Hash = createHash('sha256');
       const buffer = buffers.forChunk();
       let position = 0;
       while (position < job.size) {
         throwIfStopped(settings.stopFlag);
         const want = Math.min(buffer.length, job.size - position);
-        const length = readFull(source, buffer, want, position);
+        const length = yield* readFull(source, buffer, want, position);
         if (length === 0) break;
         hash.update(buffer.subarray(0, length));
-        writeAll(target, buffer, length, position);
+        yield* writeAll(target, buffer, length, position);
         position += length;
         settings.onBytes?.(length);
       }
       if (position !== job.size) throw new SizeMismatchError(`"${job.path}": read ${position} bytes, expected ${job.size}`);
       outcome.streamed = true;
       checkHash(job, hash.digest('hex'));
-      applyMetadataWhereDifferent(target, created, job, settings.chown);
+      yield* applyMetadataWhereDifferent(target, created, job, settings.chown);
     } finally {
-      closeSync(target);
+      yield* closeFd(target);
     }
     return outcome;
   } finally {
-    closeSync(source);
+    yield* closeFd(source);
   }
 }
 
 /** A symlink's ownership (when asked) and mtime, each only where it differs from `existing`. */
-function applySymlinkMetadata(job: SymlinkJob, target: string, existing: BigIntStats | undefined, chown: boolean): void {
-  if (chown && (!existing || existing.uid !== BigInt(job.uid) || existing.gid !== BigInt(job.gid))) lchownSync(target, job.uid, job.gid);
-  if (!existing || !sameMtime(existing, job.mtimeNs)) {
-    const mtime = seconds(job.mtimeNs);
-    lutimesSync(target, mtime, mtime);
-  }
+function* applySymlinkMetadata(job: SymlinkJob, target: string, existing: BigIntStats | undefined, chown: boolean): Steps<void> {
+  if (chown && (!existing || existing.uid !== BigInt(job.uid) || existing.gid !== BigInt(job.gid))) yield* lchownPath(target, job.uid, job.gid);
+  if (!existing || !sameMtime(existing, job.mtimeNs)) yield* lutimesPath(target, seconds(job.mtimeNs));
 }
 
 /** Restores one symlink (its target verbatim, never followed); one already right is kept. */
-export function restoreSymlinkSync(job: SymlinkJob, settings: JobSettings): JobOutcome {
+export function* restoreSymlink(job: SymlinkJob, settings: JobSettings): Steps<JobOutcome> {
   const outcome: JobOutcome = { bytes: 0, unchanged: false };
   const target = underRoot(settings.targetRoot, job.path);
   if (job.fresh) {
     try {
-      symlinkSync(job.linkTarget, target);
-      applySymlinkMetadata(job, target, undefined, settings.chown);
+      yield* symlinkAt(job.linkTarget, target);
+      yield* applySymlinkMetadata(job, target, undefined, settings.chown);
       return outcome;
     } catch (error) {
       if (errnoCode(error) !== 'EEXIST') throw error;
     }
   }
-  const existing = lstatSync(target, { bigint: true, throwIfNoEntry: false });
-  if (existing?.isSymbolicLink() && readlinkSync(target) === job.linkTarget) {
+  const existing = yield* lstatPathBig(target);
+  if (existing?.isSymbolicLink() && (yield* readlinkPath(target)) === job.linkTarget) {
     outcome.unchanged = true;
-    applySymlinkMetadata(job, target, existing, settings.chown);
+    yield* applySymlinkMetadata(job, target, existing, settings.chown);
     return outcome;
   }
-  if (existing && removeExisting(target) === 'dir') outcome.removedDir = job.path;
-  symlinkSync(job.linkTarget, target);
-  applySymlinkMetadata(job, target, undefined, settings.chown);
+  if (existing && (yield* removeExisting(target)) === 'dir') outcome.removedDir = job.path;
+  yield* symlinkAt(job.linkTarget, target);
+  yield* applySymlinkMetadata(job, target, undefined, settings.chown);
   return outcome;
 }
 
 /** A directory's ownership, mode and mtime, through an O_NOFOLLOW|O_DIRECTORY descriptor. */
-export function applyDirMetadataSync(job: DirMetadataJob, settings: JobSettings): JobOutcome {
-  const fd = openSync(underRoot(settings.targetRoot, job.path), DIR_FLAGS);
+export function* applyDirMetadata(job: DirMetadataJob, settings: JobSettings): Steps<JobOutcome> {
+  const fd = yield* openFile(underRoot(settings.targetRoot, job.path), DIR_FLAGS);
   try {
-    applyMetadataWhereDifferent(fd, currentOf(fstatSync(fd, { bigint: true })), job, settings.chown);
+    yield* applyMetadataWhereDifferent(fd, currentOf(yield* fstatFdBig(fd)), job, settings.chown);
   } finally {
-    closeSync(fd);
+    yield* closeFd(fd);
   }
   return { bytes: 0, unchanged: false };
 }
 
-export function runJob(job: Job, settings: JobSettings, buffers: CopyBuffers): JobOutcome {
+/** One job's steps. */
+export function jobSteps(job: Job, settings: JobSettings, buffers: CopyBuffers): Steps<JobOutcome> {
   switch (job.kind) {
     case 'file':
-      return restoreFileSync(job, settings, buffers);
+      return restoreFile(job, settings, buffers);
     case 'symlink':
-      return restoreSymlinkSync(job, settings);
+      return restoreSymlink(job, settings);
     case 'dir-metadata':
-      return applyDirMetadataSync(job, settings);
+      return applyDirMetadata(job, settings);
   }
 }

@@ -1,0 +1,76 @@
+// How a restore's I/O is shaped by the file systems it runs on: how many files are in flight, over
+// how many worker threads, and how big libuv's thread pool must be for them. Kept apart from the
+// pool itself so that the image's CommonJS entry (launch.ts) can size the thread pool with it
+// before anything else runs.
+import { statfsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import type { CopierConfig } from './config.ts';
+import { defaultConcurrency, type RunOptions } from './run.ts';
+
+/** statfs magic numbers of file systems reached over a network (each operation a round trip). */
+const NETWORK_FILE_SYSTEMS: Record<number, string> = {
+  0x6969: 'nfs', // EFS, any NFS
+  0x65735546: 'fuse', // s3fs, sshfs, glusterfs, ../shared/tools/latfs
+  0xff534d42: 'cifs',
+  0xfe534d42: 'smb2',
+  0x00c36400: 'ceph',
+  0x0bd00bd0: 'lustre', // FSx for Lustre
+  0x01021997: 'v9fs',
+};
+
+/** The network file system a path is on ('nfs', 'fuse', ...), or undefined for a local one. */
+export function networkFileSystem(path: string): string | undefined {
+  let type: number;
+  try {
+    type = Number(statfsSync(path).type);
+  } catch {
+    return undefined; // not there (yet): the run reports that in its own words
+  }
+  return NETWORK_FILE_SYSTEMS[type];
+}
+
+/**
+ * Files in flight when COPIER_CONCURRENCY is not set. On a local disk a small file's time is mostly
+ * system calls, done blocking by one worker thread per file in flight: 4 on 2 cores measured best
+ * (docs/performance.md), more cores take more, up to 16. On a network file system (EFS) each file
+ * costs ~8 round trips of 0.5–3 ms and its CPU is small: many files in flight win, 64 per core,
+ * 64 to 256 (on latfs, 2 cores: 64 in flight 2.05 s, 128 1.69 s, 256 1.71 s for 2,000 files).
+ */
+export function defaultFilesInFlight(network: boolean): number {
+  const cores = availableParallelism();
+  return network ? Math.min(256, Math.max(64, 64 * cores)) : Math.min(16, Math.max(4, 2 * cores));
+}
+
+/**
+ * How a number of files in flight is spread over worker threads. Locally, one worker per file,
+ * blocking in each call. On a network file system, two workers per core (their JavaScript and
+ * hashing run in parallel; on latfs, 2 cores: 1 worker 1.83 s, 2 1.66 s, 4 1.54 s), each with its
+ * share of the files in flight, asynchronously: a worker
+ * thread costs ~10 MB and ~25 ms of CPU to start, which 64 of them would not repay.
+ */
+export function workerShape(filesInFlight: number, network: boolean): { workers: number; jobsInFlight: number } {
+  if (!network) return { workers: filesInFlight, jobsInFlight: 1 };
+  const workers = Math.max(1, Math.min(filesInFlight, 2 * availableParallelism()));
+  return { workers, jobsInFlight: Math.ceil(filesInFlight / workers) };
+}
+
+/** libuv's thread pool size for a restore: asynchronous calls run on it, one per thread, so on a
+ * network file system it needs a thread per file in flight (a few more for the main thread). */
+export function restoreThreadPoolSize(filesInFlight: number, network: boolean): number {
+  return network ? Math.min(1024, filesInFlight + 4) : 4;
+}
+
+/** The network file system the run's backup or target is on ('nfs', 'fuse', ...; 'configured' when
+ * RunOptions.networkFileSystem says so), or undefined. */
+export function restoreNetworkFileSystem(options: Pick<RunOptions, 'source' | 'target' | 'networkFileSystem'>): string | undefined {
+  if (options.networkFileSystem !== undefined) return options.networkFileSystem ? 'configured' : undefined;
+  return networkFileSystem(options.target) ?? networkFileSystem(options.source);
+}
+
+/** libuv's thread-pool size a copier run wants (backup or restore), from its configuration. */
+export function threadPoolSizeFor(config: CopierConfig): number {
+  // a backup keeps its files in flight as promises, their I/O on the pool
+  if (config.mode === 'backup') return Math.min(128, Math.max(4, config.concurrency ?? defaultConcurrency()));
+  const network = restoreNetworkFileSystem(config) !== undefined;
+  return restoreThreadPoolSize(config.concurrency ?? defaultFilesInFlight(network), network);
+}
