@@ -8,7 +8,7 @@
 // latfs mount), --sets small,large,mixed, --rounds N, --quick (small sizes), --latfs (2,000 small
 // files, adds xargs -P16 cp), --small-files N, --large-files N, --large-mib N, --mixed-files N,
 // --manifest-entries N (peak RSS of a restore of an N-entry manifest of empty files; 0 = skip),
-// --keep (keep the scratch data).
+// --keep (keep the scratch data), --tools copier,xargs (only these; the copier always runs).
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync, writeSync } from 'node:fs';
@@ -36,6 +36,7 @@ const { values: args } = parseArgs({
     'mixed-files': { type: 'string' },
     'manifest-entries': { type: 'string' },
     keep: { type: 'boolean', default: false },
+    tools: { type: 'string' },
   },
 });
 const num = (text: string | undefined, fallback: number) => (text === undefined ? fallback : Number(text));
@@ -269,6 +270,11 @@ async function main(): Promise<void> {
         // by 16 cp -a processes of 50 files each, then directory mtimes (rsync again)
         tools['xargs -P16 cp'] = (target) => timed(['bash', '-c', `set -eo pipefail; rsync -a -f'+ */' -f'- *' "$1/" "$2/"; cd "$1"; find . ! -type d -print0 | xargs -0 -r -P16 -n50 cp -a --parents -t "$2"; rsync -a -f'+ */' -f'- *' "$1/" "$2/"`, 'pcp', data, target]);
       }
+      // --tools copier,xargs: only the tools whose names start with one of these (quick iterations)
+      if (args.tools) {
+        const wanted = args.tools.split(',');
+        for (const tool of Object.keys(tools)) if (tool !== 'copier' && !wanted.some((prefix) => tool.startsWith(prefix))) delete tools[tool];
+      }
       const runs: ToolRun[] = [];
       const stamp = Date.now();
       for (let round = 0; round < rounds; round++) {
@@ -289,7 +295,7 @@ async function main(): Promise<void> {
         const copierTarget = join(targetDir, `${set}-copier-${stamp}-${last}`);
         const rsyncTarget = join(targetDir, `${set}-rsync_aH-${stamp}-${last}`);
         noop.push({ tool: 'copier (resume)', round, ...(await copier(backup, copierTarget)) });
-        noop.push({ tool: 'rsync -aH (no-op)', round, ...(await timed(['rsync', '-aH', `${data}/`, `${rsyncTarget}/`])) });
+        if (tools['rsync -aH']) noop.push({ tool: 'rsync -aH (no-op)', round, ...(await timed(['rsync', '-aH', `${data}/`, `${rsyncTarget}/`])) });
         compareTrees(expected, copierTarget, `${set} / copier resume`);
       }
       const table = Object.keys(tools).map((tool) => {

@@ -18,7 +18,7 @@ export const COPIER_ENTRY = 'copier.cjs';
 export function copierBuildOptions(outdir: string): BuildOptions {
   return {
     absWorkingDir: REPO_ROOT,
-    entryPoints: { copier: 'copier/main.ts', 'copy-worker': 'copier/copy-worker.ts' },
+    entryPoints: { copier: 'copier/main.ts', 'copy-worker': 'copier/copy-worker.ts', 'progress-worker': 'copier/progress-worker.ts' },
     outdir,
     bundle: true,
     platform: 'node',

@@ -55,9 +55,11 @@ export function workerShape(filesInFlight: number, network: boolean): { workers:
 }
 
 /** libuv's thread pool size for a restore: asynchronous calls run on it, one per thread, so on a
- * network file system it needs a thread per file in flight (a few more for the main thread). */
+ * network file system it needs a thread per file in flight, and room beside them for the rest of
+ * the process: the main thread's manifest reads and the progress writer's DNS lookups, which
+ * queued behind 128 slow file calls delayed the run's end by ~0.5 s (measured on latfs). */
 export function restoreThreadPoolSize(filesInFlight: number, network: boolean): number {
-  return network ? Math.min(1024, filesInFlight + 4) : 4;
+  return network ? Math.min(1024, filesInFlight + 16) : 4;
 }
 
 /** The network file system the run's backup or target is on ('nfs', 'fuse', ...; 'configured' when

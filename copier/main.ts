@@ -5,6 +5,7 @@
 import { runBackup } from './backup.ts';
 import { loadCopierConfig } from './config.ts';
 import { describeFailure, StoppedError } from './errors.ts';
+import { ThreadProgressSink } from './progress-thread.ts';
 import { runRestore } from './restore.ts';
 
 function log(message: string): void {
@@ -28,8 +29,8 @@ async function main(): Promise<number> {
       failAfterFiles: config.failAfterFiles,
       verifyExisting: config.verifyExisting,
       networkFileSystem: config.networkFileSystem,
-      // the AWS SDK is loaded only when a progress record is configured: it is most of the start-up
-      progress: config.progress ? new (await import('./dynamo-progress.ts')).DynamoProgressSink(config.progress) : undefined,
+      // the AWS SDK is loaded only when a progress record is configured, on a thread of its own
+      progress: config.progress ? new ThreadProgressSink(config.progress) : undefined,
       signal: stop.signal,
       log,
     });

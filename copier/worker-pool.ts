@@ -1,11 +1,10 @@
 // The main thread's side of the copy workers: a fixed set of worker_threads, a queue of batches, one
 // batch per worker at a time. Stopping sets a flag in shared memory that every worker reads between
 // jobs, so SIGTERM takes effect within one file (or one chunk of a large file).
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { BatchRequest, SerializedError, WorkerInit, WorkerMessage } from './copy-worker.ts';
 import type { Job, JobOutcome, VerifyExisting } from './copy-jobs.ts';
+import { startWorker } from './worker-source.ts';
 
 export interface BatchResult {
   /** one per job completed, in order; fewer than the jobs when the batch failed or was stopped */
@@ -17,18 +16,6 @@ interface Pending {
   request: BatchRequest;
   resolve: (result: BatchResult) => void;
   reject: (error: unknown) => void;
-}
-
-/**
- * How to start a worker. Bundled, the worker is a JavaScript file next to this one. From source, a
- * worker does not see a module loader registered in its parent (tsx, vitest) on Node 20, so it
- * starts from a line of CommonJS that installs tsx's require hook and then loads the TypeScript.
- */
-function workerSource(): { source: string | URL; eval: boolean } {
-  if (!import.meta.url.endsWith('.ts')) return { source: new URL('./copy-worker.js', import.meta.url), eval: false };
-  const tsxRequireHook = createRequire(import.meta.url).resolve('tsx/cjs/api');
-  const worker = fileURLToPath(new URL('./copy-worker.ts', import.meta.url));
-  return { source: `require(${JSON.stringify(tsxRequireHook)}).register(); require(${JSON.stringify(worker)});`, eval: true };
 }
 
 export interface CopyWorkerPoolOptions {
@@ -67,14 +54,13 @@ export class CopyWorkerPool {
   private broken: unknown;
 
   constructor(options: CopyWorkerPoolOptions) {
-    const { source, eval: evaluate } = workerSource();
     this.batchesPerWorker = options.jobsInFlight > 1 ? 2 : 1;
     const workerData: WorkerInit = {
       dataRoot: options.dataRoot, targetRoot: options.targetRoot, umask: process.umask(), chown: options.chown, verifyExisting: options.verifyExisting,
       stopBuffer: this.stopFlag.buffer as SharedArrayBuffer, jobsInFlight: options.jobsInFlight, ...(options.chunkSize ? { chunkSize: options.chunkSize } : {}), backupLocal: options.backupLocal ?? false,
     };
     for (let i = 0; i < options.workers; i++) {
-      const worker = new Worker(source, { workerData, eval: evaluate });
+      const worker = startWorker('copy-worker', { workerData });
       const state: WorkerState = { worker, running: new Map() };
       worker.on('message', (message: WorkerMessage) => {
         if (message.type === 'bytes') {
