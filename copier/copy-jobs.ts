@@ -13,16 +13,16 @@
 import { createHash, type Hash } from 'node:crypto';
 import { constants, type BigIntStats } from 'node:fs';
 import { ChecksumMismatchError, errnoCode, ManifestError, SizeMismatchError, StoppedError, UnsafePathError } from './errors.ts';
+// Files up to WHOLE_FILE_LIMIT are read whole, hashed, checked and only then written; larger ones
+// stream in CHUNK_SIZE chunks (1 MiB: it stays in the CPU's cache between read, hash and write;
+// 8 MiB chunks measured 15–25 % slower on 8 × 256 MiB), hashed as they go, checked after the last.
+import { CHUNK_SIZE, WHOLE_FILE_LIMIT } from './fs-ops.ts';
 import { underRoot } from './paths.ts';
 import {
-  closeFd, fchmodFd, fchownFd, fstatFd, fstatFdBig, futimesFd, lchownPath, lstatPathBig, lutimesPath, openFile, readAt, readlinkPath, rmTree, symlinkAt, unlinkPath, writeAt,
+  closeFd, copyFileExclusive, fchmodFd, fchownFd, fstatFd, fstatFdBig, futimesFd, lchownPath, lstatPathBig, lutimesPath, openFile, readAt, readlinkPath, rmTree, symlinkAt, unlinkPath, writeAt,
   type Steps,
 } from './syscalls.ts';
 
-/** Files up to this size are read whole, hashed, checked and only then written. */
-export const WHOLE_FILE_LIMIT = 1024 * 1024;
-/** Larger files stream in chunks this big (hashed as they go, checked after the last byte). */
-export const CHUNK_SIZE = 8 * 1024 * 1024;
 
 const READ_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW;
 const CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
@@ -74,10 +74,11 @@ export interface JobSettings {
   stopFlag: Int32Array;
   /** bytes copied so far of a large file (progress while it streams) */
   onBytes?: (bytes: number) => void;
-  /** chunk size for files over WHOLE_FILE_LIMIT (default CHUNK_SIZE) */
-  chunkSize?: number;
   /** the process's umask (new files get the mode asked for less these bits) */
   umask: number;
+  /** files over WHOLE_FILE_LIMIT are copied by the kernel and verified by reading the copy back
+   * (kernelCopyAndVerify); else they stream through user space, hashed on the way */
+  kernelCopy?: boolean;
   /** where this worker remembers the owner of new files by directory (none: always fstat) */
   newFileOwners?: NewFileOwners;
 }
@@ -213,15 +214,13 @@ export class CopyBuffers {
   private small = Buffer.allocUnsafe(64 * 1024);
   private chunk: Buffer | undefined;
 
-  constructor(private readonly chunkSize = CHUNK_SIZE) {}
-
   forSmall(size: number): Buffer {
     if (this.small.length < size) this.small = Buffer.allocUnsafe(Math.max(size, this.small.length * 2));
     return this.small;
   }
 
   forChunk(): Buffer {
-    this.chunk ??= Buffer.allocUnsafe(this.chunkSize);
+    this.chunk ??= Buffer.allocUnsafe(CHUNK_SIZE);
     return this.chunk;
   }
 }
@@ -325,6 +324,10 @@ export function* restoreFile(job: FileJob, settings: JobSettings, buffers: CopyB
       }
       return outcome;
     }
+    if (settings.kernelCopy && (stats.mode & 0o7000) === 0) {
+      yield* kernelCopyAndVerify(job, underRoot(settings.dataRoot, job.path), targetPath, settings, buffers, outcome);
+      return outcome;
+    }
     const target = yield* createTarget(job, targetPath, outcome);
     try {
       const created = yield* createdMetadata(target, job, settings);
@@ -351,6 +354,36 @@ export function* restoreFile(job: FileJob, settings: JobSettings, buffers: CopyB
     return outcome;
   } finally {
     yield* closeFd(source);
+  }
+}
+
+/**
+ * A large file copied by the kernel (copy_file_range: no pass through user space) and verified by
+ * hashing the copy it made, read back from the page cache: the sha256 checked is that of the bytes
+ * in the target. The copy and the hash of different files overlap across workers, so a local disk's
+ * large files cost one user-space pass (the hash) instead of two. A copy that does not match is
+ * removed. Only for data files without set-id bits (the kernel copy creates the target with the
+ * data file's mode, before its owner is set).
+ */
+function* kernelCopyAndVerify(job: FileJob, sourcePath: string, targetPath: string, settings: JobSettings, buffers: CopyBuffers, outcome: JobOutcome): Steps<void> {
+  try {
+    yield* copyFileExclusive(sourcePath, targetPath);
+  } catch (error) {
+    if (errnoCode(error) !== 'EEXIST') throw error;
+    if ((yield* removeExisting(targetPath)) === 'dir') outcome.removedDir = job.path;
+    yield* copyFileExclusive(sourcePath, targetPath);
+  }
+  const target = yield* openFile(targetPath, READ_FLAGS);
+  let verified = false;
+  try {
+    const stats = yield* fstatFdBig(target);
+    if (stats.size !== BigInt(job.size)) throw new SizeMismatchError(`"${job.path}": copied ${stats.size} bytes, expected ${job.size}`);
+    checkHash(job, yield* hashFile(target, buffers.forChunk(), settings.stopFlag));
+    verified = true;
+    yield* applyMetadataWhereDifferent(target, currentOf(stats), job, settings.chown);
+  } finally {
+    yield* closeFd(target);
+    if (!verified) yield* unlinkPath(targetPath);
   }
 }
 

@@ -15,8 +15,8 @@ export interface WorkerInit {
   umask: number;
   /** 1: one job at a time, blocking in each call; more: that many jobs in flight, asynchronously */
   jobsInFlight: number;
-  /** chunk size for large files (copy-jobs.ts CHUNK_SIZE unless set) */
-  chunkSize?: number;
+  /** large files copied by the kernel, verified by reading the copy back (copy-jobs.ts) */
+  kernelCopy: boolean;
   /** with jobs in flight: the backup is on a local file system, so calls on it block */
   backupLocal?: boolean;
 }
@@ -56,8 +56,8 @@ const settings: JobSettings = {
   verifyExisting: init.verifyExisting,
   stopFlag: new Int32Array(init.stopBuffer),
   onBytes: (bytes) => port.postMessage({ type: 'bytes', bytes } satisfies WorkerMessage),
-  chunkSize: init.chunkSize,
   umask: init.umask,
+  kernelCopy: init.kernelCopy,
   newFileOwners: new Map(),
 };
 
@@ -126,9 +126,9 @@ async function runBatchInFlight(request: BatchRequest): Promise<void> {
 }
 
 if (init.jobsInFlight <= 1) {
-  const buffers = new CopyBuffers(init.chunkSize);
+  const buffers = new CopyBuffers();
   port.on('message', (request: BatchRequest) => runBatchBlocking(request, buffers));
 } else {
-  for (let i = 0; i < init.jobsInFlight; i++) freeLanes.push(new CopyBuffers(init.chunkSize));
+  for (let i = 0; i < init.jobsInFlight; i++) freeLanes.push(new CopyBuffers());
   port.on('message', (request: BatchRequest) => void runBatchInFlight(request));
 }

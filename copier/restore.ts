@@ -487,8 +487,6 @@ interface WorkerPlan {
   maxOutstanding: number;
   /** the network file system the backup or the target is on, if any */
   network?: string;
-  /** chunk size for large files, if not the default */
-  chunkSize?: number;
   /** the backup is on a local file system (only the target is remote) */
   backupLocal: boolean;
 }
@@ -509,8 +507,7 @@ function planWorkers(summary: BackupSummary, options: RunOptions, backupRoot: st
   return {
     workers, jobsInFlight: shape.jobsInFlight, batchJobs,
     maxOutstanding: (network ? 3 : 2) * workers, backupLocal,
-    // many large files in flight at once: 1 MiB chunks (an NFS write's size) keep their buffers small
-    ...(network ? { network, chunkSize: 1024 * 1024 } : {}),
+    ...(network ? { network } : {}),
   };
 }
 
@@ -525,7 +522,7 @@ export async function runRestore(options: RunOptions): Promise<RunResult> {
     // the workers start (loading their code) while the manifest is checked
     const plan = planWorkers(summary, options, backupRoot);
     context.log(`${plan.workers} copy workers, ${plan.jobsInFlight} file(s) in flight each, batches of up to ${plan.batchJobs} files${plan.network ? ` (${plan.network}: a network file system)` : ''}`);
-    const pool = new CopyWorkerPool({ workers: plan.workers, jobsInFlight: plan.jobsInFlight, backupLocal: plan.backupLocal, ...(plan.chunkSize ? { chunkSize: plan.chunkSize } : {}), dataRoot: `${backupRoot}/${DATA_DIR}`, targetRoot, chown: context.chown, verifyExisting: options.verifyExisting ?? 'size-mtime', onBytes: (bytes) => reporter.addBytes(bytes) });
+    const pool = new CopyWorkerPool({ kernelCopy: plan.network === undefined, workers: plan.workers, jobsInFlight: plan.jobsInFlight, backupLocal: plan.backupLocal, dataRoot: `${backupRoot}/${DATA_DIR}`, targetRoot, chown: context.chown, verifyExisting: options.verifyExisting ?? 'size-mtime', onBytes: (bytes) => reporter.addBytes(bytes) });
     const stopWorkers = () => pool.stop();
     options.signal?.addEventListener('abort', stopWorkers, { once: true });
     try {

@@ -12,7 +12,7 @@
 //
 // One job body, two drivers: the safety rules and the resume logic exist once.
 import {
-  close, closeSync, fchmod, fchmodSync, fchown, fchownSync, fstat, fstatSync, futimes, futimesSync, lchown, lchownSync, lstat, lstatSync, lutimes, lutimesSync, open, openSync,
+  close, closeSync, constants, copyFile, copyFileSync, fchmod, fchmodSync, fchown, fchownSync, fstat, fstatSync, futimes, futimesSync, lchown, lchownSync, lstat, lstatSync, lutimes, lutimesSync, open, openSync,
   read, readlink, readlinkSync, readSync, rm, rmSync, symlink, symlinkSync, unlink, unlinkSync, write, writeSync,
   type BigIntStats, type Stats,
 } from 'node:fs';
@@ -35,7 +35,9 @@ export type Syscall =
   /** recursive, never following symlinks */
   | { call: 'rmTree'; path: string }
   | { call: 'symlink'; target: string; path: string }
-  | { call: 'readlink'; path: string };
+  | { call: 'readlink'; path: string }
+  /** copy_file_range where the kernel can; the target is created O_EXCL (never through a symlink) */
+  | { call: 'copyFile'; source: string; target: string };
 
 /** A job: yields calls, receives each one's result, returns its outcome. */
 export type Steps<T> = Generator<Syscall, T, unknown>;
@@ -86,6 +88,9 @@ export function* rmTree(path: string): Steps<void> {
 export function* symlinkAt(target: string, path: string): Steps<void> {
   yield { call: 'symlink', target, path };
 }
+export function* copyFileExclusive(source: string, target: string): Steps<void> {
+  yield { call: 'copyFile', source, target };
+}
 export function* readlinkPath(path: string): Steps<string> {
   return (yield { call: 'readlink', path }) as string;
 }
@@ -108,6 +113,7 @@ function callSync(syscall: Syscall): unknown {
     case 'rmTree': return rmSync(syscall.path, { recursive: true, force: true });
     case 'symlink': return symlinkSync(syscall.target, syscall.path);
     case 'readlink': return readlinkSync(syscall.path);
+    case 'copyFile': return copyFileSync(syscall.source, syscall.target, constants.COPYFILE_EXCL);
   }
 }
 
@@ -131,6 +137,7 @@ function callAsync(syscall: Syscall, done: Callback): void {
     case 'rmTree': return rm(syscall.path, { recursive: true, force: true }, done);
     case 'symlink': return symlink(syscall.target, syscall.path, done);
     case 'readlink': return readlink(syscall.path, done);
+    case 'copyFile': return copyFile(syscall.source, syscall.target, constants.COPYFILE_EXCL, done);
   }
 }
 

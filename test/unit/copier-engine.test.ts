@@ -355,6 +355,27 @@ describe('verification and failures', () => {
     await runBackup({ source: share, target: join(work, 'backup') });
     await writeFile(join(work, 'backup/data/big'), Buffer.alloc(2 * 1024 * 1024 + 5, 2));
     await expect(runRestore({ source: join(work, 'backup'), target: join(work, 'restored') })).rejects.toThrow(ChecksumMismatchError);
+    // the kernel's copy is verified in the target and removed when it does not match
+    expect(await exists(join(work, 'restored/big'))).toBe(false);
+    // streamed through user space (files in flight, as on a network file system): caught as well
+    await expect(runRestore({ source: join(work, 'backup'), target: join(work, 'restored2'), networkFileSystem: true })).rejects.toThrow(ChecksumMismatchError);
+  });
+
+  it('a large file copied by the kernel keeps its manifest mode, owner and mtime, set-id bits included', async () => {
+    const share = join(work, 'share');
+    await mkdir(share);
+    await writeFile(join(share, 'big'), Buffer.alloc(3 * 1024 * 1024, 7), { mode: 0o640 });
+    await writeFile(join(share, 'big-setuid'), Buffer.alloc(3 * 1024 * 1024, 8));
+    await chmod(join(share, 'big-setuid'), 0o4755);
+    const old = new Date('2012-03-04T05:06:07.891Z');
+    await utimes(join(share, 'big'), old, old);
+    await runBackup({ source: share, target: join(work, 'backup') });
+    await runRestore({ source: join(work, 'backup'), target: join(work, 'restored') });
+    const big = await stat(join(work, 'restored/big'));
+    expect((big.mode & 0o7777).toString(8)).toBe('640');
+    expect(big.mtime.toISOString()).toBe(old.toISOString());
+    expect((await stat(join(work, 'restored/big-setuid'))).mode & 0o7777).toBe(0o4755);
+    expect((await readFile(join(work, 'restored/big'))).equals(Buffer.alloc(3 * 1024 * 1024, 7))).toBe(true);
   });
 
   it('fails when a data file does not have the manifest size', async () => {
