@@ -15,7 +15,7 @@ import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, rea
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { bundleCopier, COPIER_ENTRY } from '../cdk/copier-bundle.ts';
+import { bundleCopier, COPIER_ENTRY, COPIER_NODE_OPTIONS } from '../cdk/copier-bundle.ts';
 import { runBackup } from '../copier/backup.ts';
 import { createTables, localDynamoDbClient, startDynamoDbLocal } from '../local/dynamodb-local.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../local/env.ts';
@@ -234,7 +234,7 @@ async function main(): Promise<void> {
     const id = `bench-${process.pid}-${restoreCount++}`;
     await putRestoreRecord(id);
     return await timed([process.execPath, copierBundle], {
-      ...copierEnv, COPIER_MODE: 'restore', COPIER_SOURCE: backup, COPIER_TARGET: target, PROGRESS_TABLE: tables.restores, PROGRESS_ID: id, ...extraEnv,
+      ...copierEnv, NODE_OPTIONS: COPIER_NODE_OPTIONS, COPIER_MODE: 'restore', COPIER_SOURCE: backup, COPIER_TARGET: target, PROGRESS_TABLE: tables.restores, PROGRESS_ID: id, ...extraEnv,
     });
   };
 
@@ -313,8 +313,11 @@ async function main(): Promise<void> {
       console.log('|---|---|---|---|---|---|');
       for (const row of table) console.log(`| ${row.tool} | ${row.seconds.toFixed(2)} | ${row.filesPerSecond.toFixed(0)} | ${row.mbPerSecond.toFixed(0)} | ${row.peakRssMiB.toFixed(0)} | ${(row.seconds / copierSeconds).toFixed(2)}× |`);
       const noopCopier = median(noop.filter((r) => r.tool.startsWith('copier')).map((r) => r.seconds));
-      const noopRsync = median(noop.filter((r) => r.tool.startsWith('rsync')).map((r) => r.seconds));
-      console.log(`no-op re-run: copier ${noopCopier.toFixed(2)} s, rsync -aH ${noopRsync.toFixed(2)} s (copier speed-up ${(noopRsync / noopCopier).toFixed(2)}×)\n`);
+      const rsyncNoops = noop.filter((r) => r.tool.startsWith('rsync')).map((r) => r.seconds);
+      const noopRsync = rsyncNoops.length > 0 ? median(rsyncNoops) : Number.NaN;
+      console.log(tools['rsync -aH']
+        ? `no-op re-run: copier ${noopCopier.toFixed(2)} s, rsync -aH ${noopRsync.toFixed(2)} s (copier speed-up ${(noopRsync / noopCopier).toFixed(2)}×)\n`
+        : `no-op re-run: copier ${noopCopier.toFixed(2)} s\n`);
       (report.sets as Record<string, unknown>)[set] = { summary, runs, table, noop, noopMedian: { copier: noopCopier, rsync: noopRsync } };
       for (const run of runs) leftovers.push(join(targetDir, `${set}-${run.tool.replace(/\W+/g, '_')}-${stamp}-${run.round}`));
     }

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { COPIER_ENTRY, bundleCopier } from '../../cdk/copier-bundle.ts';
+import { COPIER_ENTRY, COPIER_NODE_OPTIONS, bundleCopier } from '../../cdk/copier-bundle.ts';
 
 const run = promisify(execFile);
 let dir: string;
@@ -46,6 +46,12 @@ describe('the copier bundle (as built into the image)', () => {
     expect(progressWriter).toContain('UpdateItem');
     expect(code.length / code.split('\n').length).toBeGreaterThan(1000);
     console.info(`copier bundle: ${(code.length / 1024).toFixed(0)} KiB`);
+  });
+
+  it('is what the image runs, with the node options the bench uses', async () => {
+    const dockerfile = await readFile(join(import.meta.dirname, '../../copier/Dockerfile'), 'utf8');
+    expect(dockerfile).toContain(`ENTRYPOINT ["node", "/app/${COPIER_ENTRY}"]`);
+    expect(dockerfile).toContain(`NODE_OPTIONS="${COPIER_NODE_OPTIONS}"`);
   });
 
   it('backs up a tree and restores it onto an empty share under plain node', async () => {
