@@ -45,8 +45,8 @@ export function defaultFilesInFlight(network: boolean): number {
  * How a number of files in flight is spread over worker threads. Locally, one worker per file,
  * blocking in each call. On a network file system, two workers per core (their JavaScript and
  * hashing run in parallel; on latfs, 2 cores: 1 worker 1.83 s, 2 1.66 s, 4 1.54 s), each with its
- * share of the files in flight, asynchronously: a worker
- * thread costs ~10 MB and ~25 ms of CPU to start, which 64 of them would not repay.
+ * share of the files in flight, asynchronously: a worker thread costs ~10 MB and ~45 ms of CPU to
+ * start, which 64 of them would not repay.
  */
 export function workerShape(filesInFlight: number, network: boolean): { workers: number; jobsInFlight: number } {
   if (!network) return { workers: filesInFlight, jobsInFlight: 1 };
