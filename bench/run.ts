@@ -281,9 +281,11 @@ async function main(): Promise<void> {
       }
       const runs: ToolRun[] = [];
       const stamp = Date.now();
+      /** the fresh target of one tool's run in one round */
+      const targetOf = (tool: string, round: number) => join(targetDir, `${set}-${tool.replace(/\W+/g, '_')}-${stamp}-${round}`);
       for (let round = 0; round < rounds; round++) {
         for (const tool of Object.keys(tools)) {
-          const target = join(targetDir, `${set}-${tool.replace(/\W+/g, '_')}-${stamp}-${round}`);
+          const target = targetOf(tool, round);
           mkdirSync(target);
           dropCaches();
           const measure = await tools[tool]!(target);
@@ -296,8 +298,8 @@ async function main(): Promise<void> {
       const noop: ToolRun[] = [];
       for (let round = 0; round < rounds; round++) {
         const last = rounds - 1;
-        const copierTarget = join(targetDir, `${set}-copier-${stamp}-${last}`);
-        const rsyncTarget = join(targetDir, `${set}-rsync_aH-${stamp}-${last}`);
+        const copierTarget = targetOf('copier', last);
+        const rsyncTarget = targetOf('rsync -aH', last);
         noop.push({ tool: 'copier (resume)', round, ...(await copier(backup, copierTarget)) });
         if (tools['rsync -aH']) noop.push({ tool: 'rsync -aH (no-op)', round, ...(await timed(['rsync', '-aH', `${data}/`, `${rsyncTarget}/`])) });
         compareTrees(expected, copierTarget, `${set} / copier resume`);
@@ -319,7 +321,7 @@ async function main(): Promise<void> {
         ? `no-op re-run: copier ${noopCopier.toFixed(2)} s, rsync -aH ${noopRsync.toFixed(2)} s (copier speed-up ${(noopRsync / noopCopier).toFixed(2)}×)\n`
         : `no-op re-run: copier ${noopCopier.toFixed(2)} s\n`);
       (report.sets as Record<string, unknown>)[set] = { summary, runs, table, noop, noopMedian: { copier: noopCopier, rsync: noopRsync } };
-      for (const run of runs) leftovers.push(join(targetDir, `${set}-${run.tool.replace(/\W+/g, '_')}-${stamp}-${run.round}`));
+      for (const run of runs) leftovers.push(targetOf(run.tool, run.round));
     }
     if (sizes.manifestEntries > 0) report.manifestRss = await manifestRss(sizes.manifestEntries, copier);
   } finally {

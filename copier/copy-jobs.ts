@@ -107,7 +107,7 @@ function seconds(mtimeNs: string): number {
   return Number(ns / 1_000_000_000n) + (Number((ns % 1_000_000_000n) / 1000n) * 1000 + 500) / 1e9;
 }
 
-export function throwIfStopped(stopFlag: Int32Array): void {
+function throwIfStopped(stopFlag: Int32Array): void {
   if (Atomics.load(stopFlag, 0) !== 0) throw new StoppedError('stopped');
 }
 
@@ -294,7 +294,7 @@ function checkHash(job: FileJob, sha256: string): void {
 }
 
 /** Restores one regular file: verified against the manifest's size and sha256. */
-export function* restoreFile(job: FileJob, settings: JobSettings, buffers: CopyBuffers): Steps<JobOutcome> {
+function* restoreFile(job: FileJob, settings: JobSettings, buffers: CopyBuffers): Steps<JobOutcome> {
   const outcome: JobOutcome = { bytes: job.size, unchanged: false };
   const targetPath = underRoot(settings.targetRoot, job.path);
   if (!job.fresh && (yield* keepExistingFile(job, targetPath, settings, buffers))) {
@@ -394,7 +394,7 @@ function* applySymlinkMetadata(job: SymlinkJob, target: string, existing: BigInt
 }
 
 /** Restores one symlink (its target verbatim, never followed); one already right is kept. */
-export function* restoreSymlink(job: SymlinkJob, settings: JobSettings): Steps<JobOutcome> {
+function* restoreSymlink(job: SymlinkJob, settings: JobSettings): Steps<JobOutcome> {
   const outcome: JobOutcome = { bytes: 0, unchanged: false };
   const target = underRoot(settings.targetRoot, job.path);
   if (job.fresh) {
@@ -419,7 +419,7 @@ export function* restoreSymlink(job: SymlinkJob, settings: JobSettings): Steps<J
 }
 
 /** A directory's ownership, mode and mtime, through an O_NOFOLLOW|O_DIRECTORY descriptor. */
-export function* applyDirMetadata(job: DirMetadataJob, settings: JobSettings): Steps<JobOutcome> {
+function* applyDirMetadata(job: DirMetadataJob, settings: JobSettings): Steps<JobOutcome> {
   const fd = yield* openFile(underRoot(settings.targetRoot, job.path), DIR_FLAGS);
   try {
     yield* applyMetadataWhereDifferent(fd, currentOf(yield* fstatFdBig(fd)), job, settings.chown);

@@ -18,7 +18,7 @@ export interface WorkerInit {
   /** large files copied by the kernel, verified by reading the copy back (copy-jobs.ts) */
   kernelCopy: boolean;
   /** with jobs in flight: the backup is on a local file system, so calls on it block */
-  backupLocal?: boolean;
+  backupLocal: boolean;
 }
 
 export interface BatchRequest {

@@ -62,17 +62,20 @@ export function restoreThreadPoolSize(filesInFlight: number, network: boolean): 
   return network ? Math.min(1024, filesInFlight + 16) : 4;
 }
 
-/** The network file system the run's backup or target is on ('nfs', 'fuse', ...; 'configured' when
- * RunOptions.networkFileSystem says so), or undefined. */
-export function restoreNetworkFileSystem(options: Pick<RunOptions, 'source' | 'target' | 'networkFileSystem'>): string | undefined {
-  if (options.networkFileSystem !== undefined) return options.networkFileSystem ? 'configured' : undefined;
-  return networkFileSystem(options.target) ?? networkFileSystem(options.source);
+/** What a restore's file systems are: the network file system its target or backup is on ('nfs',
+ * 'fuse', ...; 'configured' when RunOptions.networkFileSystem says so), if any, and whether the
+ * backup is on a local one (then its calls block even when the target's go in flight). */
+export function restoreFileSystems(options: Pick<RunOptions, 'source' | 'target' | 'networkFileSystem'>): { network?: string; backupLocal: boolean } {
+  if (options.networkFileSystem !== undefined) return options.networkFileSystem ? { network: 'configured', backupLocal: false } : { backupLocal: true };
+  const backup = networkFileSystem(options.source);
+  const network = networkFileSystem(options.target) ?? backup;
+  return { ...(network ? { network } : {}), backupLocal: backup === undefined };
 }
 
 /** libuv's thread-pool size a copier run wants (backup or restore), from its configuration. */
 export function threadPoolSizeFor(config: CopierConfig): number {
   // a backup keeps its files in flight as promises, their I/O on the pool
   if (config.mode === 'backup') return Math.min(128, Math.max(4, config.concurrency ?? defaultConcurrency()));
-  const network = restoreNetworkFileSystem(config) !== undefined;
+  const network = restoreFileSystems(config).network !== undefined;
   return restoreThreadPoolSize(config.concurrency ?? defaultFilesInFlight(network), network);
 }

@@ -45,10 +45,6 @@ export class ThreadProgressSink implements ProgressSink {
     return this.request({ type: 'fail', reason });
   }
 
-  async close(): Promise<void> {
-    await this.worker.terminate();
-  }
-
   private request(request: { type: 'write'; snapshot: ProgressSnapshot } | { type: 'fail'; reason: string }): Promise<void> {
     if (this.broken) return Promise.reject(this.broken);
     const id = this.nextId++;

@@ -37,7 +37,7 @@ import { DATA_DIR, MANIFEST_FILE, SUMMARY_FILE, parseManifestLine, parseSummary,
 import { ancestorPaths, isSameOrUnder, ROOT_PATH, underRoot } from './paths.ts';
 import { resolveRoots, runWithContext, stopError, type RunContext, type RunOptions, type RunResult } from './run.ts';
 import type { DirMetadataJob, FileJob, Job, JobOutcome, SymlinkJob } from './copy-jobs.ts';
-import { defaultFilesInFlight, networkFileSystem, restoreNetworkFileSystem, workerShape } from './io-plan.ts';
+import { defaultFilesInFlight, restoreFileSystems, workerShape } from './io-plan.ts';
 import { CopyWorkerPool } from './worker-pool.ts';
 
 /** The manifest's lines, a chunk's worth at a time: the caller handles each chunk's lines
@@ -98,7 +98,7 @@ class ManifestTally {
 
 /**
  * Before anything is written, the manifest must be the one the backup wrote. With the manifest's
- * sha256 in summary.json (every backup since 1.1), one hash of the file settles it, and its lines
+ * sha256 in summary.json (every backup since 0.2), one hash of the file settles it, and its lines
  * are validated as they are copied (a line no backup writes would still fail the restore there,
  * never write outside the target). Without it, a pass of its own parses and validates every line
  * and checks the counts.
@@ -497,9 +497,8 @@ interface WorkerPlan {
  * more than the batches need. Batch size: large batches save messages on a local disk; on a network
  * file system, where each file costs milliseconds, small ones keep every worker's lanes busy.
  */
-function planWorkers(summary: BackupSummary, options: RunOptions, backupRoot: string): WorkerPlan {
-  const network = restoreNetworkFileSystem(options);
-  const backupLocal = options.networkFileSystem === undefined && networkFileSystem(backupRoot) === undefined;
+function planWorkers(summary: BackupSummary, options: RunOptions, backupRoot: string, targetRoot: string): WorkerPlan {
+  const { network, backupLocal } = restoreFileSystems({ source: backupRoot, target: targetRoot, networkFileSystem: options.networkFileSystem });
   const shape = workerShape(options.concurrency ?? defaultFilesInFlight(network !== undefined), network !== undefined);
   const batchJobs = Math.max(1, Math.min(network ? 2 * shape.jobsInFlight : BATCH_MAX_JOBS, Math.ceil(summary.entries / (4 * shape.workers))));
   const batches = Math.ceil(summary.entries / batchJobs) + Math.ceil(summary.bytes / BATCH_MAX_BYTES);
@@ -520,7 +519,7 @@ export async function runRestore(options: RunOptions): Promise<RunResult> {
     const summary = await readSummary(backupRoot);
     reporter.setTotals(summary.files, summary.bytes);
     // the workers start (loading their code) while the manifest is checked
-    const plan = planWorkers(summary, options, backupRoot);
+    const plan = planWorkers(summary, options, backupRoot, targetRoot);
     context.log(`${plan.workers} copy workers, ${plan.jobsInFlight} file(s) in flight each, batches of up to ${plan.batchJobs} files${plan.network ? ` (${plan.network}: a network file system)` : ''}`);
     const pool = new CopyWorkerPool({ kernelCopy: plan.network === undefined, workers: plan.workers, jobsInFlight: plan.jobsInFlight, backupLocal: plan.backupLocal, dataRoot: `${backupRoot}/${DATA_DIR}`, targetRoot, chown: context.chown, verifyExisting: options.verifyExisting ?? 'size-mtime', onBytes: (bytes) => reporter.addBytes(bytes) });
     const stopWorkers = () => pool.stop();

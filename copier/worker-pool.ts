@@ -32,7 +32,7 @@ export interface CopyWorkerPoolOptions {
   /** large files copied by the kernel and verified by reading the copy back */
   kernelCopy: boolean;
   /** with jobs in flight: the backup is on a local file system (its calls are made blocking) */
-  backupLocal?: boolean;
+  backupLocal: boolean;
   /** bytes of large files, reported while they stream */
   onBytes: (bytes: number) => void;
 }
@@ -57,7 +57,7 @@ export class CopyWorkerPool {
     this.batchesPerWorker = options.jobsInFlight > 1 ? 2 : 1;
     const workerData: WorkerInit = {
       dataRoot: options.dataRoot, targetRoot: options.targetRoot, umask: process.umask(), chown: options.chown, verifyExisting: options.verifyExisting,
-      stopBuffer: this.stopFlag.buffer as SharedArrayBuffer, jobsInFlight: options.jobsInFlight, backupLocal: options.backupLocal ?? false, kernelCopy: options.kernelCopy,
+      stopBuffer: this.stopFlag.buffer as SharedArrayBuffer, jobsInFlight: options.jobsInFlight, backupLocal: options.backupLocal, kernelCopy: options.kernelCopy,
     };
     for (let i = 0; i < options.workers; i++) {
       const worker = startWorker('copy-worker', { workerData });
