@@ -287,7 +287,7 @@ class BackupRun {
         }),
         onBytes: (bytes) => this.context.reporter.addBytes(bytes),
       });
-      this.manifest.append({ ...common, type: 'file', size: result.size, sha256: result.sha256 });
+      this.manifest.append({ ...common, type: 'file', size: result.size, sha256: result.sha256, crc32: result.crc32 });
       this.context.result.entries += 1;
       this.context.fileWritten(result.size);
     } finally {

@@ -14,6 +14,8 @@ export interface CopierConfig {
   networkFileSystem?: boolean;
   /** restore: COPIER_VERIFY_EXISTING, how a file already in the target counts as restored */
   verifyExisting?: 'size-mtime' | 'checksum';
+  /** restore: COPIER_CHECKSUM, what every file written is verified with ("crc32" or "sha256") */
+  checksum?: 'crc32' | 'sha256';
   /** undefined when no progress record is configured (PROGRESS_TABLE and PERCENT_TABLE unset) */
   progress?: DynamoProgressTargets;
 }
@@ -49,6 +51,11 @@ export function loadCopierConfig(env: NodeJS.ProcessEnv): CopierConfig {
   if (verifyExisting !== undefined && verifyExisting !== '') {
     if (verifyExisting !== 'size-mtime' && verifyExisting !== 'checksum') throw new ConfigError(`COPIER_VERIFY_EXISTING must be "size-mtime" or "checksum", got ${JSON.stringify(verifyExisting)}`);
     config.verifyExisting = verifyExisting;
+  }
+  const checksum = env.COPIER_CHECKSUM;
+  if (checksum !== undefined && checksum !== '') {
+    if (checksum !== 'crc32' && checksum !== 'sha256') throw new ConfigError(`COPIER_CHECKSUM must be "crc32" or "sha256", got ${JSON.stringify(checksum)}`);
+    config.checksum = checksum;
   }
   const network = env.COPIER_NETWORK_FS;
   if (network !== undefined && network !== '') {

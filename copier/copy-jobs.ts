@@ -10,8 +10,8 @@
 // Resume: an existing regular file whose size and mtime (and, when asked, sha256) match the manifest
 // is kept; only its ownership and mode are re-applied where they differ. A symlink with the right
 // target is kept likewise.
-import { createHash, type Hash } from 'node:crypto';
 import { constants, type BigIntStats } from 'node:fs';
+import { checksumOf, createDigest, type ChecksumAlgorithm } from './checksum.ts';
 import { ChecksumMismatchError, errnoCode, ManifestError, SizeMismatchError, StoppedError, UnsafePathError } from './errors.ts';
 // Files up to WHOLE_FILE_LIMIT are read whole, hashed, checked and only then written; larger ones
 // stream in CHUNK_SIZE chunks (1 MiB: it stays in the CPU's cache between read, hash and write;
@@ -45,7 +45,9 @@ export interface FileJob extends JobMetadata {
   /** the manifest path (under JobSettings.dataRoot and .targetRoot) */
   path: string;
   size: number;
-  sha256: string;
+  /** the manifest's checksum the copy is verified against (checksum.ts), and which one it is */
+  checksum: string;
+  algorithm: ChecksumAlgorithm;
   /** the target's directory was created by this run: nothing can be at the name yet */
   fresh: boolean;
 }
@@ -196,9 +198,9 @@ function* writeAll(fd: number, buffer: Buffer, length: number, position: number)
   while (offset < length) offset += yield* writeAt(fd, buffer, offset, length - offset, position + offset);
 }
 
-/** sha256 of a whole file, read through `buffer`. */
-function* hashFile(fd: number, buffer: Buffer, stopFlag: Int32Array): Steps<string> {
-  const hash = createHash('sha256');
+/** The checksum of a whole file, read through `buffer`. */
+function* checksumFile(fd: number, algorithm: ChecksumAlgorithm, buffer: Buffer, stopFlag: Int32Array): Steps<string> {
+  const hash = createDigest(algorithm);
   for (let position = 0; ; ) {
     throwIfStopped(stopFlag);
     const length = yield* readFull(fd, buffer, buffer.length, position);
@@ -206,7 +208,7 @@ function* hashFile(fd: number, buffer: Buffer, stopFlag: Int32Array): Steps<stri
     hash.update(buffer.subarray(0, length));
     position += length;
   }
-  return hash.digest('hex');
+  return hash.hex();
 }
 
 /** Reusable buffers of one job at a time: one for small files, one chunk buffer for large ones. */
@@ -248,7 +250,7 @@ function* keepExistingFile(job: FileJob, target: string, settings: JobSettings, 
   try {
     const stats = yield* fstatFdBig(fd);
     if (!stats.isFile() || stats.size !== BigInt(job.size) || !sameMtime(stats, job.mtimeNs)) return false;
-    if (settings.verifyExisting === 'checksum' && (yield* hashFile(fd, buffers.forChunk(), settings.stopFlag)) !== job.sha256) return false;
+    if (settings.verifyExisting === 'checksum' && (yield* checksumFile(fd, job.algorithm, buffers.forChunk(), settings.stopFlag)) !== job.checksum) return false;
     yield* applyMetadataWhereDifferent(fd, currentOf(stats), job, settings.chown);
     return true;
   } finally {
@@ -289,8 +291,8 @@ function* openBackupData(job: FileJob, source: string): Steps<number> {
   }
 }
 
-function checkHash(job: FileJob, sha256: string): void {
-  if (sha256 !== job.sha256) throw new ChecksumMismatchError(`"${job.path}": checksum mismatch (data ${sha256}, manifest ${job.sha256})`);
+function checkHash(job: FileJob, checksum: string): void {
+  if (checksum !== job.checksum) throw new ChecksumMismatchError(`"${job.path}": checksum mismatch (${job.algorithm} of the data ${checksum}, manifest ${job.checksum})`);
 }
 
 /** Restores one regular file: verified against the manifest's size and sha256. */
@@ -311,7 +313,7 @@ function* restoreFile(job: FileJob, settings: JobSettings, buffers: CopyBuffers)
       const buffer = buffers.forSmall(job.size);
       const length = yield* readFull(source, buffer, job.size, 0);
       if (length !== job.size) throw new SizeMismatchError(`"${job.path}": read ${length} bytes, expected ${job.size}`);
-      checkHash(job, createHash('sha256').update(buffer.subarray(0, length)).digest('hex'));
+      checkHash(job, checksumOf(job.algorithm, buffer.subarray(0, length)));
       throwIfStopped(settings.stopFlag);
       const target = yield* createTarget(job, targetPath, outcome);
       try {
@@ -329,9 +331,10 @@ function* restoreFile(job: FileJob, settings: JobSettings, buffers: CopyBuffers)
       return outcome;
     }
     const target = yield* createTarget(job, targetPath, outcome);
+    const hash = createDigest(job.algorithm);
+    let verified = false;
     try {
       const created = yield* createdMetadata(target, job, settings);
-      const hash: Hash = createHash('sha256');
       const buffer = buffers.forChunk();
       let position = 0;
       while (position < job.size) {
@@ -346,10 +349,15 @@ function* restoreFile(job: FileJob, settings: JobSettings, buffers: CopyBuffers)
       }
       if (position !== job.size) throw new SizeMismatchError(`"${job.path}": read ${position} bytes, expected ${job.size}`);
       outcome.streamed = true;
-      checkHash(job, hash.digest('hex'));
-      yield* applyMetadataWhereDifferent(target, created, job, settings.chown);
+      verified = hash.hex() === job.checksum;
+      if (verified) yield* applyMetadataWhereDifferent(target, created, job, settings.chown);
     } finally {
       yield* closeFd(target);
+    }
+    // a streamed copy that does not match is removed: no corrupt file is left under the name
+    if (!verified) {
+      yield* unlinkPath(targetPath);
+      checkHash(job, hash.hex());
     }
     return outcome;
   } finally {
@@ -378,7 +386,7 @@ function* kernelCopyAndVerify(job: FileJob, sourcePath: string, targetPath: stri
   try {
     const stats = yield* fstatFdBig(target);
     if (stats.size !== BigInt(job.size)) throw new SizeMismatchError(`"${job.path}": copied ${stats.size} bytes, expected ${job.size}`);
-    checkHash(job, yield* hashFile(target, buffers.forChunk(), settings.stopFlag));
+    checkHash(job, yield* checksumFile(target, job.algorithm, buffers.forChunk(), settings.stopFlag));
     verified = true;
     yield* applyMetadataWhereDifferent(target, currentOf(stats), job, settings.chown);
   } finally {
@@ -427,6 +435,23 @@ function* applyDirMetadata(job: DirMetadataJob, settings: JobSettings): Steps<Jo
     yield* closeFd(fd);
   }
   return { bytes: 0, unchanged: false };
+}
+
+/**
+ * Whether a file or symlink job has nothing left to do: the target already holds it with every
+ * attribute right (size and mtime for a file, the link target for a symlink, owner and mode). Only
+ * looks (one lstat, a readlink for a symlink), never writes. A resumed restore on a local disk asks
+ * this on the main thread, so a re-run over a restored tree sends no job to a worker (and starts
+ * none); anything else goes to a worker, whose job re-checks and does what is needed.
+ */
+export function* alreadyRestored(job: FileJob | SymlinkJob, settings: JobSettings): Steps<boolean> {
+  const target = underRoot(settings.targetRoot, job.path);
+  const seen = yield* lstatPathBig(target);
+  if (!seen) return false;
+  if (job.kind === 'file') return seen.isFile() && seen.size === BigInt(job.size) && sameMtime(seen, job.mtimeNs) && metadataRight(seen, job, settings.chown);
+  if (!seen.isSymbolicLink() || !sameMtime(seen, job.mtimeNs)) return false;
+  if (settings.chown && (seen.uid !== BigInt(job.uid) || seen.gid !== BigInt(job.gid))) return false;
+  return (yield* readlinkPath(target)) === job.linkTarget;
 }
 
 /** One job's steps. */

@@ -2,7 +2,7 @@
 // component: sources and targets are opened with O_NOFOLLOW, targets are created with O_EXCL (which
 // refuses any existing name, a dangling symlink included), and metadata is set through the open
 // descriptor or with the l* calls.
-import { createHash } from 'node:crypto';
+import { BackupDigests } from './checksum.ts';
 import { constants } from 'node:fs';
 import { lstat, open, rm, unlink, type FileHandle } from 'node:fs/promises';
 import { errnoCode, SizeMismatchError, StoppedError } from './errors.ts';
@@ -104,9 +104,9 @@ export interface CopyRequest {
    * takes what the source holds when read
    */
   exactSize?: boolean;
-  /** called before anything is written with the content's sha256 when it is known up front (small
-   * files), and after the last byte otherwise: throwing refuses the content */
-  checkHash?: (sha256: string) => void;
+  /** called before anything is written with the content's checksums when they are known up front
+   * (small files), and after the last byte otherwise: throwing refuses the content */
+  checkHash?: (checksums: { sha256: string; crc32: string }) => void;
   onBytes?: (bytes: number) => void;
   signal?: AbortSignal;
   /** what to call the source in messages */
@@ -116,6 +116,7 @@ export interface CopyRequest {
 export interface CopyResult {
   size: number;
   sha256: string;
+  crc32: string;
 }
 
 function throwIfStopped(signal: AbortSignal | undefined): void {
@@ -132,8 +133,10 @@ export async function copyFileHashing(request: CopyRequest): Promise<CopyResult>
     const buffer = Buffer.allocUnsafe(size);
     const length = await readFull(source, buffer, size, 0);
     if (exactSize && length !== size) throw new SizeMismatchError(`${label}: read ${length} bytes, expected ${size}`);
-    const sha256 = createHash('sha256').update(buffer.subarray(0, length)).digest('hex');
-    request.checkHash?.(sha256);
+    const digests = new BackupDigests();
+    digests.update(buffer.subarray(0, length));
+    const checksums = digests.result();
+    request.checkHash?.(checksums);
     throwIfStopped(request.signal);
     const target = await request.createTarget();
     try {
@@ -143,10 +146,10 @@ export async function copyFileHashing(request: CopyRequest): Promise<CopyResult>
     } finally {
       await target.close();
     }
-    return { size: length, sha256 };
+    return { size: length, ...checksums };
   }
 
-  const hash = createHash('sha256');
+  const hash = new BackupDigests();
   const buffer = Buffer.allocUnsafe(CHUNK_SIZE);
   const target = await request.createTarget();
   let position = 0;
@@ -164,10 +167,10 @@ export async function copyFileHashing(request: CopyRequest): Promise<CopyResult>
       if (length < want) break;
     }
     if (exactSize && position !== size) throw new SizeMismatchError(`${label}: read ${position} bytes, expected ${size}`);
-    const sha256 = hash.digest('hex');
-    request.checkHash?.(sha256);
+    const checksums = hash.result();
+    request.checkHash?.(checksums);
     await applyMetadata(target, request.metadata);
-    return { size: position, sha256 };
+    return { size: position, ...checksums };
   } finally {
     await target.close();
   }

@@ -28,6 +28,7 @@ async function main(): Promise<number> {
       concurrency: config.concurrency,
       failAfterFiles: config.failAfterFiles,
       verifyExisting: config.verifyExisting,
+      checksum: config.checksum,
       networkFileSystem: config.networkFileSystem,
       // the AWS SDK is loaded only when a progress record is configured, on a thread of its own
       progress: config.progress ? new ThreadProgressSink(config.progress) : undefined,

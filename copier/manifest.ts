@@ -1,7 +1,6 @@
 // manifest.jsonl and summary.json (docs/developer-reference.md, "The manifest"): one JSON object per
 // line, parents before children. Lines are checked against a JSON schema (ajv) and their paths
 // against paths.ts before the fs engine sees them.
-import { Ajv, type JSONSchemaType } from 'ajv';
 import { ManifestError } from './errors.ts';
 import { manifestPathComponents } from './paths.ts';
 
@@ -15,7 +14,12 @@ interface EntryBase {
   size: number;
 }
 export interface DirEntry extends EntryBase { type: 'dir' }
-export interface FileEntry extends EntryBase { type: 'file'; sha256: string }
+export interface FileEntry extends EntryBase {
+  type: 'file';
+  sha256: string;
+  /** CRC-32 of the content, 8 hex digits (checksum.ts); backups made before 0.3 have none */
+  crc32?: string;
+}
 export interface SymlinkEntry extends EntryBase { type: 'symlink'; target: string }
 export interface HardlinkEntry extends EntryBase { type: 'hardlink'; link_to: string }
 export type ManifestEntry = DirEntry | FileEntry | SymlinkEntry | HardlinkEntry;
@@ -41,56 +45,19 @@ export const MANIFEST_FILE = 'manifest.jsonl';
 export const SUMMARY_FILE = 'summary.json';
 export const DATA_DIR = 'data';
 
-const common = {
-  path: { type: 'string', minLength: 1, maxLength: 4096 },
-  mode: { type: 'integer', minimum: 0, maximum: 0o7777 },
-  uid: { type: 'integer', minimum: 0, maximum: 0xffffffff },
-  gid: { type: 'integer', minimum: 0, maximum: 0xffffffff },
-  mtime_ns: { type: 'string', pattern: '^(0|[1-9][0-9]{0,19})$' },
-  size: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
-} as const;
-const commonRequired = ['path', 'type', 'mode', 'uid', 'gid', 'mtime_ns', 'size'] as const;
+// ajv's standalone output (manifest-schema.ts generates it): no ajv at run time
+import { validateEntry as validateEntryGenerated, validateSummary as validateSummaryGenerated } from './manifest-validators.generated.js';
 
-function variant<T extends string>(type: T, extra: Record<string, object> = {}) {
-  return {
-    type: 'object',
-    additionalProperties: false,
-    required: [...commonRequired, ...Object.keys(extra)],
-    properties: { ...common, type: { const: type }, ...extra },
-  };
+interface ValidationError {
+  instancePath: string;
+  message?: string;
 }
-
-const entrySchema = {
-  type: 'object',
-  required: ['type'],
-  properties: { type: { enum: ['dir', 'file', 'symlink', 'hardlink'] } },
-  // the variant is picked by "type" instead of trying all four (manifests have millions of lines)
-  discriminator: { propertyName: 'type' },
-  oneOf: [
-    variant('dir'),
-    variant('file', { sha256: { type: 'string', pattern: '^[0-9a-f]{64}$' } }),
-    // a symlink's target is recreated verbatim and never followed, so any non-empty string without NUL
-    variant('symlink', { target: { type: 'string', minLength: 1, maxLength: 4096, pattern: '^[^\\u0000]+$' } }),
-    variant('hardlink', { link_to: { type: 'string', minLength: 1, maxLength: 4096 } }),
-  ],
-};
-
-const summarySchema: JSONSchemaType<BackupSummary> = {
-  type: 'object',
-  required: ['version', 'entries', 'files', 'bytes', 'created_at'],
-  properties: {
-    version: { type: 'integer', const: 1 },
-    entries: { type: 'integer', minimum: 0 },
-    files: { type: 'integer', minimum: 0 },
-    bytes: { type: 'integer', minimum: 0 },
-    manifest_sha256: { type: 'string', pattern: '^[0-9a-f]{64}$', nullable: true },
-    created_at: { type: 'string' },
-  },
-};
-
-const ajv = new Ajv({ allErrors: false, strict: true, strictTuples: false, discriminator: true });
-const validateEntry = ajv.compile<ManifestEntry>(entrySchema);
-const validateSummary = ajv.compile(summarySchema);
+interface Validator<T> {
+  (value: unknown): value is T;
+  errors?: ValidationError[] | null;
+}
+const validateEntry = validateEntryGenerated as Validator<ManifestEntry>;
+const validateSummary = validateSummaryGenerated as Validator<BackupSummary>;
 
 /**
  * One manifest line → a validated entry. `lineNumber` (1-based) goes into error messages. Throws
@@ -127,7 +94,7 @@ export function serializeManifestEntry(entry: ManifestEntry): string {
     case 'dir':
       return JSON.stringify(base);
     case 'file':
-      return JSON.stringify({ ...base, sha256: entry.sha256 });
+      return JSON.stringify({ ...base, sha256: entry.sha256, ...(entry.crc32 === undefined ? {} : { crc32: entry.crc32 }) });
     case 'symlink':
       return JSON.stringify({ ...base, target: entry.target });
     case 'hardlink':

@@ -27,7 +27,7 @@
 // summary.json, or for older backups by a pass that validates every line), then streamed once to
 // copy; its counts are checked against summary.json again at the end.
 import { createHash } from 'node:crypto';
-import { chmodSync, createReadStream, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
+import { chmodSync, createReadStream, lstatSync, mkdirSync, opendirSync, unlinkSync } from 'node:fs';
 import { link, lstat, readFile } from 'node:fs/promises';
 import { StringDecoder } from 'node:string_decoder';
 import { ChecksumMismatchError, ConfigError, errnoCode, FaultInjectedError, ManifestError, SizeMismatchError, UnsafePathError } from './errors.ts';
@@ -36,9 +36,11 @@ import { removeExisting } from './fs-ops.ts';
 import { DATA_DIR, MANIFEST_FILE, SUMMARY_FILE, parseManifestLine, parseSummary, type BackupSummary, type ParsedEntry } from './manifest.ts';
 import { ancestorPaths, isSameOrUnder, ROOT_PATH, underRoot } from './paths.ts';
 import { resolveRoots, runWithContext, stopError, type RunContext, type RunOptions, type RunResult } from './run.ts';
-import type { DirMetadataJob, FileJob, Job, JobOutcome, SymlinkJob } from './copy-jobs.ts';
+import { alreadyRestored, CopyBuffers, jobSteps, type DirMetadataJob, type FileJob, type Job, type JobOutcome, type JobSettings, type SymlinkJob } from './copy-jobs.ts';
+import { runSync } from './syscalls.ts';
 import { defaultFilesInFlight, restoreFileSystems, workerShape } from './io-plan.ts';
 import { CopyWorkerPool } from './worker-pool.ts';
+import type { ChecksumAlgorithm } from './checksum.ts';
 
 /** The manifest's lines, a chunk's worth at a time: the caller handles each chunk's lines
  * synchronously, so the per-line cost is a JSON.parse, not an async iteration step. */
@@ -176,8 +178,16 @@ class RestoreRun {
   private readonly workers: number;
   private readonly batchJobs: number;
   private readonly maxOutstanding: number;
+  /** what files are verified with: crc32 where the manifest has it (checksum.ts), or sha256 */
+  private readonly checksum: ChecksumAlgorithm;
+  /** on a local disk, set: the main thread looks whether an entry is already restored (one lstat,
+   * a few µs) before it sends a job, and applies directory metadata itself */
+  private readonly mainThread: JobSettings | undefined;
 
   constructor(private readonly context: RunContext, private readonly backupRoot: string, private readonly targetRoot: string, private readonly pool: CopyWorkerPool, plan: WorkerPlan) {
+    this.checksum = context.options.checksum ?? 'crc32';
+    // (on a network file system each look is a round trip: the workers make them, many in flight)
+    if (plan.network === undefined) this.mainThread = pool.mainThreadSettings();
     this.workers = plan.workers;
     this.batchJobs = plan.batchJobs;
     this.maxOutstanding = plan.maxOutstanding;
@@ -264,18 +274,41 @@ class RestoreRun {
     const fresh = this.realDirs.get(parentPath(entry.path)) === true;
     const metadata = { mode: entry.mode, uid: entry.uid, gid: entry.gid, mtimeNs: entry.mtime_ns };
     if (entry.type === 'symlink') {
-      this.enqueue({ kind: 'symlink', path: entry.path, linkTarget: entry.target, fresh, ...metadata }, ancestors, 0);
+      const job: SymlinkJob = { kind: 'symlink', path: entry.path, linkTarget: entry.target, fresh, ...metadata };
+      if (this.isAlreadyRestored(job)) {
+        this.context.result.unchanged += 1;
+        this.context.result.symlinks += 1;
+      } else {
+        this.enqueue(job, ancestors, 0);
+      }
       return true;
     }
     this.filesDispatched += 1;
-    this.enqueue({ kind: 'file', path: entry.path, size: entry.size, sha256: entry.sha256, fresh, ...metadata }, ancestors, bytes);
+    const useCrc32 = entry.crc32 !== undefined && this.checksum === 'crc32';
+    const job: FileJob = { kind: 'file', path: entry.path, size: entry.size, checksum: useCrc32 ? entry.crc32! : entry.sha256, algorithm: useCrc32 ? 'crc32' : 'sha256', fresh, ...metadata };
+    if (this.isAlreadyRestored(job)) {
+      this.context.result.unchanged += 1;
+      this.context.reporter.addBytes(bytes);
+      this.context.fileWritten(bytes);
+    } else {
+      this.enqueue(job, ancestors, bytes);
+    }
     const failAfter = this.context.options.failAfterFiles;
     if (failAfter !== undefined && this.filesDispatched >= failAfter) this.flush();
     return true;
   }
 
+  /** On a local disk, whether the main thread finds the entry already in place (a resumed restore):
+   * then no job is needed. Not with verifyExisting 'checksum', which reads the file (a worker's job). */
+  private isAlreadyRestored(job: FileJob | SymlinkJob): boolean {
+    const settings = this.mainThread;
+    if (job.fresh || !settings || settings.verifyExisting === 'checksum') return false;
+    return runSync(alreadyRestored(job, settings));
+  }
+
   /** Directory metadata, deepest level first (a parent's mode cannot lock the copier out of a
-   * child), each level spread over the workers. */
+   * child), each level spread over the workers; on a local disk, by the main thread (an open, an
+   * fstat, a futimes and a close each: a few µs, less than a message to a worker). */
   async applyDirMetadata(): Promise<void> {
     const levels = new Map<number, DirMetadataJob[]>();
     for (const dir of this.dirs) {
@@ -284,6 +317,15 @@ class RestoreRun {
       let level = levels.get(dir.depth);
       if (!level) levels.set(dir.depth, (level = []));
       level.push(dir.job);
+    }
+    const settings = this.mainThread;
+    if (settings) {
+      const buffers = new CopyBuffers();
+      for (const depth of [...levels.keys()].sort((a, b) => b - a)) {
+        for (const job of levels.get(depth)!) runSync(jobSteps(job, settings, buffers));
+        this.context.throwIfStopped();
+      }
+      return;
     }
     for (const depth of [...levels.keys()].sort((a, b) => b - a)) {
       const jobs = levels.get(depth)!;
@@ -472,6 +514,15 @@ class RestoreRun {
   }
 }
 
+function isEmptyDirectory(path: string): boolean {
+  const dir = opendirSync(path);
+  try {
+    return dir.readSync() === null;
+  } finally {
+    dir.closeSync();
+  }
+}
+
 /** The manifest path of a validated path's directory. */
 function parentPath(path: string): string {
   const slash = path.lastIndexOf('/');
@@ -522,6 +573,9 @@ export async function runRestore(options: RunOptions): Promise<RunResult> {
     const plan = planWorkers(summary, options, backupRoot, targetRoot);
     context.log(`${plan.workers} copy workers, ${plan.jobsInFlight} file(s) in flight each, batches of up to ${plan.batchJobs} files${plan.network ? ` (${plan.network}: a network file system)` : ''}`);
     const pool = new CopyWorkerPool({ kernelCopy: plan.network === undefined, workers: plan.workers, jobsInFlight: plan.jobsInFlight, backupLocal: plan.backupLocal, dataRoot: `${backupRoot}/${DATA_DIR}`, targetRoot, chown: context.chown, verifyExisting: options.verifyExisting ?? 'size-mtime', onBytes: (bytes) => reporter.addBytes(bytes) });
+    // a restore into an empty share will copy everything: its workers load while the manifest is
+    // checked. Over a tree already there (a resumed restore), they start with the first job, if any.
+    if (isEmptyDirectory(targetRoot)) pool.start();
     const stopWorkers = () => pool.stop();
     options.signal?.addEventListener('abort', stopWorkers, { once: true });
     try {

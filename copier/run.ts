@@ -4,6 +4,7 @@ import { mkdir, realpath } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { ConfigError, describeFailure, FaultInjectedError, StoppedError } from './errors.ts';
 import { isSameOrUnder } from './paths.ts';
+import type { ChecksumAlgorithm } from './checksum.ts';
 import { ProgressReporter, type ProgressSink } from './progress.ts';
 
 export interface RunOptions {
@@ -24,6 +25,9 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** restore: how a file already in the target is recognised as restored (default 'size-mtime') */
   verifyExisting?: 'size-mtime' | 'checksum';
+  /** restore: what every file written is verified with (default 'crc32' where the manifest records
+   * it, else 'sha256'; checksum.ts says why) */
+  checksum?: ChecksumAlgorithm;
   /** restore: whether the backup or the target is on a network file system (many files in flight,
    * asynchronously); default: detected from statfs (worker-pool.ts networkFileSystem) */
   networkFileSystem?: boolean;

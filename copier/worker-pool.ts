@@ -3,7 +3,7 @@
 // jobs, so SIGTERM takes effect within one file (or one chunk of a large file).
 import type { Worker } from 'node:worker_threads';
 import type { BatchRequest, SerializedError, WorkerInit, WorkerMessage } from './copy-worker.ts';
-import type { Job, JobOutcome, VerifyExisting } from './copy-jobs.ts';
+import type { Job, JobOutcome, JobSettings, VerifyExisting } from './copy-jobs.ts';
 import { startWorker } from './worker-source.ts';
 
 export interface BatchResult {
@@ -52,13 +52,34 @@ export class CopyWorkerPool {
   private readonly batchesPerWorker: number;
   private nextId = 1;
   private broken: unknown;
+  private started = false;
+  private readonly workerData: WorkerInit;
+  private readonly options: CopyWorkerPoolOptions;
 
   constructor(options: CopyWorkerPoolOptions) {
     this.batchesPerWorker = options.jobsInFlight > 1 ? 2 : 1;
-    const workerData: WorkerInit = {
+    this.workerData = {
       dataRoot: options.dataRoot, targetRoot: options.targetRoot, umask: process.umask(), chown: options.chown, verifyExisting: options.verifyExisting,
       stopBuffer: this.stopFlag.buffer as SharedArrayBuffer, jobsInFlight: options.jobsInFlight, backupLocal: options.backupLocal, kernelCopy: options.kernelCopy,
     };
+    this.options = options;
+  }
+
+  /** The settings the workers run jobs with, for the few the main thread runs itself (restore.ts). */
+  mainThreadSettings(): JobSettings {
+    const init = this.workerData;
+    return { dataRoot: init.dataRoot, targetRoot: init.targetRoot, chown: init.chown, verifyExisting: init.verifyExisting, stopFlag: this.stopFlag, umask: init.umask, kernelCopy: init.kernelCopy };
+  }
+
+  /**
+   * Starts the workers (once). run() does it for the first batch; a caller that knows batches will
+   * come calls it early so that the workers load while it prepares (a resumed restore over a tree
+   * already in place may need none: it then starts none).
+   */
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    const { options, workerData } = this;
     for (let i = 0; i < options.workers; i++) {
       const worker = startWorker('copy-worker', { workerData });
       const state: WorkerState = { worker, running: new Map() };
@@ -84,6 +105,7 @@ export class CopyWorkerPool {
   /** Runs one batch on the next free worker. */
   run(jobs: Job[]): Promise<BatchResult> {
     if (this.broken !== undefined) return Promise.reject(this.broken);
+    this.start();
     return new Promise((resolve, reject) => {
       this.queue.push({ request: { id: this.nextId++, jobs }, resolve, reject });
       this.dispatch();

@@ -1,6 +1,7 @@
 // The copier's fs engine on real temporary trees: backup → restore round trips, restore semantics
 // over an existing share, and the safety rules against hand-written malicious manifests.
 import { createHash } from 'node:crypto';
+import { crc32 } from 'node:zlib';
 import { chmod, link, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -124,7 +125,7 @@ describe('backup then restore', () => {
       seen.add(line.path);
     }
     const secret = lines.find((l) => l.path === 'secret.txt');
-    expect(secret).toMatchObject({ type: 'file', mode: 0o640, size: 19, sha256: sha256('only group may read'), mtime_ns: `${OLD_MTIME.getTime()}000000` });
+    expect(secret).toMatchObject({ type: 'file', mode: 0o640, size: 19, sha256: sha256('only group may read'), crc32: crc32(Buffer.from('only group may read')).toString(16).padStart(8, '0'), mtime_ns: `${OLD_MTIME.getTime()}000000` });
     expect(lines.find((l) => l.type === 'symlink' && l.path === 'leaf-link')).toMatchObject({ target: 'nested/deeper/deepest/leaf.txt' });
     expect(JSON.parse(await readFile(join(backup, 'summary.json'), 'utf8'))).toMatchObject({ version: 1, entries: 15, files: 7, bytes: backupResult.bytes });
 

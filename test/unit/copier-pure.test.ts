@@ -274,3 +274,11 @@ describe('progress updates on DynamoDB', () => {
     expect(Object.values(updates[0]!.ExpressionAttributeValues!)).toContain('30');
   });
 });
+
+describe('generated manifest validators', () => {
+  it('are what the schemas in manifest-schema.ts generate (npm run generate rewrites them)', async () => {
+    const { generateValidatorsSource, GENERATED_VALIDATORS } = await import('../../copier/manifest-schema.ts');
+    const { readFile } = await import('node:fs/promises');
+    expect(await readFile(GENERATED_VALIDATORS, 'utf8')).toBe(generateValidatorsSource());
+  });
+});

@@ -92,14 +92,38 @@ describe.each([
     expect(await readFile(join(target, 'a.txt'), 'utf8')).toBe('original');
   });
 
-  it('fails on a corrupt data file, reporting it, and leaves no later file half-written', async () => {
+  // crc32 by default, sha256 when asked, and sha256 for a backup whose manifest has no crc32 (before 0.3)
+  it.each([
+    { checksum: undefined, legacy: false, algorithm: 'crc32' },
+    { checksum: 'sha256' as const, legacy: false, algorithm: 'sha256' },
+    { checksum: undefined, legacy: true, algorithm: 'sha256' },
+  ])('fails on a corrupt data file ($algorithm, checksum option $checksum, legacy manifest $legacy), reporting it, and leaves no later file half-written', async ({ checksum, legacy, algorithm }) => {
     const share = join(work, 'share');
     const backup = join(work, 'backup');
     await makeShare(share);
     await runBackup({ source: share, target: backup });
+    if (legacy) {
+      const manifest = (await readFile(join(backup, 'manifest.jsonl'), 'utf8')).replace(/,"crc32":"[0-9a-f]{8}"/g, '');
+      await writeFile(join(backup, 'manifest.jsonl'), manifest);
+      const summary = JSON.parse(await readFile(join(backup, 'summary.json'), 'utf8')) as Record<string, unknown>;
+      await writeFile(join(backup, 'summary.json'), JSON.stringify({ ...summary, manifest_sha256: createHash('sha256').update(manifest).digest('hex') }));
+    }
+    // the same size, so only the checksum can tell
     await writeFile(join(backup, 'data/d2/sub/f5.txt'), 'X'.repeat((await stat(join(backup, 'data/d2/sub/f5.txt'))).size));
-    await expect(runRestore({ ...io, source: backup, target: join(work, 'target') })).rejects.toThrow(/f5\.txt.*checksum mismatch/);
+    await expect(runRestore({ ...io, checksum, source: backup, target: join(work, 'target') })).rejects.toThrow(new RegExp(`f5\\.txt.*checksum mismatch \\(${algorithm} of the data`));
     expect(await lstat(join(work, 'target/d2/sub/f5.txt')).catch(() => undefined)).toBeUndefined();
+  });
+
+  it('verifies a large file copied by the kernel and removes a copy that does not match', async () => {
+    const share = join(work, 'share');
+    const backup = join(work, 'backup');
+    await makeShare(share);
+    await runBackup({ source: share, target: backup });
+    const data = await readFile(join(backup, 'data/large.bin'));
+    data.writeUInt8(data.readUInt8(data.length - 1) ^ 1, data.length - 1);
+    await writeFile(join(backup, 'data/large.bin'), data);
+    await expect(runRestore({ ...io, source: backup, target: join(work, 'target') })).rejects.toThrow(/large\.bin.*checksum mismatch \(crc32/);
+    expect(await lstat(join(work, 'target/large.bin')).catch(() => undefined)).toBeUndefined();
   });
 });
 
@@ -110,6 +134,13 @@ describe('restore configuration', () => {
     expect(loadCopierConfig({ ...base, COPIER_VERIFY_EXISTING: 'checksum' }).verifyExisting).toBe('checksum');
     expect(loadCopierConfig(base).verifyExisting).toBeUndefined();
     expect(() => loadCopierConfig({ ...base, COPIER_VERIFY_EXISTING: 'maybe' })).toThrow('COPIER_VERIFY_EXISTING');
+  });
+
+  it('reads COPIER_CHECKSUM', () => {
+    expect(loadCopierConfig({ ...base, COPIER_CHECKSUM: 'sha256' }).checksum).toBe('sha256');
+    expect(loadCopierConfig({ ...base, COPIER_CHECKSUM: 'crc32' }).checksum).toBe('crc32');
+    expect(loadCopierConfig(base).checksum).toBeUndefined();
+    expect(() => loadCopierConfig({ ...base, COPIER_CHECKSUM: 'md5' })).toThrow('COPIER_CHECKSUM');
   });
 
   it('reads COPIER_NETWORK_FS', () => {

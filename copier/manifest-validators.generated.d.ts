@@ -1,0 +1,7 @@
+// Types of the generated validators (manifest-schema.ts writes the JavaScript beside this file).
+interface GeneratedValidator {
+  (value: unknown): boolean;
+  errors?: { instancePath: string; message?: string }[] | null;
+}
+export declare const validateEntry: GeneratedValidator;
+export declare const validateSummary: GeneratedValidator;
