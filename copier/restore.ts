@@ -598,7 +598,7 @@ export async function runRestore(options: RunOptions): Promise<RunResult> {
         throw new ManifestError(`restored ${result.files} files and ${result.bytes} bytes, the backup has ${summary.files} files and ${summary.bytes} bytes`);
       }
       await run.applyDirMetadata();
-      context.log(`directory metadata applied at ${elapsed()}`);
+      context.log(`directory metadata applied at ${elapsed()}; ${pool.startedWorkers} copy workers were started`);
     } finally {
       options.signal?.removeEventListener('abort', stopWorkers);
       await pool.close();

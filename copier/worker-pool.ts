@@ -102,6 +102,11 @@ export class CopyWorkerPool {
     }
   }
 
+  /** How many workers were started (none when every job was done by the main thread). */
+  get startedWorkers(): number {
+    return this.states.length;
+  }
+
   /** Runs one batch on the next free worker. */
   run(jobs: Job[]): Promise<BatchResult> {
     if (this.broken !== undefined) return Promise.reject(this.broken);

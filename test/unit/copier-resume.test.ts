@@ -72,6 +72,13 @@ describe.each([
     expect(second).toMatchObject({ files: 401, unchanged: 301 });
     expect((await stat(join(target, 'd3/sub/f7.txt'))).ino).toBe(inode);
     expect(await digestTree(target)).toEqual(await digestTree(share));
+
+    // a third run finds everything in place: on a local disk the main thread sees that and starts
+    // no copy worker; on a network file system the workers check, many files in flight
+    const log: string[] = [];
+    expect(await runRestore({ ...io, source: backup, target, concurrency: 3, log: (line) => log.push(line) })).toMatchObject({ files: 401, unchanged: 402 });
+    expect(log.join('\n')).toContain(networkFileSystem ? '3 copy workers were started' : '0 copy workers were started');
+    expect(await digestTree(target)).toEqual(await digestTree(share));
   });
 
   it('rewrites a same-size, same-mtime corrupt file only when checksums are verified', async () => {
