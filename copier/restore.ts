@@ -42,12 +42,15 @@ import { defaultFilesInFlight, restoreFileSystems, workerShape } from './io-plan
 import { CopyWorkerPool } from './worker-pool.ts';
 import type { ChecksumAlgorithm } from './checksum.ts';
 
-/** The manifest's lines, a chunk's worth at a time: the caller handles each chunk's lines
- * synchronously, so the per-line cost is a JSON.parse, not an async iteration step. */
+/** Bytes of the manifest read at a time: enough to make the per-line cost a JSON.parse, not an
+ * async iteration step, and small enough that a chunk's lines die young (see manifestEntries). */
+const MANIFEST_CHUNK = 256 * 1024;
+
+/** The manifest's lines, a chunk's worth at a time. */
 async function* manifestLineChunks(manifestPath: string): AsyncGenerator<string[]> {
   const decoder = new StringDecoder('utf8');
   let tail = '';
-  for await (const chunk of createReadStream(manifestPath, { highWaterMark: 1024 * 1024 })) {
+  for await (const chunk of createReadStream(manifestPath, { highWaterMark: MANIFEST_CHUNK })) {
     const lines = (tail + decoder.write(chunk as Buffer)).split('\n');
     tail = lines.pop()!;
     if (lines.length > 0) yield lines;
@@ -56,12 +59,17 @@ async function* manifestLineChunks(manifestPath: string): AsyncGenerator<string[
   if (tail !== '') yield [tail];
 }
 
-/** Every manifest line parsed and validated, with its 1-based number, a chunk at a time. */
-async function* manifestEntryChunks(manifestPath: string): AsyncGenerator<ParsedEntry[]> {
+/**
+ * Every manifest line parsed and validated, with its 1-based number, as chunks of lines and a
+ * parser the caller applies to each line when it handles it. Parsing a whole chunk up front made
+ * thousands of entries live at once: more than V8's young generation holds, so they were promoted
+ * and the main thread's heap swung between 16 and 55 MB on a 1,000,000-entry manifest. Parsed one
+ * at a time, an entry dies young (unless a job keeps it).
+ */
+async function* manifestEntries(manifestPath: string): AsyncGenerator<{ lines: string[]; parse: (line: string) => ParsedEntry }> {
   let lineNumber = 0;
-  for await (const lines of manifestLineChunks(manifestPath)) {
-    yield lines.map((line) => parseManifestLine(line.endsWith('\r') ? line.slice(0, -1) : line, ++lineNumber));
-  }
+  const parse = (line: string) => parseManifestLine(line.endsWith('\r') ? line.slice(0, -1) : line, ++lineNumber);
+  for await (const lines of manifestLineChunks(manifestPath)) yield { lines, parse };
 }
 
 async function readSummary(backupRoot: string): Promise<BackupSummary> {
@@ -117,8 +125,8 @@ async function checkManifest(manifestPath: string, summary: BackupSummary, conte
     return;
   }
   const tally = new ManifestTally();
-  for await (const chunk of manifestEntryChunks(manifestPath)) {
-    for (const entry of chunk) tally.add(entry);
+  for await (const { lines, parse } of manifestEntries(manifestPath)) {
+    for (const line of lines) tally.add(parse(line));
     context.throwIfStopped();
   }
   tally.check(summary);
@@ -207,10 +215,11 @@ class RestoreRun {
     const signal = this.context.options.signal;
     const tally = new ManifestTally();
     try {
-      copying: for await (const chunk of manifestEntryChunks(manifestPath)) {
+      copying: for await (const { lines, parse } of manifestEntries(manifestPath)) {
         // entries are handled synchronously; the loop awaits only when it must wait for a batch
-        for (const entry of chunk) {
+        for (const line of lines) {
           if (signal?.aborted || this.failed) break copying;
+          const entry = parse(line);
           tally.add(entry);
           if (!(await this.copyEntry(entry))) break copying;
         }
