@@ -2,7 +2,7 @@
 // line, parents before children. Lines are checked against a JSON schema (ajv) and their paths
 // against paths.ts before the fs engine sees them.
 import { ManifestError } from './errors.ts';
-import { manifestPathComponents } from './paths.ts';
+import { manifestPathComponents, pathsOverlap } from './paths.ts';
 
 interface EntryBase {
   path: string;
@@ -79,7 +79,7 @@ export function parseManifestLine(line: string, lineNumber: number): ParsedEntry
   if (value.type === 'hardlink') {
     const linkTo = manifestPathComponents(value.link_to, 'link_to');
     if (linkTo.length === 0) throw new ManifestError(`manifest line ${lineNumber}: link_to cannot be the root`);
-    if (value.link_to === value.path) throw new ManifestError(`manifest line ${lineNumber}: a hard link to itself`);
+    if (pathsOverlap(value.link_to, value.path)) throw new ManifestError(`manifest line ${lineNumber}: a hard link to itself, or to a path above or under it`);
   }
   // (assigned, not spread into a new object: this runs for every line of a manifest of millions)
   const entry = value as ParsedEntry;

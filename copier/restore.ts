@@ -139,10 +139,13 @@ const BATCH_MAX_BYTES = 16 * 1024 * 1024;
 /** Directories whose metadata one batch applies at the end. */
 const DIR_BATCH_JOBS = 256;
 
-/** A batch of jobs for one worker; `done` exists once it was handed to the pool. */
+/** A batch of jobs for one worker, or a hard link the main thread makes (no jobs, one path);
+ * `done` exists once it was started. */
 interface Batch {
   jobs: Job[];
-  /** each job's ancestor paths (what inFlightUnder counts) */
+  /** the manifest path of each job (or of the hard link), and its ancestor paths (what
+   * inFlightUnder counts) */
+  paths: string[];
   ancestors: string[][];
   bytes: number;
   done?: Promise<void>;
@@ -179,7 +182,7 @@ class RestoreRun {
   private readonly inFlight = new Map<string, Batch>();
   private readonly inFlightUnder = new Map<string, number>();
   private readonly outstanding = new Set<Promise<void>>();
-  private pending: Batch = { jobs: [], ancestors: [], bytes: 0 };
+  private pending: Batch = { jobs: [], paths: [], ancestors: [], bytes: 0 };
   private filesDispatched = 0;
   private failure: { error: unknown } | undefined;
 
@@ -245,7 +248,7 @@ class RestoreRun {
   }
 
   private copyEntryNow(entry: ParsedEntry, ancestors: string[]): boolean | Promise<boolean> {
-    if (entry.type === 'hardlink') return this.copyHardlink(entry);
+    if (entry.type === 'hardlink') return this.copyHardlink(entry, ancestors);
     if (this.failed) return false;
     if (entry.type === 'dir') {
       this.restoreDir(entry, ancestors);
@@ -260,12 +263,27 @@ class RestoreRun {
     return this.queueEntry(entry, ancestors);
   }
 
-  private async copyHardlink(entry: ParsedEntry & { type: 'hardlink' }): Promise<boolean> {
-    // the inode's first path must be complete, and nothing in flight on the way to it
-    const linkToComponents = entry.link_to.split('/');
-    await this.awaitOverlapping(entry.link_to, ancestorPaths(linkToComponents));
+  /**
+   * A hard link is made by the main thread once the inode's first path is complete and nothing is
+   * in flight on the way to it. Meanwhile the manifest goes on: the link is in flight like a batch
+   * (later entries that overlap its path wait for it, the end of the copy waits for it). Waiting
+   * here instead stalled every worker behind the batch holding the first path, once per link (a
+   * tenth of the mixed set's restore time).
+   */
+  private copyHardlink(entry: ParsedEntry & { type: 'hardlink' }, ancestors: string[]): boolean {
     if (this.failed) return false;
-    await this.restoreHardlink(entry, linkToComponents);
+    const linkToComponents = entry.link_to.split('/');
+    const link: Batch = { jobs: [], paths: [], ancestors: [], bytes: 0 };
+    this.track(link, entry.path, ancestors);
+    const done: Promise<void> = (async () => {
+      await this.awaitOverlapping(entry.link_to, ancestorPaths(linkToComponents));
+      if (!this.failed) await this.restoreHardlink(entry, linkToComponents);
+    })().catch((error: unknown) => this.fail(error)).finally(() => {
+      this.release(link);
+      this.outstanding.delete(done);
+    });
+    link.done = done;
+    this.outstanding.add(done);
     return true;
   }
 
@@ -359,10 +377,8 @@ class RestoreRun {
   private enqueue(job: FileJob | SymlinkJob, ancestors: string[], bytes: number): void {
     const batch = this.pending;
     batch.jobs.push(job);
-    batch.ancestors.push(ancestors);
     batch.bytes += bytes;
-    this.inFlight.set(job.path, batch);
-    for (const ancestor of ancestors) this.inFlightUnder.set(ancestor, (this.inFlightUnder.get(ancestor) ?? 0) + 1);
+    this.track(batch, job.path, ancestors);
     if (batch.jobs.length >= this.batchJobs || batch.bytes >= BATCH_MAX_BYTES) this.flush();
   }
 
@@ -370,7 +386,7 @@ class RestoreRun {
   private flush(): void {
     const batch = this.pending;
     if (batch.jobs.length === 0) return;
-    this.pending = { jobs: [], ancestors: [], bytes: 0 };
+    this.pending = { jobs: [], paths: [], ancestors: [], bytes: 0 };
     const done: Promise<void> = this.pool.run(batch.jobs).then(
       (result) => this.settle(batch, result.outcomes, result.error),
       (error: unknown) => this.fail(error),
@@ -403,9 +419,17 @@ class RestoreRun {
     if (error) this.fail(deserializeError(error, context.options.signal));
   }
 
+  /** Counts `path` as in flight in `batch` until the batch is released. */
+  private track(batch: Batch, path: string, ancestors: string[]): void {
+    batch.paths.push(path);
+    batch.ancestors.push(ancestors);
+    this.inFlight.set(path, batch);
+    for (const ancestor of ancestors) this.inFlightUnder.set(ancestor, (this.inFlightUnder.get(ancestor) ?? 0) + 1);
+  }
+
   private release(batch: Batch): void {
-    for (const [i, job] of batch.jobs.entries()) {
-      if (this.inFlight.get(job.path) === batch) this.inFlight.delete(job.path);
+    for (const [i, path] of batch.paths.entries()) {
+      if (this.inFlight.get(path) === batch) this.inFlight.delete(path);
       for (const ancestor of batch.ancestors[i]!) {
         const count = this.inFlightUnder.get(ancestor)! - 1;
         if (count === 0) this.inFlightUnder.delete(ancestor);

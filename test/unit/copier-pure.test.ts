@@ -95,6 +95,9 @@ describe('manifest lines', () => {
     ['dot-dot path', '{"path":"../x","type":"dir","mode":420,"uid":0,"gid":0,"mtime_ns":"1","size":0}', UnsafePathError],
     ['dot-dot link_to', '{"path":"x","type":"hardlink","mode":420,"uid":0,"gid":0,"mtime_ns":"1","size":0,"link_to":"../y"}', UnsafePathError],
     ['absolute link_to', '{"path":"x","type":"hardlink","mode":420,"uid":0,"gid":0,"mtime_ns":"1","size":0,"link_to":"/etc/shadow"}', UnsafePathError],
+    ['hard link to itself', '{"path":"x","type":"hardlink","mode":420,"uid":0,"gid":0,"mtime_ns":"1","size":0,"link_to":"x"}', ManifestError],
+    ['hard link to a path under it', '{"path":"x","type":"hardlink","mode":420,"uid":0,"gid":0,"mtime_ns":"1","size":0,"link_to":"x/y"}', ManifestError],
+    ['hard link to a path above it', '{"path":"x/y","type":"hardlink","mode":420,"uid":0,"gid":0,"mtime_ns":"1","size":0,"link_to":"x"}', ManifestError],
     ['symlink target with NUL', '{"path":"x","type":"symlink","mode":511,"uid":0,"gid":0,"mtime_ns":"1","size":0,"target":"a\\u0000b"}', ManifestError],
   ])('rejects a line with %s', (_name, line, errorClass) => {
     expect(() => parseManifestLine(line, 7)).toThrow(errorClass);
