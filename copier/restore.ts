@@ -583,7 +583,8 @@ interface WorkerPlan {
  */
 function planWorkers(summary: BackupSummary, options: RunOptions, backupRoot: string, targetRoot: string): WorkerPlan {
   const { network, backupLocal } = restoreFileSystems({ source: backupRoot, target: targetRoot, networkFileSystem: options.networkFileSystem });
-  const shape = workerShape(options.concurrency ?? defaultFilesInFlight(network !== undefined), network !== undefined);
+  const averageFileBytes = summary.files > 0 ? summary.bytes / summary.files : 0;
+  const shape = workerShape(options.concurrency ?? defaultFilesInFlight(network !== undefined, averageFileBytes), network !== undefined);
   const batchJobs = Math.max(1, Math.min(network ? 2 * shape.jobsInFlight : BATCH_MAX_JOBS, Math.ceil(summary.entries / (4 * shape.workers))));
   const batches = Math.ceil(summary.entries / batchJobs) + Math.ceil(summary.bytes / BATCH_MAX_BYTES);
   const workers = Math.max(1, Math.min(shape.workers, batches));

@@ -285,3 +285,17 @@ describe('generated manifest validators', () => {
     expect(await readFile(GENERATED_VALIDATORS, 'utf8')).toBe(generateValidatorsSource());
   });
 });
+
+describe('restore I/O plan', () => {
+  it('keeps more files in flight than cores for small files, one per core for large ones, many on a network file system', async () => {
+    const { defaultFilesInFlight, workerShape } = await import('../../copier/io-plan.ts');
+    const { availableParallelism } = await import('node:os');
+    const cores = availableParallelism();
+    expect(defaultFilesInFlight(false, 8 * 1024)).toBe(Math.min(16, Math.max(4, 2 * cores)));
+    expect(defaultFilesInFlight(false, 256 * 1024 * 1024)).toBe(cores);
+    expect(defaultFilesInFlight(true, 256 * 1024 * 1024)).toBe(Math.min(256, Math.max(64, 64 * cores)));
+    // locally a worker per file in flight, blocking; on a network file system few workers, many files each
+    expect(workerShape(4, false)).toEqual({ workers: 4, jobsInFlight: 1 });
+    expect(workerShape(128, true).workers).toBeLessThanOrEqual(2 * cores);
+  });
+});
