@@ -9,6 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runBackup } from '../../copier/backup.ts';
 import { ChecksumMismatchError, FaultInjectedError, ManifestError, SizeMismatchError, StoppedError, UnsafePathError } from '../../copier/errors.ts';
 import { serializeManifestEntry, type ManifestEntry } from '../../copier/manifest.ts';
+import { KERNEL_COPY_MIN_BYTES } from '../../copier/copy-jobs.ts';
 import type { ProgressSnapshot } from '../../copier/progress.ts';
 import { runRestore } from '../../copier/restore.ts';
 
@@ -349,24 +350,28 @@ describe('verification and failures', () => {
     expect(await exists(join(work, 'restored/data.txt'))).toBe(false);
   });
 
-  it('fails with a checksum mismatch for a corrupted large (streamed) file', async () => {
+  it.each([
+    { copy: 'streamed', size: 2 * 1024 * 1024 + 5 },
+    { copy: 'copied by the kernel', size: KERNEL_COPY_MIN_BYTES + 5 },
+  ])('fails with a checksum mismatch for a corrupted large file ($copy), and leaves no copy of it', async ({ size }) => {
     const share = join(work, 'share');
     await mkdir(share);
-    await writeFile(join(share, 'big'), Buffer.alloc(2 * 1024 * 1024 + 5, 1));
+    await writeFile(join(share, 'big'), Buffer.alloc(size, 1));
     await runBackup({ source: share, target: join(work, 'backup') });
-    await writeFile(join(work, 'backup/data/big'), Buffer.alloc(2 * 1024 * 1024 + 5, 2));
+    await writeFile(join(work, 'backup/data/big'), Buffer.alloc(size, 2));
     await expect(runRestore({ source: join(work, 'backup'), target: join(work, 'restored') })).rejects.toThrow(ChecksumMismatchError);
-    // the kernel's copy is verified in the target and removed when it does not match
+    // the copy is verified (read back from the target, after a kernel copy) and removed when it does not match
     expect(await exists(join(work, 'restored/big'))).toBe(false);
     // streamed through user space (files in flight, as on a network file system): caught as well
     await expect(runRestore({ source: join(work, 'backup'), target: join(work, 'restored2'), networkFileSystem: true })).rejects.toThrow(ChecksumMismatchError);
+    expect(await exists(join(work, 'restored2/big'))).toBe(false);
   });
 
   it('a large file copied by the kernel keeps its manifest mode, owner and mtime, set-id bits included', async () => {
     const share = join(work, 'share');
     await mkdir(share);
-    await writeFile(join(share, 'big'), Buffer.alloc(3 * 1024 * 1024, 7), { mode: 0o640 });
-    await writeFile(join(share, 'big-setuid'), Buffer.alloc(3 * 1024 * 1024, 8));
+    await writeFile(join(share, 'big'), Buffer.alloc(KERNEL_COPY_MIN_BYTES, 7), { mode: 0o640 });
+    await writeFile(join(share, 'big-setuid'), Buffer.alloc(KERNEL_COPY_MIN_BYTES, 8));
     await chmod(join(share, 'big-setuid'), 0o4755);
     const old = new Date('2012-03-04T05:06:07.891Z');
     await utimes(join(share, 'big'), old, old);
@@ -376,7 +381,7 @@ describe('verification and failures', () => {
     expect((big.mode & 0o7777).toString(8)).toBe('640');
     expect(big.mtime.toISOString()).toBe(old.toISOString());
     expect((await stat(join(work, 'restored/big-setuid'))).mode & 0o7777).toBe(0o4755);
-    expect((await readFile(join(work, 'restored/big'))).equals(Buffer.alloc(3 * 1024 * 1024, 7))).toBe(true);
+    expect((await readFile(join(work, 'restored/big'))).equals(Buffer.alloc(KERNEL_COPY_MIN_BYTES, 7))).toBe(true);
   });
 
   it('fails when a data file does not have the manifest size', async () => {

@@ -77,7 +77,7 @@ describe.each([
     // no copy worker; on a network file system the workers check, many files in flight
     const log: string[] = [];
     expect(await runRestore({ ...io, source: backup, target, concurrency: 3, log: (line) => log.push(line) })).toMatchObject({ files: 401, unchanged: 402 });
-    expect(log.join('\n')).toContain(networkFileSystem ? '3 copy workers were started' : '0 copy workers were started');
+    expect(log.join('\n')).toMatch(networkFileSystem ? /[1-9]\d* copy workers were started/ : /\b0 copy workers were started/);
     expect(await digestTree(target)).toEqual(await digestTree(share));
   });
 
@@ -121,7 +121,7 @@ describe.each([
     expect(await lstat(join(work, 'target/d2/sub/f5.txt')).catch(() => undefined)).toBeUndefined();
   });
 
-  it('verifies a large file copied by the kernel and removes a copy that does not match', async () => {
+  it('verifies a large file and removes a copy that does not match', async () => {
     const share = join(work, 'share');
     const backup = join(work, 'backup');
     await makeShare(share);
