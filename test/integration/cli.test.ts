@@ -230,7 +230,7 @@ describe('share CLI', () => {
     const percents = frames.map((f) => Number(/(\d+)% \|/.exec(f)![1]));
     expect(percents[0], screen).toBe(0);
     expect(Math.max(...percents), screen).toBeGreaterThan(0);
-    expect(frames.at(-1)).toMatch(new RegExp(`█+░+ [1-9]\\d?% \\| copying \\| [1-9]\\d*/${files} files \\| [\\d.]+ (KiB|MiB)/${size} \\| (--|[\\d.]+ (B|KiB|MiB))/s \\| ETA \\d+s`));
+    expect(frames.at(-1)).toMatch(new RegExp(`█*░+ [1-9]\\d?% \\| copying \\| [1-9]\\d*/${files} files \\| [\\d.]+ (KiB|MiB)/${size} \\| (--|[\\d.]+ (B|KiB|MiB))/s \\| ETA \\d+s`));
     const restoreId = /restore ([0-9a-f-]{36}) /.exec(screen)![1]!;
     expect(screen).toContain(`Stopped waiting; restore ${restoreId} goes on. Resume waiting with: share restore show ${restoreId} --wait`);
 
