@@ -53,6 +53,12 @@ export function checksumOf(algorithm: ChecksumAlgorithm, data: Buffer): string {
   return algorithm === 'crc32' ? crc32Hex(crc32(data)) : createHash('sha256').update(data).digest('hex');
 }
 
+/** What a restore verifies a file entry with: its crc32 when it has one and crc32 is asked for,
+ * else its sha256. */
+export function verificationOf(entry: { sha256: string; crc32?: string }, preferred: ChecksumAlgorithm): { checksum: string; algorithm: ChecksumAlgorithm } {
+  return entry.crc32 !== undefined && preferred === 'crc32' ? { checksum: entry.crc32, algorithm: 'crc32' } : { checksum: entry.sha256, algorithm: 'sha256' };
+}
+
 /** Both checksums a backup records, computed in one pass over the data. */
 export class BackupDigests {
   private readonly sha256 = new Sha256Digest();

@@ -125,6 +125,11 @@ function* removeExisting(abs: string): Steps<'dir' | 'other' | undefined> {
   return 'other';
 }
 
+/** Whether `stats` is a regular file with the entry's size and mtime (what a re-run trusts). */
+function sameContentMarks(stats: BigIntStats, job: FileJob): boolean {
+  return stats.isFile() && stats.size === BigInt(job.size) && sameMtime(stats, job.mtimeNs);
+}
+
 /** Whether `stats` already has the entry's ownership (when asked) and mode. */
 function metadataRight(stats: BigIntStats, job: JobMetadata, chown: boolean): boolean {
   if (chown && (stats.uid !== BigInt(job.uid) || stats.gid !== BigInt(job.gid))) return false;
@@ -236,7 +241,7 @@ function* keepExistingFile(job: FileJob, target: string, settings: JobSettings, 
   // one lstat (never follows) settles the common cases of a re-run: the name is free, holds
   // something else, or holds the file with all its metadata right (nothing to open)
   const seen = yield* lstatPathBig(target);
-  if (!seen || !seen.isFile() || seen.size !== BigInt(job.size) || !sameMtime(seen, job.mtimeNs)) return false;
+  if (!seen || !sameContentMarks(seen, job)) return false;
   if (settings.verifyExisting !== 'checksum' && metadataRight(seen, job, settings.chown)) return true;
   let fd: number;
   try {
@@ -249,7 +254,7 @@ function* keepExistingFile(job: FileJob, target: string, settings: JobSettings, 
   }
   try {
     const stats = yield* fstatFdBig(fd);
-    if (!stats.isFile() || stats.size !== BigInt(job.size) || !sameMtime(stats, job.mtimeNs)) return false;
+    if (!sameContentMarks(stats, job)) return false;
     if (settings.verifyExisting === 'checksum' && (yield* checksumFile(fd, job.algorithm, buffers.forChunk(), settings.stopFlag)) !== job.checksum) return false;
     yield* applyMetadataWhereDifferent(fd, currentOf(stats), job, settings.chown);
     return true;
@@ -457,7 +462,7 @@ export function* alreadyRestored(job: FileJob | SymlinkJob, settings: JobSetting
   const target = underRoot(settings.targetRoot, job.path);
   const seen = yield* lstatPathBig(target);
   if (!seen) return false;
-  if (job.kind === 'file') return seen.isFile() && seen.size === BigInt(job.size) && sameMtime(seen, job.mtimeNs) && metadataRight(seen, job, settings.chown);
+  if (job.kind === 'file') return sameContentMarks(seen, job) && metadataRight(seen, job, settings.chown);
   if (!seen.isSymbolicLink() || !sameMtime(seen, job.mtimeNs)) return false;
   if (settings.chown && (seen.uid !== BigInt(job.uid) || seen.gid !== BigInt(job.gid))) return false;
   return (yield* readlinkPath(target)) === job.linkTarget;

@@ -104,9 +104,6 @@ export interface CopyRequest {
    * takes what the source holds when read
    */
   exactSize?: boolean;
-  /** called before anything is written with the content's checksums when they are known up front
-   * (small files), and after the last byte otherwise: throwing refuses the content */
-  checkHash?: (checksums: { sha256: string; crc32: string }) => void;
   onBytes?: (bytes: number) => void;
   signal?: AbortSignal;
   /** what to call the source in messages */
@@ -136,7 +133,6 @@ export async function copyFileHashing(request: CopyRequest): Promise<CopyResult>
     const digests = new BackupDigests();
     digests.update(buffer.subarray(0, length));
     const checksums = digests.result();
-    request.checkHash?.(checksums);
     throwIfStopped(request.signal);
     const target = await request.createTarget();
     try {
@@ -168,7 +164,6 @@ export async function copyFileHashing(request: CopyRequest): Promise<CopyResult>
     }
     if (exactSize && position !== size) throw new SizeMismatchError(`${label}: read ${position} bytes, expected ${size}`);
     const checksums = hash.result();
-    request.checkHash?.(checksums);
     await applyMetadata(target, request.metadata);
     return { size: position, ...checksums };
   } finally {

@@ -40,7 +40,7 @@ import { alreadyRestored, CopyBuffers, jobSteps, type DirMetadataJob, type FileJ
 import { runSync } from './syscalls.ts';
 import { defaultFilesInFlight, restoreFileSystems, workerShape } from './io-plan.ts';
 import { CopyWorkerPool } from './worker-pool.ts';
-import type { ChecksumAlgorithm } from './checksum.ts';
+import { verificationOf, type ChecksumAlgorithm } from './checksum.ts';
 
 /** Bytes of the manifest read at a time: enough to make the per-line cost a JSON.parse, not an
  * async iteration step, and small enough that a chunk's lines die young (see manifestEntries). */
@@ -302,24 +302,14 @@ class RestoreRun {
     const metadata = { mode: entry.mode, uid: entry.uid, gid: entry.gid, mtimeNs: entry.mtime_ns };
     if (entry.type === 'symlink') {
       const job: SymlinkJob = { kind: 'symlink', path: entry.path, linkTarget: entry.target, fresh, ...metadata };
-      if (this.isAlreadyRestored(job)) {
-        this.context.result.unchanged += 1;
-        this.context.result.symlinks += 1;
-      } else {
-        this.enqueue(job, ancestors, 0);
-      }
+      if (this.isAlreadyRestored(job)) this.count(job, { bytes: 0, unchanged: true });
+      else this.enqueue(job, ancestors, 0);
       return true;
     }
     this.filesDispatched += 1;
-    const useCrc32 = entry.crc32 !== undefined && this.checksum === 'crc32';
-    const job: FileJob = { kind: 'file', path: entry.path, size: entry.size, checksum: useCrc32 ? entry.crc32! : entry.sha256, algorithm: useCrc32 ? 'crc32' : 'sha256', fresh, ...metadata };
-    if (this.isAlreadyRestored(job)) {
-      this.context.result.unchanged += 1;
-      this.context.reporter.addBytes(bytes);
-      this.context.fileWritten(bytes);
-    } else {
-      this.enqueue(job, ancestors, bytes);
-    }
+    const job: FileJob = { kind: 'file', path: entry.path, size: entry.size, ...verificationOf(entry, this.checksum), fresh, ...metadata };
+    if (this.isAlreadyRestored(job)) this.count(job, { bytes, unchanged: true });
+    else this.enqueue(job, ancestors, bytes);
     const failAfter = this.context.options.failAfterFiles;
     if (failAfter !== undefined && this.filesDispatched >= failAfter) this.flush();
     return true;
@@ -346,16 +336,14 @@ class RestoreRun {
       level.push(dir.job);
     }
     const settings = this.mainThread;
-    if (settings) {
-      const buffers = new CopyBuffers();
-      for (const depth of [...levels.keys()].sort((a, b) => b - a)) {
-        for (const job of levels.get(depth)!) runSync(jobSteps(job, settings, buffers));
-        this.context.throwIfStopped();
-      }
-      return;
-    }
+    const buffers = new CopyBuffers();
     for (const depth of [...levels.keys()].sort((a, b) => b - a)) {
       const jobs = levels.get(depth)!;
+      if (settings) {
+        for (const job of jobs) runSync(jobSteps(job, settings, buffers));
+        this.context.throwIfStopped();
+        continue;
+      }
       const batches: Promise<void>[] = [];
       const perBatch = Math.min(DIR_BATCH_JOBS, Math.ceil(jobs.length / this.workers));
       for (let i = 0; i < jobs.length; i += perBatch) {
@@ -401,22 +389,27 @@ class RestoreRun {
   private settle(batch: Batch, outcomes: JobOutcome[], error: SerializedError | undefined): void {
     const { context } = this;
     for (const [i, outcome] of outcomes.entries()) {
-      const job = batch.jobs[i]!;
       // a directory removed to make room: what this run knew under it is gone
       if (outcome.removedDir !== undefined) this.forgetDirsUnder(outcome.removedDir);
-      if (outcome.unchanged) context.result.unchanged += 1;
-      if (job.kind === 'symlink') {
-        context.result.symlinks += 1;
-        continue;
-      }
-      if (!outcome.streamed) context.reporter.addBytes(outcome.bytes);
       try {
-        context.fileWritten(outcome.bytes);
+        this.count(batch.jobs[i]!, outcome);
       } catch (fault) {
         this.fail(fault);
       }
     }
     if (error) this.fail(deserializeError(error, context.options.signal));
+  }
+
+  /** Counts a file or symlink done (copied, or found in place); may trip the fault switch. */
+  private count(job: Job, outcome: JobOutcome): void {
+    const { context } = this;
+    if (outcome.unchanged) context.result.unchanged += 1;
+    if (job.kind === 'symlink') {
+      context.result.symlinks += 1;
+      return;
+    }
+    if (!outcome.streamed) context.reporter.addBytes(outcome.bytes);
+    context.fileWritten(outcome.bytes);
   }
 
   /** Counts `path` as in flight in `batch` until the batch is released. */
