@@ -17,8 +17,8 @@ export const COPIER_ENTRY = 'copier.cjs';
 
 /**
  * The node options the image runs the copier with (copier/Dockerfile's ENV NODE_OPTIONS, kept equal
- * by a test; the bench uses them too). `--max-semi-space-size=2`: each of the copier's six V8
- * isolates (main, copy workers, progress writer) would otherwise let its young generation grow to
+ * by a test; the bench uses them too). `--max-semi-space-size=2`: each of the copier's V8
+ * isolates (main, copy workers) would otherwise let its young generation grow to
  * 3 × 16 MB; capped, peak RSS of a 50,000-file restore fell from 180 to 150 MB at the same speed.
  */
 export const COPIER_NODE_OPTIONS = '--enable-source-maps --max-semi-space-size=2';
@@ -26,7 +26,7 @@ export const COPIER_NODE_OPTIONS = '--enable-source-maps --max-semi-space-size=2
 export function copierBuildOptions(outdir: string): BuildOptions {
   return {
     absWorkingDir: REPO_ROOT,
-    entryPoints: { copier: 'copier/main.ts', 'copy-worker': 'copier/copy-worker.ts', 'progress-worker': 'copier/progress-worker.ts' },
+    entryPoints: { copier: 'copier/main.ts', 'copy-worker': 'copier/copy-worker.ts' },
     outdir,
     bundle: true,
     platform: 'node',

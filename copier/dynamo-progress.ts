@@ -1,9 +1,9 @@
 // The progress sink on DynamoDB: the progress record (restore or backup) gets the counters, the
 // percent record gets Manila's "0".."100" string in the configured attribute. When both are the
-// same item (a backup: its own record), one UpdateItem carries both. The endpoint is the SDK's own
-// business (AWS_ENDPOINT_URL_DYNAMODB locally).
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, UpdateCommand, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
+// same item (a backup: its own record), one UpdateItem carries both. The writes go through
+// dynamodb-http.ts (AWS_ENDPOINT_URL_DYNAMODB locally), on the main thread: they are a request a
+// second at most, asynchronous, and the light client loads in a few ms.
+import { DynamoDbHttpClient, type UpdateItemClient, type UpdateItemInput } from './dynamodb-http.ts';
 import type { ProgressSink, ProgressSnapshot } from './progress.ts';
 
 export interface RecordRef {
@@ -25,7 +25,7 @@ interface Assignment {
 }
 
 /** An UpdateItem that SETs the given attributes on an existing item (never creates one). */
-export function updateInput(ref: RecordRef, assignments: Assignment[]): UpdateCommandInput {
+export function updateInput(ref: RecordRef, assignments: Assignment[]): UpdateItemInput {
   const names: Record<string, string> = { '#id': 'id' };
   const values: Record<string, unknown> = {};
   const sets = assignments.map((assignment, i) => {
@@ -61,8 +61,8 @@ function sameRecord(a: RecordRef | undefined, b: RecordRef | undefined): boolean
 }
 
 /** The UpdateItem inputs one snapshot turns into (pure, so it can be checked without a database). */
-export function snapshotUpdates(targets: DynamoProgressTargets, snapshot: ProgressSnapshot): UpdateCommandInput[] {
-  const updates: UpdateCommandInput[] = [];
+export function snapshotUpdates(targets: DynamoProgressTargets, snapshot: ProgressSnapshot): UpdateItemInput[] {
+  const updates: UpdateItemInput[] = [];
   const percent = targets.percent ? { name: targets.percent.attribute, value: snapshot.percent } : undefined;
   if (targets.progress) {
     const assignments = counterAssignments(snapshot);
@@ -76,12 +76,10 @@ export function snapshotUpdates(targets: DynamoProgressTargets, snapshot: Progre
 }
 
 export class DynamoProgressSink implements ProgressSink {
-  private readonly client: DynamoDBDocumentClient;
+  private readonly client: UpdateItemClient;
 
-  constructor(private readonly targets: DynamoProgressTargets, client?: DynamoDBClient) {
-    this.client = DynamoDBDocumentClient.from(client ?? new DynamoDBClient({}), {
-      marshallOptions: { removeUndefinedValues: true },
-    });
+  constructor(private readonly targets: DynamoProgressTargets, client?: UpdateItemClient) {
+    this.client = client ?? new DynamoDbHttpClient();
   }
 
   async write(snapshot: ProgressSnapshot): Promise<void> {
@@ -96,7 +94,7 @@ export class DynamoProgressSink implements ProgressSink {
     ]));
   }
 
-  private async send(input: UpdateCommandInput): Promise<void> {
-    await this.client.send(new UpdateCommand(input), { abortSignal: AbortSignal.timeout(WRITE_TIMEOUT_MS) });
+  private async send(input: UpdateItemInput): Promise<void> {
+    await this.client.updateItem(input, AbortSignal.timeout(WRITE_TIMEOUT_MS));
   }
 }

@@ -5,7 +5,7 @@
 import { runBackup } from './backup.ts';
 import { loadCopierConfig } from './config.ts';
 import { describeFailure, StoppedError } from './errors.ts';
-import { ThreadProgressSink } from './progress-thread.ts';
+import { DynamoProgressSink } from './dynamo-progress.ts';
 import { runRestore } from './restore.ts';
 
 function log(message: string): void {
@@ -30,8 +30,7 @@ async function main(): Promise<number> {
       verifyExisting: config.verifyExisting,
       checksum: config.checksum,
       networkFileSystem: config.networkFileSystem,
-      // the AWS SDK is loaded only when a progress record is configured, on a thread of its own
-      progress: config.progress ? new ThreadProgressSink(config.progress) : undefined,
+      progress: config.progress ? new DynamoProgressSink(config.progress) : undefined,
       signal: stop.signal,
       log,
     });

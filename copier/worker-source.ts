@@ -1,4 +1,4 @@
-// How the copier starts one of its worker threads (copy-worker.ts, progress-worker.ts).
+// How the copier starts its copy worker threads (copy-worker.ts).
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { Worker, type WorkerOptions } from 'node:worker_threads';

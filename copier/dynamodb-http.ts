@@ -1,0 +1,188 @@
+// The copier's one DynamoDB call, UpdateItem, made over HTTP(S) with the SDK's own request signer
+// (@smithy/signature-v4), the SDK's container credential provider (ECS and Fargate task roles;
+// AWS_ACCESS_KEY_ID and friends when set) and the SDK's marshalling (@aws-sdk/util-dynamodb).
+//
+// Why not the DynamoDB client: the copier is a process that often lives for a second or two (a
+// small restore, a resumed one with nothing left to do), and the full client cost it 0.25–0.4 s of
+// CPU to load and to make its first request (module graph, endpoint rules, credential chain), on a
+// 2-core task that needs that CPU for the copy: on latfs, 2,000 files took 2.3–2.5 s with it and
+// 2.1 s without progress at all (docs/performance.md). This module and its dependencies are ~50 KB
+// bundled and load in a few ms. The wire format is DynamoDB's JSON protocol (awsJson1_0), the same
+// request the client sends.
+import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { fromHttp } from '@aws-sdk/credential-provider-http';
+import { marshall } from '@aws-sdk/util-dynamodb';
+import { SignatureV4 } from '@smithy/signature-v4';
+
+/** An UpdateItem as the document client takes it: plain values, marshalled here. */
+export interface UpdateItemInput {
+  TableName: string;
+  Key: Record<string, unknown>;
+  UpdateExpression: string;
+  ConditionExpression?: string;
+  ExpressionAttributeNames?: Record<string, string>;
+  ExpressionAttributeValues?: Record<string, unknown>;
+}
+
+export interface UpdateItemClient {
+  updateItem(input: UpdateItemInput, signal?: AbortSignal): Promise<void>;
+}
+
+/** A DynamoDB error answer (its __type's last part, e.g. ConditionalCheckFailedException). */
+export class DynamoDbRequestError extends Error {
+  override name = 'DynamoDbRequestError';
+  constructor(readonly type: string, message: string, readonly statusCode: number) {
+    super(`${type}: ${message}`);
+  }
+}
+
+type SourceData = string | ArrayBuffer | ArrayBufferView;
+
+function bytes(data: SourceData): Buffer {
+  if (typeof data === 'string') return Buffer.from(data, 'utf8');
+  if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  return Buffer.from(data);
+}
+
+/** SHA-256 and HMAC-SHA-256 by node:crypto, in the shape the signer takes (what @smithy/hash-node does). */
+class NodeSha256 {
+  private hash: Hash | Hmac;
+  constructor(private readonly secret?: SourceData) {
+    this.hash = this.fresh();
+  }
+  private fresh(): Hash | Hmac {
+    return this.secret === undefined ? createHash('sha256') : createHmac('sha256', bytes(this.secret));
+  }
+  update(data: SourceData): void {
+    this.hash.update(bytes(data));
+  }
+  digest(): Promise<Uint8Array> {
+    return Promise.resolve(new Uint8Array(this.hash.digest()));
+  }
+  reset(): void {
+    this.hash = this.fresh();
+  }
+}
+
+interface Credentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+  expiration?: Date;
+}
+
+/** Fetched again this long before they expire (a task's role credentials last hours; a restore can too). */
+const REFRESH_BEFORE_EXPIRY_MS = 5 * 60 * 1000;
+
+/**
+ * The credentials a copier task has: the environment's (locally, and wherever they are set), else
+ * the container credential endpoint's (ECS and Fargate task roles), cached until shortly before
+ * they expire. A task with neither fails its progress writes with the provider's message.
+ */
+export function copierCredentials(env: NodeJS.ProcessEnv = process.env): () => Promise<Credentials> {
+  const source = (): Promise<Credentials> => {
+    const { AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey, AWS_SESSION_TOKEN: sessionToken } = env;
+    if (accessKeyId && secretAccessKey) return Promise.resolve({ accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) });
+    return fromHttp({
+      awsContainerCredentialsRelativeUri: env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI,
+      awsContainerCredentialsFullUri: env.AWS_CONTAINER_CREDENTIALS_FULL_URI,
+      awsContainerAuthorizationToken: env.AWS_CONTAINER_AUTHORIZATION_TOKEN,
+      awsContainerAuthorizationTokenFile: env.AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE,
+    })();
+  };
+  let cached: Promise<Credentials> | undefined;
+  let expiresAt = Number.POSITIVE_INFINITY;
+  return () => {
+    if (!cached || Date.now() > expiresAt - REFRESH_BEFORE_EXPIRY_MS) {
+      const fetching = source();
+      cached = fetching;
+      expiresAt = Number.POSITIVE_INFINITY;
+      fetching.then((credentials) => {
+        if (credentials.expiration) expiresAt = credentials.expiration.getTime();
+      }, () => {
+        if (cached === fetching) cached = undefined; // the next call tries again
+      });
+    }
+    return cached;
+  };
+}
+
+/** The DynamoDB endpoint: AWS_ENDPOINT_URL_DYNAMODB or AWS_ENDPOINT_URL (as the SDK reads them), else the region's. */
+export function dynamoDbEndpoint(env: NodeJS.ProcessEnv = process.env): { url: URL; region: string } {
+  const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
+  if (!region) throw new Error('AWS_REGION is not set: no DynamoDB endpoint for progress writes');
+  const configured = env.AWS_ENDPOINT_URL_DYNAMODB ?? env.AWS_ENDPOINT_URL;
+  return { url: new URL(configured ?? `https://dynamodb.${region}.${region.startsWith('cn-') ? 'amazonaws.com.cn' : 'amazonaws.com'}`), region };
+}
+
+/** Answers worth one more try: throttling, a server error, a dropped connection. */
+function retryable(error: unknown): boolean {
+  if (error instanceof DynamoDbRequestError) return error.statusCode >= 500 || /Throttl|ProvisionedThroughputExceeded|RequestLimitExceeded/.test(error.type);
+  return error instanceof Error && error.name !== 'AbortError' && error.name !== 'TimeoutError';
+}
+
+const ATTEMPTS = 3;
+
+export class DynamoDbHttpClient implements UpdateItemClient {
+  private readonly url: URL;
+  private readonly signer: SignatureV4;
+  private readonly agent: HttpAgent;
+
+  constructor(env: NodeJS.ProcessEnv = process.env) {
+    const { url, region } = dynamoDbEndpoint(env);
+    this.url = url;
+    this.signer = new SignatureV4({ service: 'dynamodb', region, credentials: copierCredentials(env), sha256: NodeSha256 });
+    // one kept-alive connection serves a write a second (main.ts exits explicitly at the end, so an
+    // idle socket never keeps a finished task alive)
+    this.agent = url.protocol === 'https:' ? new HttpsAgent({ keepAlive: true, maxSockets: 4 }) : new HttpAgent({ keepAlive: true, maxSockets: 4 });
+  }
+
+  async updateItem(input: UpdateItemInput, signal?: AbortSignal): Promise<void> {
+    const body = JSON.stringify({
+      ...input,
+      Key: marshall(input.Key, { removeUndefinedValues: true }),
+      ...(input.ExpressionAttributeValues ? { ExpressionAttributeValues: marshall(input.ExpressionAttributeValues, { removeUndefinedValues: true }) } : {}),
+    });
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.send('DynamoDB_20120810.UpdateItem', body, signal);
+      } catch (error) {
+        if (attempt >= ATTEMPTS || signal?.aborted || !retryable(error)) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt).unref());
+      }
+    }
+  }
+
+  private async send(target: string, body: string, signal: AbortSignal | undefined): Promise<void> {
+    const { url } = this;
+    const path = url.pathname || '/';
+    const signed = await this.signer.sign({
+      method: 'POST', protocol: url.protocol, hostname: url.hostname, ...(url.port ? { port: Number(url.port) } : {}), path, query: {},
+      headers: { host: url.host, 'content-type': 'application/x-amz-json-1.0', 'x-amz-target': target, 'content-length': String(Buffer.byteLength(body)) },
+      body,
+    });
+    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    const response = await new Promise<IncomingMessage>((resolve, reject) => {
+      const request = send({ protocol: url.protocol, hostname: url.hostname, port: url.port || undefined, path, method: 'POST', headers: signed.headers, agent: this.agent, ...(signal ? { signal } : {}) }, resolve);
+      request.on('error', reject);
+      request.end(body);
+    });
+    const chunks: Buffer[] = [];
+    for await (const chunk of response) chunks.push(chunk as Buffer);
+    const status = response.statusCode ?? 0;
+    if (status === 200) return;
+    const text = Buffer.concat(chunks).toString('utf8');
+    let type = `HTTP ${status}`;
+    let message = text.slice(0, 500);
+    try {
+      const parsed = JSON.parse(text) as { __type?: string; message?: string; Message?: string };
+      if (parsed.__type) type = parsed.__type.slice(parsed.__type.lastIndexOf('#') + 1);
+      message = parsed.message ?? parsed.Message ?? message;
+    } catch {
+      // not JSON (a proxy's page): the text says what it is
+    }
+    throw new DynamoDbRequestError(type, message, status);
+  }
+}

@@ -1,0 +1,107 @@
+// The copier's DynamoDB writer (copier/dynamodb-http.ts) against a real HTTP server that records what
+// it receives and answers as DynamoDB does. (Against DynamoDB Local itself, the integration tests
+// read the progress records restores write.)
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { copierCredentials, DynamoDbHttpClient, DynamoDbRequestError, dynamoDbEndpoint } from '../../copier/dynamodb-http.ts';
+
+interface Received {
+  headers: IncomingMessage['headers'];
+  body: string;
+}
+
+let server: Server | undefined;
+
+afterEach(() => new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve())));
+
+/** A server answering each request with the next of `answers` ([status, body]). */
+async function serve(answers: [number, unknown][]): Promise<{ endpoint: string; received: Received[] }> {
+  const received: Received[] = [];
+  server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      received.push({ headers: request.headers, body: Buffer.concat(chunks).toString('utf8') });
+      const [status, body] = answers[Math.min(received.length, answers.length) - 1]!;
+      response.writeHead(status, { 'content-type': 'application/x-amz-json-1.0' }).end(JSON.stringify(body));
+    });
+  });
+  await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+  return { endpoint: `http://127.0.0.1:${(server!.address() as AddressInfo).port}`, received };
+}
+
+const env = (endpoint: string) => ({ AWS_ENDPOINT_URL_DYNAMODB: endpoint, AWS_REGION: 'eu-west-1', AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE', AWS_SECRET_ACCESS_KEY: 'secret' });
+
+const input = {
+  TableName: 'restores',
+  Key: { id: 'r1' },
+  UpdateExpression: 'SET #a0 = :v0, #a1 = :v1, #a2 = :v2',
+  ConditionExpression: 'attribute_exists(#id)',
+  ExpressionAttributeNames: { '#id': 'id', '#a0': 'phase', '#a1': 'files_done', '#a2': 'eta_seconds' },
+  ExpressionAttributeValues: { ':v0': 'copying', ':v1': 42, ':v2': null },
+};
+
+describe('the copier DynamoDB writer', () => {
+  it('sends a SigV4-signed UpdateItem in the JSON protocol, values marshalled', async () => {
+    const { endpoint, received } = await serve([[200, {}]]);
+    await new DynamoDbHttpClient(env(endpoint)).updateItem(input);
+    expect(received).toHaveLength(1);
+    const [request] = received;
+    expect(request!.headers['x-amz-target']).toBe('DynamoDB_20120810.UpdateItem');
+    expect(request!.headers['content-type']).toBe('application/x-amz-json-1.0');
+    expect(request!.headers.authorization).toMatch(/^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/\d{8}\/eu-west-1\/dynamodb\/aws4_request, SignedHeaders=[^,]*x-amz-target[^,]*, Signature=[0-9a-f]{64}$/);
+    expect(JSON.parse(request!.body)).toEqual({
+      ...input,
+      Key: { id: { S: 'r1' } },
+      ExpressionAttributeValues: { ':v0': { S: 'copying' }, ':v1': { N: '42' }, ':v2': { NULL: true } },
+    });
+  });
+
+  it('reports DynamoDB\'s error type and message, and does not retry a client error', async () => {
+    const { endpoint, received } = await serve([[400, { __type: 'com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException', message: 'The conditional request failed' }]]);
+    const failure = await new DynamoDbHttpClient(env(endpoint)).updateItem(input).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(DynamoDbRequestError);
+    expect(failure).toMatchObject({ type: 'ConditionalCheckFailedException', statusCode: 400, message: 'ConditionalCheckFailedException: The conditional request failed' });
+    expect(received).toHaveLength(1);
+  });
+
+  it('tries again after a server error or throttling, up to three times', async () => {
+    const { endpoint, received } = await serve([[500, { __type: 'InternalServerError', message: 'boom' }], [400, { __type: 'x#ThrottlingException', message: 'slow down' }], [200, {}]]);
+    await new DynamoDbHttpClient(env(endpoint)).updateItem(input);
+    expect(received).toHaveLength(3);
+    const { endpoint: failing, received: failures } = await (async () => {
+      await new Promise<void>((resolve) => server!.close(() => resolve()));
+      return await serve([[503, { __type: 'ServiceUnavailable', message: 'down' }]]);
+    })();
+    await expect(new DynamoDbHttpClient(env(failing)).updateItem(input)).rejects.toMatchObject({ statusCode: 503 });
+    expect(failures).toHaveLength(3);
+  });
+
+  it('finds the endpoint as the SDK does, and refuses to guess a region', () => {
+    expect(dynamoDbEndpoint({ AWS_REGION: 'us-east-2' }).url.href).toBe('https://dynamodb.us-east-2.amazonaws.com/');
+    expect(dynamoDbEndpoint({ AWS_DEFAULT_REGION: 'cn-north-1' }).url.href).toBe('https://dynamodb.cn-north-1.amazonaws.com.cn/');
+    expect(dynamoDbEndpoint({ AWS_REGION: 'eu-west-1', AWS_ENDPOINT_URL: 'http://localhost:8000' }).url.href).toBe('http://localhost:8000/');
+    expect(dynamoDbEndpoint({ AWS_REGION: 'eu-west-1', AWS_ENDPOINT_URL: 'http://a:1', AWS_ENDPOINT_URL_DYNAMODB: 'http://b:2' }).url.href).toBe('http://b:2/');
+    expect(() => dynamoDbEndpoint({})).toThrow(/AWS_REGION/);
+  });
+
+  it('takes a Fargate task role\'s credentials from the container endpoint, and fetches them again before they expire', async () => {
+    let served = 0;
+    const expiring = [new Date(Date.now() + 60_000), new Date(Date.now() + 6 * 3600_000)];
+    server = createServer((request, response) => {
+      expect(request.url).toBe('/v2/credentials/abc');
+      const expiration = expiring[Math.min(served, 1)]!;
+      served += 1;
+      response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ AccessKeyId: `AKID${served}`, SecretAccessKey: 's', Token: 't', Expiration: expiration.toISOString() }));
+    });
+    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+    const full = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v2/credentials/abc`;
+    const credentials = copierCredentials({ AWS_CONTAINER_CREDENTIALS_FULL_URI: full });
+    expect(await credentials()).toMatchObject({ accessKeyId: 'AKID1', sessionToken: 't' });
+    // the first ones expire within the refresh margin: fetched again; the second ones are kept
+    expect(await credentials()).toMatchObject({ accessKeyId: 'AKID2' });
+    expect(await credentials()).toMatchObject({ accessKeyId: 'AKID2' });
+    expect(served).toBe(2);
+  });
+});
