@@ -1,9 +1,9 @@
 // The API handler end to end against an in-memory repository: routing, validation, policy, the order of
 // api.md's checks, the claim semantics and the error shape. (The real DynamoDB engine runs in the
 // integration tests.)
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, Context } from 'aws-lambda';
@@ -75,6 +75,7 @@ function createFixture(drivers: DriverConfig = TEST_DRIVERS) {
   const repository = new InMemoryRepository();
   const starter = new RecordingStarter();
   const storageRoot = mkdtempSync(join(tmpdir(), 'api-test-'));
+  onTestFinished(() => rmSync(storageRoot, { recursive: true, force: true }));
   const storage = new LocalStorageBackend(storageRoot);
   const deps: ApiDependencies = { repository, starter, storage, settings: { drivers, availabilityZone: 'nova', backupQuota: 5 } };
   const call = async (method: string, path: string, options: Parameters<typeof apiEvent>[2] = {}) => {

@@ -1,16 +1,23 @@
 // The local storage backend: folders under LOCAL_STORAGE_ROOT, usage, removal, and refusal of
 // ids that could name a folder outside the root.
-import { existsSync, mkdtempSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { LocalStorageBackend } from '../../functions/adapters/storage-local.ts';
 
 const ID = '5f0e2a3c-1b2d-4e5f-8a9b-0c1d2e3f4a5b';
 
+/** A fresh folder, removed when the test ends. */
+function tempRoot(): string {
+  const root = mkdtempSync(join(tmpdir(), 'storage-local-'));
+  onTestFinished(() => rmSync(root, { recursive: true, force: true }));
+  return root;
+}
+
 describe('local storage backend', () => {
   it('provisions, measures and removes a share; provisions and removes a backup', async () => {
-    const root = mkdtempSync(join(tmpdir(), 'storage-local-'));
+    const root = tempRoot();
     const storage = new LocalStorageBackend(root);
     expect(storage.protocols).toEqual(['NFS', 'CIFS']);
     const share = await storage.provisionShare(ID);
@@ -30,7 +37,7 @@ describe('local storage backend', () => {
   });
 
   it('refuses ids that are not UUIDs', async () => {
-    const storage = new LocalStorageBackend(mkdtempSync(join(tmpdir(), 'storage-local-')));
+    const storage = new LocalStorageBackend(tempRoot());
     await expect(storage.provisionShare('../../etc')).rejects.toThrow(/not a UUID/);
     await expect(storage.deleteBackup({ id: '/', access_point_id: '/' })).rejects.toThrow(/not a UUID/);
   });

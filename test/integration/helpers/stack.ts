@@ -69,9 +69,10 @@ export interface TestStack {
   request(method: string, path: string, options?: RequestOptions): Promise<ApiResponse>;
   waitFor<T>(probe: () => Promise<T | undefined | null | false> | T | undefined | null | false, options?: WaitForOptions): Promise<T>;
   /**
-   * Stops the process. The data folder stays (a later startStack({dataDir, tablePrefix}) sees the
-   * same data) unless keepData is false; folders this helper created are removed anyway when
-   * the test process exits.
+   * Stops the process. A data folder this helper created is removed unless keepData is true (a
+   * later startStack({dataDir, tablePrefix}) then sees the same data); one the caller gave stays
+   * unless keepData is false. (A process 'exit' handler alone left folders behind: vitest's
+   * workers do not always exit through it.)
    */
   stop(options?: { keepData?: boolean }): Promise<void>;
 }
@@ -204,7 +205,7 @@ export async function startStack(options: StartStackOptions = {}): Promise<TestS
   });
 
   let stopped = false;
-  const stop = async ({ keepData = true }: { keepData?: boolean } = {}) => {
+  const stop = async ({ keepData = options.dataDir !== undefined }: { keepData?: boolean } = {}) => {
     if (!stopped) {
       stopped = true;
       process.off('exit', killOnExit);
