@@ -37,6 +37,10 @@ export function copierBuildOptions(outdir: string): BuildOptions {
     // the maps name files and lines (what --enable-source-maps puts into a stack trace); without the
     // sources inside, Node reads and parses a fifth of the bytes at every start
     sourcesContent: false,
+    // class names are part of the copier's contract: an error's name is the "error" field of the
+    // JSON line it prints, and how a copy worker's failure is revived as the same error class on
+    // the main thread (minified, every class was "v" or "w")
+    keepNames: true,
     // ESM module resolution first, so the SDK's ES modules are what gets tree-shaken
     mainFields: ['module', 'main'],
     // CommonJS dependencies bundled into an ES module still call require() for Node built-ins

@@ -79,6 +79,22 @@ describe('the copier bundle (as built into the image)', () => {
   it('exits 2 with one JSON line on stderr when its configuration is bad', async () => {
     const failed = await run(process.execPath, [bundle], { env: { PATH: process.env.PATH ?? '', COPIER_MODE: 'sideways' } }).then(() => undefined, (e: { code: number; stderr: string }) => e);
     expect(failed?.code).toBe(2);
-    expect(JSON.parse(failed!.stderr.trim().split('\n').at(-1)!)).toMatchObject({ error: expect.any(String) });
+    expect(JSON.parse(failed!.stderr.trim().split('\n').at(-1)!)).toMatchObject({ error: 'ConfigError', reason: expect.stringContaining('COPIER_MODE') });
+  });
+
+  it('names a copy worker\'s failure by its class (the name survives minifying and the thread hop)', async () => {
+    const share = join(dir, 'corrupt-share');
+    await mkdir(share);
+    await writeFile(join(share, 'data.bin'), Buffer.alloc(5000, 1));
+    const backup = join(dir, 'corrupt-backup');
+    const env = { PATH: process.env.PATH ?? '' };
+    await run(process.execPath, [bundle], { env: { ...env, COPIER_MODE: 'backup', COPIER_SOURCE: share, COPIER_TARGET: backup } });
+    // same size, other bytes: only the checksum can tell
+    await writeFile(join(backup, 'data', 'data.bin'), Buffer.alloc(5000, 2));
+    const target = join(dir, 'corrupt-target');
+    await mkdir(target);
+    const failed = await run(process.execPath, [bundle], { env: { ...env, COPIER_MODE: 'restore', COPIER_SOURCE: backup, COPIER_TARGET: target } }).then(() => undefined, (e: { code: number; stderr: string }) => e);
+    expect(failed?.code).toBe(1);
+    expect(JSON.parse(failed!.stderr.trim().split('\n').at(-1)!)).toMatchObject({ error: 'ChecksumMismatchError', reason: expect.stringContaining('data.bin') });
   });
 });

@@ -111,7 +111,7 @@ describe('a copier that fails mid-way', () => {
     const expected = await readTree(sourceDir);
 
     // Backups run the same copier: take this one with the fault switch off (a fresh stack on the same data).
-    await faulty.stop();
+    await faulty.stop({ keepData: true });
     let healthy = await startStack({ dataDir: faulty.dataDir, tablePrefix: faulty.tablePrefix });
     member = tenant(healthy.apiUrl, project, await healthy.token(project, ['member', 'reader']));
     const backup = await backupShare(member, source.id);
@@ -138,6 +138,6 @@ describe('a copier that fails mid-way', () => {
     expect((await settledRestore(member, again.json.restore.restore_id)).status).toBe('succeeded');
     expect(diffTrees(expected, await readTree(target.export_locations[0].path))).toEqual([]);
     expect(readFileSync(join(target.export_locations[0].path, 'file-9.txt'), 'utf8')).toBe('content 9\n'.repeat(1000));
-    await healthy.stop();
+    await healthy.stop({ keepData: false });
   });
 });
