@@ -31,7 +31,7 @@ export function networkFileSystem(path: string): string | undefined {
 
 /** Above this average file size a local restore is bound by CPU and bandwidth, not waits: files
  * over fs-ops.ts WHOLE_FILE_LIMIT (the same 1 MiB; not imported, to keep the launcher small) are
- * copied in 1 MiB chunks or, from copy-jobs.ts KERNEL_COPY_MIN_BYTES, by the kernel, and checked. */
+ * copied by the kernel on a local disk (copy-jobs.ts KERNEL_COPY_MIN_BYTES) or in 1 MiB chunks, and checked. */
 const LARGE_FILE_BYTES = 1024 * 1024;
 
 /**
