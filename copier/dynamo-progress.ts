@@ -76,10 +76,10 @@ export function snapshotUpdates(targets: DynamoProgressTargets, snapshot: Progre
 }
 
 export class DynamoProgressSink implements ProgressSink {
-  private readonly client: UpdateItemClient;
+  private client: UpdateItemClient | undefined;
 
   constructor(private readonly targets: DynamoProgressTargets, client?: UpdateItemClient) {
-    this.client = client ?? new DynamoDbHttpClient();
+    this.client = client;
   }
 
   async write(snapshot: ProgressSnapshot): Promise<void> {
@@ -95,6 +95,9 @@ export class DynamoProgressSink implements ProgressSink {
   }
 
   private async send(input: UpdateItemInput): Promise<void> {
+    // made at the first write: a task without a region or endpoint fails its progress writes (best
+    // effort, logged), never its copy
+    this.client ??= new DynamoDbHttpClient();
     await this.client.updateItem(input, AbortSignal.timeout(WRITE_TIMEOUT_MS));
   }
 }

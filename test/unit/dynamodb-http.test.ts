@@ -3,7 +3,8 @@
 // read the progress records restores write.)
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { DynamoProgressSink } from '../../copier/dynamo-progress.ts';
 import { copierCredentials, DynamoDbHttpClient, DynamoDbRequestError, dynamoDbEndpoint } from '../../copier/dynamodb-http.ts';
 
 interface Received {
@@ -103,5 +104,16 @@ describe('the copier DynamoDB writer', () => {
     expect(await credentials()).toMatchObject({ accessKeyId: 'AKID2' });
     expect(await credentials()).toMatchObject({ accessKeyId: 'AKID2' });
     expect(served).toBe(2);
+  });
+
+  it('leaves a progress sink without a region usable: its writes fail (best effort), its creation does not', async () => {
+    vi.stubEnv('AWS_REGION', '');
+    vi.stubEnv('AWS_DEFAULT_REGION', '');
+    try {
+      const sink = new DynamoProgressSink({ progress: { table: 'restores', id: 'r1' } });
+      await expect(sink.write({ phase: 'copying', files_total: 1, files_done: 0, bytes_total: 1, bytes_done: 0, eta_seconds: null, updated_at: '2024-01-01T00:00:00.000Z', percent: '0' })).rejects.toThrow(/AWS_REGION/);
+    } finally {
+      vi.unstubAllEnvs();
+    }
   });
 });
