@@ -14,6 +14,7 @@ import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { fromHttp } from '@aws-sdk/credential-provider-http';
 import { marshall } from '@aws-sdk/util-dynamodb';
+import { memoize } from '@smithy/core/config';
 import { SignatureV4 } from '@smithy/signature-v4';
 
 /** An UpdateItem as the document client takes it: plain values, marshalled here. */
@@ -46,8 +47,9 @@ function bytes(data: SourceData): Buffer {
   return Buffer.from(data);
 }
 
-/** SHA-256 and HMAC-SHA-256 by node:crypto, in the shape the signer takes (what @smithy/hash-node does). */
-class NodeSha256 {
+/** SHA-256 and HMAC-SHA-256 by node:crypto, in the shape the signer takes (what @smithy/hash-node
+ * does; that package is not in the dependency tree). */
+export class NodeSha256 {
   private hash: Hash | Hmac;
   constructor(private readonly secret?: SourceData) {
     this.hash = this.fresh();
@@ -92,21 +94,8 @@ export function copierCredentials(env: NodeJS.ProcessEnv = process.env): () => P
       awsContainerAuthorizationTokenFile: env.AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE,
     })();
   };
-  let cached: Promise<Credentials> | undefined;
-  let expiresAt = Number.POSITIVE_INFINITY;
-  return () => {
-    if (!cached || Date.now() > expiresAt - REFRESH_BEFORE_EXPIRY_MS) {
-      const fetching = source();
-      cached = fetching;
-      expiresAt = Number.POSITIVE_INFINITY;
-      fetching.then((credentials) => {
-        if (credentials.expiration) expiresAt = credentials.expiration.getTime();
-      }, () => {
-        if (cached === fetching) cached = undefined; // the next call tries again
-      });
-    }
-    return cached;
-  };
+  // the SDK's own cache: one fetch at a time, again once the credentials are within the margin
+  return memoize(source, (credentials) => credentials.expiration !== undefined && credentials.expiration.getTime() - Date.now() < REFRESH_BEFORE_EXPIRY_MS, (credentials) => credentials.expiration !== undefined);
 }
 
 /** The DynamoDB endpoint: AWS_ENDPOINT_URL_DYNAMODB or AWS_ENDPOINT_URL (as the SDK reads them), else the region's. */
@@ -157,15 +146,16 @@ export class DynamoDbHttpClient implements UpdateItemClient {
 
   private async send(target: string, body: string, signal: AbortSignal | undefined): Promise<void> {
     const { url } = this;
-    const path = url.pathname || '/';
+    // the request as signed is the request sent
     const signed = await this.signer.sign({
-      method: 'POST', protocol: url.protocol, hostname: url.hostname, ...(url.port ? { port: Number(url.port) } : {}), path, query: {},
+      method: 'POST', protocol: url.protocol, hostname: url.hostname, ...(url.port ? { port: Number(url.port) } : {}), path: url.pathname || '/', query: {},
       headers: { host: url.host, 'content-type': 'application/x-amz-json-1.0', 'x-amz-target': target, 'content-length': String(Buffer.byteLength(body)) },
       body,
     });
-    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    const send = signed.protocol === 'https:' ? httpsRequest : httpRequest;
     const response = await new Promise<IncomingMessage>((resolve, reject) => {
-      const request = send({ protocol: url.protocol, hostname: url.hostname, port: url.port || undefined, path, method: 'POST', headers: signed.headers, agent: this.agent, ...(signal ? { signal } : {}) }, resolve);
+      const { protocol, hostname, port, path, method, headers } = signed;
+      const request = send({ protocol, hostname, port, path, method, headers, agent: this.agent, ...(signal ? { signal } : {}) }, resolve);
       request.on('error', reject);
       request.end(body);
     });

@@ -5,7 +5,8 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DynamoProgressSink } from '../../copier/dynamo-progress.ts';
-import { copierCredentials, DynamoDbHttpClient, DynamoDbRequestError, dynamoDbEndpoint } from '../../copier/dynamodb-http.ts';
+import { SignatureV4 } from '@smithy/signature-v4';
+import { copierCredentials, DynamoDbHttpClient, DynamoDbRequestError, dynamoDbEndpoint, NodeSha256 } from '../../copier/dynamodb-http.ts';
 
 interface Received {
   headers: IncomingMessage['headers'];
@@ -44,6 +45,13 @@ const input = {
 };
 
 describe('the copier DynamoDB writer', () => {
+  it('signs with node:crypto as AWS\'s SigV4 test suite expects (get-vanilla)', async () => {
+    // a server that does not check signatures (DynamoDB Local, the one below) cannot catch a wrong one
+    const signer = new SignatureV4({ service: 'service', region: 'us-east-1', sha256: NodeSha256, applyChecksum: false, credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY' } });
+    const signed = await signer.sign({ method: 'GET', protocol: 'https:', hostname: 'example.amazonaws.com', path: '/', query: {}, headers: { host: 'example.amazonaws.com' } }, { signingDate: new Date('2015-08-30T12:36:00Z') });
+    expect(signed.headers.authorization).toBe('AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, SignedHeaders=host;x-amz-date, Signature=5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31');
+  });
+
   it('sends a SigV4-signed UpdateItem in the JSON protocol, values marshalled', async () => {
     const { endpoint, received } = await serve([[200, {}]]);
     await new DynamoDbHttpClient(env(endpoint)).updateItem(input);
@@ -89,7 +97,8 @@ describe('the copier DynamoDB writer', () => {
 
   it('takes a Fargate task role\'s credentials from the container endpoint, and fetches them again before they expire', async () => {
     let served = 0;
-    const expiring = [new Date(Date.now() + 60_000), new Date(Date.now() + 6 * 3600_000)];
+    const start = Date.now();
+    const expiring = [new Date(start + 10 * 60_000), new Date(start + 6 * 3600_000)];
     server = createServer((request, response) => {
       expect(request.url).toBe('/v2/credentials/abc');
       const expiration = expiring[Math.min(served, 1)]!;
@@ -99,11 +108,19 @@ describe('the copier DynamoDB writer', () => {
     await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
     const full = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v2/credentials/abc`;
     const credentials = copierCredentials({ AWS_CONTAINER_CREDENTIALS_FULL_URI: full });
-    expect(await credentials()).toMatchObject({ accessKeyId: 'AKID1', sessionToken: 't' });
-    // the first ones expire within the refresh margin: fetched again; the second ones are kept
-    expect(await credentials()).toMatchObject({ accessKeyId: 'AKID2' });
-    expect(await credentials()).toMatchObject({ accessKeyId: 'AKID2' });
-    expect(served).toBe(2);
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      expect(await credentials()).toMatchObject({ accessKeyId: 'AKID1', sessionToken: 't' });
+      expect(await credentials()).toMatchObject({ accessKeyId: 'AKID1' });
+      expect(served).toBe(1);
+      // six minutes on, the first ones expire within the refresh margin: fetched again; the second ones are kept
+      vi.setSystemTime(start + 6 * 60_000);
+      expect(await credentials()).toMatchObject({ accessKeyId: 'AKID2' });
+      expect(await credentials()).toMatchObject({ accessKeyId: 'AKID2' });
+      expect(served).toBe(2);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('leaves a progress sink without a region usable: its writes fail (best effort), its creation does not', async () => {
