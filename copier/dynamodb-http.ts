@@ -9,11 +9,11 @@
 // 2.1 s without progress at all (docs/performance.md). This module and its dependencies are ~50 KB
 // bundled and load in a few ms. The wire format is DynamoDB's JSON protocol (awsJson1_0), the same
 // request the client sends.
-import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { fromHttp } from '@aws-sdk/credential-provider-http';
 import { marshall } from '@aws-sdk/util-dynamodb';
+import { Sha256 } from '@smithy/core/checksum';
 import { memoize } from '@smithy/core/config';
 import { SignatureV4 } from '@smithy/signature-v4';
 
@@ -39,34 +39,9 @@ export class DynamoDbRequestError extends Error {
   }
 }
 
-type SourceData = string | ArrayBuffer | ArrayBufferView;
-
-function bytes(data: SourceData): Buffer {
-  if (typeof data === 'string') return Buffer.from(data, 'utf8');
-  if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  return Buffer.from(data);
-}
-
-/** SHA-256 and HMAC-SHA-256 by node:crypto, in the shape the signer takes (what @smithy/hash-node
- * does; that package is not in the dependency tree). */
-export class NodeSha256 {
-  private hash: Hash | Hmac;
-  constructor(private readonly secret?: SourceData) {
-    this.hash = this.fresh();
-  }
-  private fresh(): Hash | Hmac {
-    return this.secret === undefined ? createHash('sha256') : createHmac('sha256', bytes(this.secret));
-  }
-  update(data: SourceData): void {
-    this.hash.update(bytes(data));
-  }
-  digest(): Promise<Uint8Array> {
-    return Promise.resolve(new Uint8Array(this.hash.digest()));
-  }
-  reset(): void {
-    this.hash = this.fresh();
-  }
-}
+/** The hash the requests are signed with: the SDK's own SHA-256 for Node (node:crypto), the one
+ * its clients sign with. */
+export const signingSha256 = Sha256;
 
 interface Credentials {
   accessKeyId: string;
@@ -95,7 +70,9 @@ export function copierCredentials(env: NodeJS.ProcessEnv = process.env): () => P
     })();
   };
   // the SDK's own cache: one fetch at a time, again once the credentials are within the margin
-  return memoize(source, (credentials) => credentials.expiration !== undefined && credentials.expiration.getTime() - Date.now() < REFRESH_BEFORE_EXPIRY_MS, (credentials) => credentials.expiration !== undefined);
+  const expiring = (credentials: Credentials) => credentials.expiration !== undefined;
+  const dueForRefresh = (credentials: Credentials) => expiring(credentials) && credentials.expiration!.getTime() - Date.now() < REFRESH_BEFORE_EXPIRY_MS;
+  return memoize(source, dueForRefresh, expiring);
 }
 
 /** The DynamoDB endpoint: AWS_ENDPOINT_URL_DYNAMODB or AWS_ENDPOINT_URL (as the SDK reads them), else the region's. */
@@ -122,7 +99,7 @@ export class DynamoDbHttpClient implements UpdateItemClient {
   constructor(env: NodeJS.ProcessEnv = process.env) {
     const { url, region } = dynamoDbEndpoint(env);
     this.url = url;
-    this.signer = new SignatureV4({ service: 'dynamodb', region, credentials: copierCredentials(env), sha256: NodeSha256 });
+    this.signer = new SignatureV4({ service: 'dynamodb', region, credentials: copierCredentials(env), sha256: signingSha256 });
     // one kept-alive connection serves a write a second (main.ts exits explicitly at the end, so an
     // idle socket never keeps a finished task alive)
     this.agent = url.protocol === 'https:' ? new HttpsAgent({ keepAlive: true, maxSockets: 4 }) : new HttpAgent({ keepAlive: true, maxSockets: 4 });
@@ -148,7 +125,7 @@ export class DynamoDbHttpClient implements UpdateItemClient {
     const { url } = this;
     // the request as signed is the request sent
     const signed = await this.signer.sign({
-      method: 'POST', protocol: url.protocol, hostname: url.hostname, ...(url.port ? { port: Number(url.port) } : {}), path: url.pathname || '/', query: {},
+      method: 'POST', protocol: url.protocol, hostname: url.hostname, ...(url.port ? { port: Number(url.port) } : {}), path: url.pathname, query: {},
       headers: { host: url.host, 'content-type': 'application/x-amz-json-1.0', 'x-amz-target': target, 'content-length': String(Buffer.byteLength(body)) },
       body,
     });
