@@ -79,6 +79,14 @@ describe.each([
     expect(await runRestore({ ...io, source: backup, target, concurrency: 3, log: (line) => log.push(line) })).toMatchObject({ files: 401, unchanged: 402 });
     expect(log.join('\n')).toMatch(networkFileSystem ? /[1-9]\d* copy workers were started/ : /\b0 copy workers were started/);
     expect(await digestTree(target)).toEqual(await digestTree(share));
+
+    // one file missing: on a local disk one batch, so one worker of the three allowed (each costs
+    // ~90 ms of CPU to start); on a network file system the workers check every entry
+    await rm(join(target, 'd1/sub/f3.txt'));
+    const oneMissing: string[] = [];
+    expect(await runRestore({ ...io, source: backup, target, concurrency: 3, log: (line) => oneMissing.push(line) })).toMatchObject({ files: 401, unchanged: 401 });
+    if (!networkFileSystem) expect(oneMissing.join('\n')).toMatch(/\b1 copy workers were started/);
+    expect(await digestTree(target)).toEqual(await digestTree(share));
   });
 
   it('rewrites a same-size, same-mtime corrupt file only when checksums are verified', async () => {
