@@ -180,6 +180,18 @@ describe('backup then restore', () => {
     expect(await readFile(join(restored, 'many', name(2999)), 'utf8')).toBe('2999');
   });
 
+  it('reads a line longer than two read chunks whole, and names it by its line number', async () => {
+    const backup = join(work, 'backup');
+    const restored = join(work, 'restored');
+    // line 3 spans three of the reader's 256 KiB chunks (its checksum field is 600 KiB long, which
+    // the schema refuses): the lines before it parse, and the failure names it, not a piece of it
+    const giant = { ...file('giant.txt', 'x'), sha256: 'f'.repeat(600 * 1024) } as ManifestEntry;
+    await writeBackup(backup, [rootDir, file('a.txt', 'one'), giant, file('b.txt', 'two')], { 'a.txt': 'one', 'giant.txt': 'x', 'b.txt': 'two' }, { manifestSha256: true });
+    await mkdir(restored);
+    await expect(runRestore({ source: backup, target: restored })).rejects.toThrow(/^manifest line 3 is not a valid entry: \/sha256/);
+    expect(await exists(join(restored, 'b.txt'))).toBe(false);
+  });
+
   it('is idempotent when a backup is re-run into the same root', async () => {
     const share = join(work, 'share');
     await mkdir(share);
