@@ -1,6 +1,6 @@
 // The copier's bundle: its launcher (copier.cjs, copier/launch.ts), copier/main.ts (copier.js) and its
-// copy worker thread (copy-worker.js, which
-// copier/worker-pool.ts loads from beside the main module), ES modules for Node 22 with their
+// worker threads (copy-worker.js, which copier/worker-pool.ts loads from beside the main module, and
+// scout-worker.js, copier/resume-scout.ts's), ES modules for Node 22 with their
 // dependencies (AWS SDK v3 tree-shaken) inside. The image build runs this file
 // (`npx tsx cdk/copier-bundle.ts <outdir>`, see
 // copier/Dockerfile) and the tests import it, so what is tested is what the image runs.
@@ -26,7 +26,7 @@ export const COPIER_NODE_OPTIONS = '--enable-source-maps --max-semi-space-size=2
 export function copierBuildOptions(outdir: string): BuildOptions {
   return {
     absWorkingDir: REPO_ROOT,
-    entryPoints: { copier: 'copier/main.ts', 'copy-worker': 'copier/copy-worker.ts' },
+    entryPoints: { copier: 'copier/main.ts', 'copy-worker': 'copier/copy-worker.ts', 'scout-worker': 'copier/scout-worker.ts' },
     outdir,
     bundle: true,
     platform: 'node',
@@ -70,7 +70,7 @@ export function launcherBuildOptions(outdir: string): BuildOptions {
   };
 }
 
-/** Bundles the copier into `outdir` (copier.cjs, copier.js, copy-worker.js, their maps); returns
+/** Bundles the copier into `outdir` (copier.cjs, copier.js, copy-worker.js, scout-worker.js, their maps); returns
  * esbuild's metafile of the copier. */
 export async function bundleCopier(outdir: string): Promise<Metafile> {
   const [result] = await Promise.all([build(copierBuildOptions(resolve(outdir))), build(launcherBuildOptions(resolve(outdir)))]);

@@ -66,6 +66,11 @@ export interface DirMetadataJob extends JobMetadata {
 
 export type Job = FileJob | SymlinkJob | DirMetadataJob;
 
+/** What alreadyRestored needs of a file or symlink job. */
+export type InPlaceQuestion =
+  | Pick<FileJob, 'kind' | 'path' | 'size' | keyof JobMetadata>
+  | Pick<SymlinkJob, 'kind' | 'path' | 'linkTarget' | keyof JobMetadata>;
+
 export interface JobSettings {
   /** real paths of the backup's data directory and of the target share's root */
   dataRoot: string;
@@ -126,7 +131,7 @@ function* removeExisting(abs: string): Steps<'dir' | 'other' | undefined> {
 }
 
 /** Whether `stats` is a regular file with the entry's size and mtime (what a re-run trusts). */
-function sameContentMarks(stats: BigIntStats, job: FileJob): boolean {
+function sameContentMarks(stats: BigIntStats, job: Pick<FileJob, 'size' | 'mtimeNs'>): boolean {
   return stats.isFile() && stats.size === BigInt(job.size) && sameMtime(stats, job.mtimeNs);
 }
 
@@ -458,9 +463,10 @@ function* applyDirMetadata(job: DirMetadataJob, settings: JobSettings): Steps<Jo
  * attribute right (size and mtime for a file, the link target for a symlink, owner and mode). Only
  * looks (one lstat, a readlink for a symlink), never writes. A resumed restore on a local disk asks
  * this on the main thread, so a re-run over a restored tree sends no job to a worker (and starts
- * none); anything else goes to a worker, whose job re-checks and does what is needed.
+ * none); anything else goes to a worker, whose job re-checks and does what is needed. The resume
+ * scout (resume-scout.ts) asks it too, ahead of the main thread.
  */
-export function* alreadyRestored(job: FileJob | SymlinkJob, settings: JobSettings): Steps<boolean> {
+export function* alreadyRestored(job: InPlaceQuestion, settings: Pick<JobSettings, 'targetRoot' | 'chown'>): Steps<boolean> {
   const target = underRoot(settings.targetRoot, job.path);
   const seen = yield* lstatPathBig(target);
   if (!seen) return false;

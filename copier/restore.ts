@@ -27,11 +27,14 @@
 // summary.json, or for older backups by a pass that validates every line), then streamed once to
 // copy; its counts are checked against summary.json again at the end.
 import { createHash } from 'node:crypto';
-import { chmodSync, createReadStream, lstatSync, mkdirSync, opendirSync, unlinkSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { chmodSync, createReadStream, lstatSync, mkdirSync, opendirSync, statSync, unlinkSync } from 'node:fs';
 import { link, lstat, readFile } from 'node:fs/promises';
 import { ChecksumMismatchError, ConfigError, errnoCode, FaultInjectedError, ManifestError, SizeMismatchError, UnsafePathError } from './errors.ts';
 import type { SerializedError } from './copy-worker.ts';
 import { removeExisting } from './fs-ops.ts';
+import { LineCursor, manifestLineChunks } from './manifest-lines.ts';
+import { ResumeScout } from './resume-scout.ts';
 import { DATA_DIR, MANIFEST_FILE, SUMMARY_FILE, parseManifestLine, parseSummary, type BackupSummary, type ParsedEntry } from './manifest.ts';
 import { ancestorPaths, isSameOrUnder, ROOT_PATH, underRoot } from './paths.ts';
 import { resolveRoots, runWithContext, stopError, type RunContext, type RunOptions, type RunResult } from './run.ts';
@@ -40,54 +43,6 @@ import { runSync } from './syscalls.ts';
 import { defaultFilesInFlight, restoreFileSystems, workerShape } from './io-plan.ts';
 import { CopyWorkerPool } from './worker-pool.ts';
 import { verificationOf, type ChecksumAlgorithm } from './checksum.ts';
-
-/** Bytes of the manifest read at a time: enough to make the per-line cost a JSON.parse, not an
- * async iteration step, and small enough that a chunk's lines die young (see manifestEntries). */
-const MANIFEST_CHUNK = 256 * 1024;
-
-/** The manifest's lines, a chunk's worth at a time. A chunk is cut after its last newline and
- * decoded in one call (0x0a never occurs inside a UTF-8 sequence, so no decoder state is needed);
- * the bytes after it begin the next chunk's first line, which is joined and decoded alone (joining
- * the whole chunk to them copied 256 KiB a chunk). (On a 50,000-line manifest of 10 MB, a
- * StringDecoder and a string tail took 160–180 ms, this 80–140 ms.) */
-async function* manifestLineChunks(manifestPath: string): AsyncGenerator<string[]> {
-  let rest: Buffer | undefined;
-  for await (const read of createReadStream(manifestPath, { highWaterMark: MANIFEST_CHUNK })) {
-    const chunk = read as Buffer;
-    let start = 0;
-    if (rest) {
-      const first = chunk.indexOf(0x0a);
-      if (first === -1) {
-        rest = Buffer.concat([rest, chunk]); // a line longer than a chunk
-        continue;
-      }
-      yield [Buffer.concat([rest, chunk.subarray(0, first)]).toString('utf8')];
-      start = first + 1;
-    }
-    const end = chunk.lastIndexOf(0x0a);
-    if (end === -1) {
-      rest = chunk;
-      continue;
-    }
-    // (end < start: the chunk's only newline ended the line begun before it)
-    if (end >= start) yield chunk.toString('utf8', start, end).split('\n');
-    rest = end + 1 < chunk.length ? chunk.subarray(end + 1) : undefined;
-  }
-  if (rest) yield [rest.toString('utf8')];
-}
-
-/**
- * Every manifest line parsed and validated, with its 1-based number, as chunks of lines and a
- * parser the caller applies to each line when it handles it. Parsing a whole chunk up front made
- * thousands of entries live at once: more than V8's young generation holds, so they were promoted
- * and the main thread's heap swung between 16 and 55 MB on a 1,000,000-entry manifest. Parsed one
- * at a time, an entry dies young (unless a job keeps it).
- */
-async function* manifestEntries(manifestPath: string): AsyncGenerator<{ lines: string[]; parse: (line: string) => ParsedEntry }> {
-  let lineNumber = 0;
-  const parse = (line: string) => parseManifestLine(line.endsWith('\r') ? line.slice(0, -1) : line, ++lineNumber);
-  for await (const lines of manifestLineChunks(manifestPath)) yield { lines, parse };
-}
 
 async function readSummary(backupRoot: string): Promise<BackupSummary> {
   let text: string;
@@ -109,10 +64,15 @@ class ManifestTally {
 
   add(entry: ParsedEntry): void {
     if (this.entries === 0 && entry.path !== ROOT_PATH) throw new ManifestError('the manifest does not start with the root "."');
+    this.addLine(entry.type === 'file' ? entry.size : undefined);
+  }
+
+  /** A line (not the first) the resume scout parsed: a file of `size` bytes, or else (undefined). */
+  addLine(size: number | undefined): void {
     this.entries += 1;
-    if (entry.type === 'file') {
+    if (size !== undefined) {
       this.files += 1;
-      this.bytes += entry.size;
+      this.bytes += size;
     }
   }
 
@@ -142,8 +102,9 @@ async function checkManifest(manifestPath: string, summary: BackupSummary, conte
     return;
   }
   const tally = new ManifestTally();
-  for await (const { lines, parse } of manifestEntries(manifestPath)) {
-    for (const line of lines) tally.add(parse(line));
+  let lineNumber = 0;
+  for await (const chunk of manifestLineChunks(manifestPath)) {
+    for (const line = new LineCursor(chunk); line.next();) tally.add(parseManifestLine(line.text(), ++lineNumber));
     context.throwIfStopped();
   }
   tally.check(summary);
@@ -153,6 +114,9 @@ async function checkManifest(manifestPath: string, summary: BackupSummary, conte
  * planWorkers) or bytes; a file bigger than the byte limit is a batch alone. */
 const BATCH_MAX_JOBS = 128;
 const BATCH_MAX_BYTES = 16 * 1024 * 1024;
+/** A re-run's manifest has a resume scout from this many entries on (below, the ~90 ms of CPU a
+ * thread costs to start here buys little); RunOptions.scoutMinEntries overrides it. */
+const SCOUT_MIN_ENTRIES = 20_000;
 /** Directories whose metadata one batch applies at the end. */
 const DIR_BATCH_JOBS = 256;
 
@@ -198,6 +162,11 @@ class RestoreRun {
    * two entries whose paths overlap are never in flight together */
   private readonly inFlight = new Map<string, Batch>();
   private readonly inFlightUnder = new Map<string, number>();
+  /** byte offset of the manifest line being handled (kept while a resume scout runs) */
+  private lineAt = 0;
+  /** whether this run has created, replaced or removed a directory yet: until then a line the
+   * resume scout found in place is counted without being parsed (resume-scout.ts says why) */
+  private changedDirs = false;
   private readonly outstanding = new Set<Promise<void>>();
   private pending: Batch = { jobs: [], paths: [], ancestors: [], bytes: 0 };
   private filesDispatched = 0;
@@ -212,7 +181,7 @@ class RestoreRun {
    * a few µs) before it sends a job, and applies directory metadata itself */
   private readonly mainThread: JobSettings | undefined;
 
-  constructor(private readonly context: RunContext, private readonly backupRoot: string, private readonly targetRoot: string, private readonly pool: CopyWorkerPool, plan: WorkerPlan) {
+  constructor(private readonly context: RunContext, private readonly backupRoot: string, private readonly targetRoot: string, private readonly pool: CopyWorkerPool, plan: WorkerPlan, private readonly scout?: ResumeScout) {
     this.checksum = context.options.checksum ?? 'crc32';
     // (on a network file system each look is a round trip: the workers make them, many in flight)
     if (plan.network === undefined) this.mainThread = pool.mainThreadSettings();
@@ -235,11 +204,29 @@ class RestoreRun {
     const signal = this.context.options.signal;
     const tally = new ManifestTally();
     try {
-      copying: for await (const { lines, parse } of manifestEntries(manifestPath)) {
+      const { scout } = this;
+      let lineNumber = 0;
+      // Each entry is parsed when it is handled, so it dies young: parsing a chunk's entries at once
+      // made thousands live together, more than V8's young generation holds; promoted, they made
+      // the main thread's heap swing between 16 and 55 MB on a 1,000,000-entry manifest.
+      copying: for await (const chunk of manifestLineChunks(manifestPath)) {
         // entries are handled synchronously; the loop awaits only when it must wait for a batch
-        for (const line of lines) {
+        for (const line = new LineCursor(chunk); line.next();) {
           if (signal?.aborted || this.failed) break copying;
-          const entry = parse(line);
+          if (scout) {
+            this.lineAt = line.offset;
+            scout.at(line.offset);
+            if (!this.changedDirs && scout.foundInPlace(line.offset)) {
+              lineNumber += 1;
+              const size = scout.foundSize;
+              tally.addLine(size);
+              this.context.result.entries += 1;
+              if (size !== undefined) this.filesDispatched += 1;
+              this.count(size === undefined ? 'symlink' : 'file', { bytes: size ?? 0, unchanged: true });
+              continue;
+            }
+          }
+          const entry = parseManifestLine(line.text(), ++lineNumber);
           tally.add(entry);
           if (!(await this.copyEntry(entry))) break copying;
         }
@@ -322,13 +309,13 @@ class RestoreRun {
     const metadata = { mode: entry.mode, uid: entry.uid, gid: entry.gid, mtimeNs: entry.mtime_ns };
     if (entry.type === 'symlink') {
       const job: SymlinkJob = { kind: 'symlink', path: entry.path, linkTarget: entry.target, fresh, ...metadata };
-      if (this.isAlreadyRestored(job)) this.count(job, { bytes: 0, unchanged: true });
+      if (this.isAlreadyRestored(job)) this.count('symlink', { bytes: 0, unchanged: true });
       else this.enqueue(job, ancestors ?? ancestorPaths(entry.components), 0);
       return true;
     }
     this.filesDispatched += 1;
     const job: FileJob = { kind: 'file', path: entry.path, size: entry.size, ...verificationOf(entry, this.checksum), fresh, ...metadata };
-    if (this.isAlreadyRestored(job)) this.count(job, { bytes, unchanged: true });
+    if (this.isAlreadyRestored(job)) this.count('file', { bytes, unchanged: true });
     else this.enqueue(job, ancestors ?? ancestorPaths(entry.components), bytes);
     const failAfter = this.context.options.failAfterFiles;
     if (failAfter !== undefined && this.filesDispatched >= failAfter) this.flush();
@@ -340,6 +327,7 @@ class RestoreRun {
   private isAlreadyRestored(job: FileJob | SymlinkJob): boolean {
     const settings = this.mainThread;
     if (job.fresh || !settings || settings.verifyExisting === 'checksum') return false;
+    if (this.scout?.foundInPlace(this.lineAt)) return true;
     return runSync(alreadyRestored(job, settings));
   }
 
@@ -412,7 +400,7 @@ class RestoreRun {
       // a directory removed to make room: what this run knew under it is gone
       if (outcome.removedDir !== undefined) this.forgetDirsUnder(outcome.removedDir);
       try {
-        this.count(batch.jobs[i]!, outcome);
+        this.count(batch.jobs[i]!.kind, outcome);
       } catch (fault) {
         this.fail(fault);
       }
@@ -421,10 +409,10 @@ class RestoreRun {
   }
 
   /** Counts a file or symlink done (copied, or found in place); may trip the fault switch. */
-  private count(job: Job, outcome: JobOutcome): void {
+  private count(kind: Job['kind'], outcome: JobOutcome): void {
     const { context } = this;
     if (outcome.unchanged) context.result.unchanged += 1;
-    if (job.kind === 'symlink') {
+    if (kind === 'symlink') {
       context.result.symlinks += 1;
       return;
     }
@@ -490,6 +478,7 @@ class RestoreRun {
   }
 
   private forgetDirsUnder(path: string): void {
+    this.changedDirs = true;
     for (const dir of this.realDirs.keys()) if (isSameOrUnder(path, dir) && dir !== ROOT_PATH) this.realDirs.delete(dir);
   }
 
@@ -538,6 +527,7 @@ class RestoreRun {
       this.realDirs.set(entry.path, false);
       return;
     }
+    this.changedDirs = true;
     if (stats) unlinkSync(abs);
     mkdirSync(abs, 0o700);
     this.realDirs.set(entry.path, true);
@@ -590,6 +580,9 @@ interface WorkerPlan {
   batchJobs: number;
   /** batches queued or running at most (the manifest is read no faster than the workers copy) */
   maxOutstanding: number;
+  /** on a local disk, with a core beside the main thread's and no checksums to read: a re-run may
+   * hand the back part of the manifest to a resume scout */
+  scout: boolean;
   /** the network file system the backup or the target is on, if any */
   network?: string;
   /** the backup is on a local file system (only the target is remote) */
@@ -611,6 +604,7 @@ function planWorkers(summary: BackupSummary, options: RunOptions, backupRoot: st
   const workers = Math.max(1, Math.min(shape.workers, batches));
   return {
     workers, jobsInFlight: shape.jobsInFlight, batchJobs,
+    scout: network === undefined && availableParallelism() >= 2 && options.verifyExisting !== 'checksum',
     maxOutstanding: (network ? 3 : 2) * workers, backupLocal,
     ...(network ? { network } : {}),
   };
@@ -630,7 +624,8 @@ export async function runRestore(options: RunOptions): Promise<RunResult> {
     const pool = new CopyWorkerPool({ kernelCopy: plan.network === undefined, workers: plan.workers, jobsInFlight: plan.jobsInFlight, backupLocal: plan.backupLocal, dataRoot: `${backupRoot}/${DATA_DIR}`, targetRoot, chown: context.chown, verifyExisting: options.verifyExisting ?? 'size-mtime', onBytes: (bytes) => reporter.addBytes(bytes) });
     // a restore into an empty share will copy everything: its workers load while the manifest is
     // checked. Over a tree already there (a resumed restore), they start with the first job, if any.
-    if (isEmptyDirectory(targetRoot)) pool.start();
+    const resumed = !isEmptyDirectory(targetRoot);
+    if (!resumed) pool.start();
     const stopWorkers = () => pool.stop();
     options.signal?.addEventListener('abort', stopWorkers, { once: true });
     try {
@@ -642,8 +637,21 @@ export async function runRestore(options: RunOptions): Promise<RunResult> {
       context.throwIfStopped();
 
       reporter.setPhase('copying');
-      const run = new RestoreRun(context, backupRoot, targetRoot, pool, plan);
-      const tally = await run.copy(manifestPath);
+      // a re-run over a tree already there, with a core to spare: a scout looks ahead (resume-scout.ts)
+      const scout = resumed && plan.scout && summary.entries >= (options.scoutMinEntries ?? SCOUT_MIN_ENTRIES)
+        ? new ResumeScout({ manifestPath, manifestBytes: statSync(manifestPath).size, entries: summary.entries, targetRoot, chown: context.chown, stopFlag: pool.mainThreadSettings().stopFlag })
+        : undefined;
+      if (scout && options.scoutFirst) await scout.finished;
+      const run = new RestoreRun(context, backupRoot, targetRoot, pool, plan, scout);
+      let tally: ManifestTally;
+      try {
+        tally = await run.copy(manifestPath);
+      } finally {
+        if (scout) {
+          context.log(`the resume scout found ${scout.foundCount} entries in place ahead of the main thread`);
+          await scout.close();
+        }
+      }
 
       context.log(`files copied at ${elapsed()}`);
       reporter.setPhase('verifying');

@@ -31,6 +31,12 @@ export interface RunOptions {
   /** restore: whether the backup or the target is on a network file system (many files in flight,
    * asynchronously); default: detected from statfs (worker-pool.ts networkFileSystem) */
   networkFileSystem?: boolean;
+  /** restore: a re-run over a tree already there lets a scout thread look ahead in a manifest of at
+   * least this many entries (default 20,000; resume-scout.ts) */
+  scoutMinEntries?: number;
+  /** test-only: the main thread starts copying once the resume scout has ended, so that every hint
+   * it can give is there to be used */
+  scoutFirst?: boolean;
   /** restore uid/gid (default: when running as root) */
   chown?: boolean;
   /** one human-readable line per call (main.ts: stderr) */

@@ -37,7 +37,7 @@ afterAll(() => rm(dir, { recursive: true, force: true }));
 
 describe('the copier bundle (as built into the image)', () => {
   it('is minified ES modules (main, copy worker) with source maps, no AWS SDK client inside, the progress writes signed requests', async () => {
-    expect((await readdir(join(dir, 'image'))).sort()).toEqual(['copier.cjs', 'copier.cjs.map', 'copier.js', 'copier.js.map', 'copy-worker.js', 'copy-worker.js.map', 'package.json']);
+    expect((await readdir(join(dir, 'image'))).sort()).toEqual(['copier.cjs', 'copier.cjs.map', 'copier.js', 'copier.js.map', 'copy-worker.js', 'copy-worker.js.map', 'package.json', 'scout-worker.js', 'scout-worker.js.map']);
     const code = await readFile(join(dir, 'image', 'copier.js'), 'utf8');
     expect(code).not.toMatch(/from\s*["']@aws-sdk\//);
     expect(code).not.toMatch(/from\s*["']@smithy\//);

@@ -142,6 +142,98 @@ describe.each([
   });
 });
 
+/** The manifest's lines with their byte offsets. */
+async function manifestLines(backup: string): Promise<{ line: string; offset: number }[]> {
+  const bytes = await readFile(join(backup, 'manifest.jsonl'));
+  const lines: { line: string; offset: number }[] = [];
+  for (let offset = 0; offset < bytes.length;) {
+    const end = bytes.indexOf(0x0a, offset);
+    lines.push({ line: bytes.toString('utf8', offset, end), offset });
+    offset = end + 1;
+  }
+  return lines;
+}
+
+/** The top directory of the manifest's last file: its files lie in the back half, the scout's. */
+async function lateTopDir(backup: string): Promise<string> {
+  const files = (await manifestLines(backup)).map(({ line }) => JSON.parse(line) as { path: string; type: string }).filter((entry) => entry.type === 'file' && entry.path.includes('/'));
+  return files.at(-1)!.path.split('/')[0]!;
+}
+
+describe('the resume scout (a re-run on a local disk: copier/resume-scout.ts)', () => {
+  // scoutMinEntries: 1 gives this small manifest a scout; scoutFirst lets it finish before the main
+  // thread starts, so that its hints are all there to use (or misuse)
+  const scouted = { scoutMinEntries: 1, scoutFirst: true, concurrency: 3 };
+  const foundBy = (log: string[]) => Number(/the resume scout found (\d+) entries/.exec(log.join('\n'))?.[1] ?? -1);
+
+  it('counts the back half of a tree in place from its hints, and restores what changed there', async () => {
+    const share = join(work, 'share');
+    const backup = join(work, 'backup');
+    const target = join(work, 'target');
+    await makeShare(share);
+    await runBackup({ source: share, target: backup });
+    const first = await runRestore({ source: backup, target, concurrency: 3 });
+    const late = await lateTopDir(backup);
+    await writeFile(join(target, late, 'sub/f99.txt'), 'changed, and of another size');
+    await rm(join(target, late, 'sub/f98.txt'));
+    await chmod(join(target, late, 'sub/f97.txt'), 0o600);
+
+    const log: string[] = [];
+    const result = await runRestore({ source: backup, target, ...scouted, log: (line) => log.push(line) });
+    expect(foundBy(log)).toBeGreaterThan(50);
+    // the counts are the manifest's, whoever counted each entry; three files were not in place
+    expect(result).toMatchObject({ entries: first.entries, files: first.files, bytes: first.bytes, symlinks: 1, hardlinks: 0 });
+    expect(result.unchanged).toBe(402 - 2); // (the one whose mode changed was kept, its mode set)
+    expect(await digestTree(target)).toEqual(await digestTree(share));
+  });
+
+  it('does not trust what it found through a directory the run then replaces', async () => {
+    const share = join(work, 'share');
+    const backup = join(work, 'backup');
+    const target = join(work, 'target');
+    const outside = join(work, 'outside');
+    await makeShare(share);
+    await runBackup({ source: share, target: backup });
+    await runRestore({ source: backup, target, concurrency: 3 });
+    // the late directory is moved out of the target and a symlink put in its place: through it, the
+    // scout's lstats find every one of its files as the backup has it
+    const late = await lateTopDir(backup);
+    await rm(join(target, late), { recursive: true });
+    await mkdir(outside);
+    await runRestore({ source: backup, target: outside, concurrency: 3 });
+    await symlink(join(outside, late), join(target, late));
+    const outsideBefore = await digestTree(outside);
+
+    const log: string[] = [];
+    expect(await runRestore({ source: backup, target, ...scouted, log: (line) => log.push(line) })).toMatchObject({ files: 401 });
+    expect(foundBy(log)).toBeGreaterThan(50);
+    // the symlink was replaced by a directory, and the files were written into it
+    expect((await lstat(join(target, late))).isDirectory()).toBe(true);
+    expect(await digestTree(target)).toEqual(await digestTree(share));
+    expect(await digestTree(outside)).toEqual(outsideBefore);
+  });
+
+  it('names a bad line by its number, past the lines it counted for the main thread', async () => {
+    const share = join(work, 'share');
+    const backup = join(work, 'backup');
+    const target = join(work, 'target');
+    await makeShare(share);
+    await runBackup({ source: share, target: backup });
+    await runRestore({ source: backup, target, concurrency: 3 });
+    // the last line made unreadable (the summary vouching for the manifest as it now is)
+    const lines = await manifestLines(backup);
+    const manifest = `${lines.slice(0, -1).map(({ line }) => `${line}\n`).join('')}{"path":\n`;
+    await writeFile(join(backup, 'manifest.jsonl'), manifest);
+    const summaryPath = join(backup, 'summary.json');
+    const summary = JSON.parse(await readFile(summaryPath, 'utf8')) as Record<string, unknown>;
+    await writeFile(summaryPath, JSON.stringify({ ...summary, manifest_sha256: createHash('sha256').update(manifest).digest('hex') }));
+
+    const log: string[] = [];
+    await expect(runRestore({ source: backup, target, ...scouted, log: (line) => log.push(line) })).rejects.toThrow(new RegExp(`^manifest line ${lines.length} is not JSON`));
+    expect(foundBy(log)).toBeGreaterThan(50);
+  });
+});
+
 describe('restore configuration', () => {
   const base = { COPIER_MODE: 'restore', COPIER_SOURCE: '/b', COPIER_TARGET: '/t' };
 
