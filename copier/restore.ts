@@ -628,8 +628,14 @@ export async function runRestore(options: RunOptions): Promise<RunResult> {
     if (!resumed) pool.start();
     const stopWorkers = () => pool.stop();
     options.signal?.addEventListener('abort', stopWorkers, { once: true });
+    const manifestPath = `${backupRoot}/${MANIFEST_FILE}`;
+    // a re-run over a tree already there, with a core to spare: a scout looks ahead (resume-scout.ts).
+    // It starts while the manifest is checked (its thread takes ~0.1 s to load): it only reads and
+    // looks, and what it finds is used once the check has passed.
+    const scout = resumed && plan.scout && summary.entries >= (options.scoutMinEntries ?? SCOUT_MIN_ENTRIES)
+      ? new ResumeScout({ manifestPath, manifestBytes: statSync(manifestPath).size, entries: summary.entries, targetRoot, chown: context.chown, stopFlag: pool.mainThreadSettings().stopFlag })
+      : undefined;
     try {
-      const manifestPath = `${backupRoot}/${MANIFEST_FILE}`;
       const started = performance.now();
       const elapsed = () => `${(performance.now() - started).toFixed(0)} ms`;
       await checkManifest(manifestPath, summary, context);
@@ -637,10 +643,6 @@ export async function runRestore(options: RunOptions): Promise<RunResult> {
       context.throwIfStopped();
 
       reporter.setPhase('copying');
-      // a re-run over a tree already there, with a core to spare: a scout looks ahead (resume-scout.ts)
-      const scout = resumed && plan.scout && summary.entries >= (options.scoutMinEntries ?? SCOUT_MIN_ENTRIES)
-        ? new ResumeScout({ manifestPath, manifestBytes: statSync(manifestPath).size, entries: summary.entries, targetRoot, chown: context.chown, stopFlag: pool.mainThreadSettings().stopFlag })
-        : undefined;
       if (scout && options.scoutFirst) await scout.finished;
       const run = new RestoreRun(context, backupRoot, targetRoot, pool, plan, scout);
       let tally: ManifestTally;
