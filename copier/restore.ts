@@ -649,10 +649,7 @@ export async function runRestore(options: RunOptions): Promise<RunResult> {
       try {
         tally = await run.copy(manifestPath);
       } finally {
-        if (scout) {
-          context.log(`the resume scout found ${scout.foundCount} entries in place ahead of the main thread`);
-          await scout.close();
-        }
+        if (scout) context.log(`the resume scout found ${scout.foundCount} entries in place ahead of the main thread`);
       }
 
       context.log(`files copied at ${elapsed()}`);
@@ -666,7 +663,7 @@ export async function runRestore(options: RunOptions): Promise<RunResult> {
       context.log(`directory metadata applied at ${elapsed()}; ${pool.startedWorkers} copy workers were started`);
     } finally {
       options.signal?.removeEventListener('abort', stopWorkers);
-      await pool.close();
+      await Promise.all([pool.close(), scout?.close()]);
     }
   });
 }
