@@ -165,14 +165,19 @@ describe('the resume scout (a re-run on a local disk: copier/resume-scout.ts)', 
   // thread starts, so that its hints are all there to use (or misuse)
   const scouted = { scoutMinEntries: 1, scoutFirst: true, concurrency: 3 };
   const foundBy = (log: string[]) => Number(/the resume scout found (\d+) entries/.exec(log.join('\n'))?.[1] ?? -1);
-
-  it('counts the back half of a tree in place from its hints, and restores what changed there', async () => {
+  /** A share, its backup, and the backup restored once into a target. */
+  async function restoredOnce() {
     const share = join(work, 'share');
     const backup = join(work, 'backup');
     const target = join(work, 'target');
     await makeShare(share);
     await runBackup({ source: share, target: backup });
     const first = await runRestore({ source: backup, target, concurrency: 3 });
+    return { share, backup, target, first };
+  }
+
+  it('counts the back half of a tree in place from its hints, and restores what changed there', async () => {
+    const { share, backup, target, first } = await restoredOnce();
     const late = await lateTopDir(backup);
     await writeFile(join(target, late, 'sub/f99.txt'), 'changed, and of another size');
     await rm(join(target, late, 'sub/f98.txt'));
@@ -188,13 +193,8 @@ describe('the resume scout (a re-run on a local disk: copier/resume-scout.ts)', 
   });
 
   it('does not trust what it found through a directory the run then replaces', async () => {
-    const share = join(work, 'share');
-    const backup = join(work, 'backup');
-    const target = join(work, 'target');
+    const { share, backup, target } = await restoredOnce();
     const outside = join(work, 'outside');
-    await makeShare(share);
-    await runBackup({ source: share, target: backup });
-    await runRestore({ source: backup, target, concurrency: 3 });
     // the late directory is moved out of the target and a symlink put in its place: through it, the
     // scout's lstats find every one of its files as the backup has it
     const late = await lateTopDir(backup);
@@ -214,12 +214,7 @@ describe('the resume scout (a re-run on a local disk: copier/resume-scout.ts)', 
   });
 
   it('names a bad line by its number, past the lines it counted for the main thread', async () => {
-    const share = join(work, 'share');
-    const backup = join(work, 'backup');
-    const target = join(work, 'target');
-    await makeShare(share);
-    await runBackup({ source: share, target: backup });
-    await runRestore({ source: backup, target, concurrency: 3 });
+    const { backup, target } = await restoredOnce();
     // the last line made unreadable (the summary vouching for the manifest as it now is)
     const lines = await manifestLines(backup);
     const manifest = `${lines.slice(0, -1).map(({ line }) => `${line}\n`).join('')}{"path":\n`;
