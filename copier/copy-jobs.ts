@@ -32,12 +32,17 @@ const DIR_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOL
 export type VerifyExisting = 'size-mtime' | 'checksum';
 
 /** The manifest attributes every job carries. */
-interface JobMetadata {
+export interface JobMetadata {
   mode: number;
   uid: number;
   gid: number;
   /** nanoseconds since the epoch, decimal (the manifest's mtime_ns) */
   mtimeNs: string;
+}
+
+/** A manifest entry's metadata as jobs carry it. */
+export function jobMetadataOf(entry: { mode: number; uid: number; gid: number; mtime_ns: string }): JobMetadata {
+  return { mode: entry.mode, uid: entry.uid, gid: entry.gid, mtimeNs: entry.mtime_ns };
 }
 
 export interface FileJob extends JobMetadata {

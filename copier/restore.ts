@@ -38,7 +38,7 @@ import { ResumeScout } from './resume-scout.ts';
 import { DATA_DIR, MANIFEST_FILE, SUMMARY_FILE, parseManifestLine, parseSummary, type BackupSummary, type ParsedEntry } from './manifest.ts';
 import { ancestorPaths, isSameOrUnder, ROOT_PATH, underRoot } from './paths.ts';
 import { resolveRoots, runWithContext, stopError, type RunContext, type RunOptions, type RunResult } from './run.ts';
-import { alreadyRestored, CopyBuffers, jobSteps, type DirMetadataJob, type FileJob, type Job, type JobOutcome, type JobSettings, type SymlinkJob } from './copy-jobs.ts';
+import { alreadyRestored, CopyBuffers, jobMetadataOf, jobSteps, type DirMetadataJob, type FileJob, type Job, type JobOutcome, type JobSettings, type SymlinkJob } from './copy-jobs.ts';
 import { runSync } from './syscalls.ts';
 import { defaultFilesInFlight, restoreFileSystems, workerShape } from './io-plan.ts';
 import { CopyWorkerPool } from './worker-pool.ts';
@@ -162,8 +162,8 @@ class RestoreRun {
    * two entries whose paths overlap are never in flight together */
   private readonly inFlight = new Map<string, Batch>();
   private readonly inFlightUnder = new Map<string, number>();
-  /** byte offset of the manifest line being handled (kept while a resume scout runs) */
-  private lineAt = 0;
+  /** whether the resume scout found the manifest line being handled in place */
+  private scoutFoundLine = false;
   /** whether this run has created, replaced or removed a directory yet: until then a line the
    * resume scout found in place is counted without being parsed (resume-scout.ts says why) */
   private changedDirs = false;
@@ -214,15 +214,11 @@ class RestoreRun {
         for (const line = new LineCursor(chunk); line.next();) {
           if (signal?.aborted || this.failed) break copying;
           if (scout) {
-            this.lineAt = line.offset;
             scout.at(line.offset);
-            if (!this.changedDirs && scout.foundInPlace(line.offset)) {
+            this.scoutFoundLine = scout.foundInPlace(line.offset);
+            if (this.scoutFoundLine && !this.changedDirs) {
               lineNumber += 1;
-              const size = scout.foundSize;
-              tally.addLine(size);
-              this.context.result.entries += 1;
-              if (size !== undefined) this.filesDispatched += 1;
-              this.count(size === undefined ? 'symlink' : 'file', { bytes: size ?? 0, unchanged: true });
+              this.countFoundByScout(tally, scout.foundSize);
               continue;
             }
           }
@@ -238,6 +234,15 @@ class RestoreRun {
     if (this.failure) throw this.failure.error;
     if (signal?.aborted) throw stopError(signal);
     return tally;
+  }
+
+  /** A line the resume scout found in place, counted without being parsed: a file of `size` bytes,
+   * or (undefined) a symlink. */
+  private countFoundByScout(tally: ManifestTally, size: number | undefined): void {
+    tally.addLine(size);
+    this.context.result.entries += 1;
+    if (size !== undefined) this.filesDispatched += 1;
+    this.count(size === undefined ? 'symlink' : 'file', { bytes: size ?? 0, unchanged: true });
   }
 
   /** One manifest entry; false when the run failed meanwhile. Returns a promise only when it had
@@ -306,7 +311,7 @@ class RestoreRun {
       })();
     }
     const fresh = this.realDirs.get(parentPath(entry.path)) === true;
-    const metadata = { mode: entry.mode, uid: entry.uid, gid: entry.gid, mtimeNs: entry.mtime_ns };
+    const metadata = jobMetadataOf(entry);
     if (entry.type === 'symlink') {
       const job: SymlinkJob = { kind: 'symlink', path: entry.path, linkTarget: entry.target, fresh, ...metadata };
       if (this.isAlreadyRestored(job)) this.count('symlink', { bytes: 0, unchanged: true });
@@ -327,7 +332,7 @@ class RestoreRun {
   private isAlreadyRestored(job: FileJob | SymlinkJob): boolean {
     const settings = this.mainThread;
     if (job.fresh || !settings || settings.verifyExisting === 'checksum') return false;
-    if (this.scout?.foundInPlace(this.lineAt)) return true;
+    if (this.scoutFoundLine) return true;
     return runSync(alreadyRestored(job, settings));
   }
 
@@ -504,7 +509,7 @@ class RestoreRun {
 
   private restoreDir(entry: ParsedEntry & { type: 'dir' }, ancestors: string[] | undefined): void {
     this.context.result.dirs += 1;
-    const job: DirMetadataJob = { kind: 'dir-metadata', path: entry.path, mode: entry.mode, uid: entry.uid, gid: entry.gid, mtimeNs: entry.mtime_ns };
+    const job: DirMetadataJob = { kind: 'dir-metadata', path: entry.path, ...jobMetadataOf(entry) };
     this.dirs.push({ path: entry.path, depth: entry.components.length, job });
     if (entry.path === ROOT_PATH) return;
     this.checkParents(entry.path, entry.path, entry.components, ancestors);

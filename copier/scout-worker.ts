@@ -2,7 +2,7 @@
 // manifest on, each file or symlink line is parsed, validated and asked copy-jobs.ts
 // alreadyRestored; the offsets of those in place go to shared memory, in order.
 import { workerData } from 'node:worker_threads';
-import { alreadyRestored, type InPlaceQuestion } from './copy-jobs.ts';
+import { alreadyRestored, jobMetadataOf, type InPlaceQuestion } from './copy-jobs.ts';
 import { LineCursor, manifestLineChunks } from './manifest-lines.ts';
 import { parseManifestLine } from './manifest.ts';
 import type { ScoutInit } from './resume-scout.ts';
@@ -30,8 +30,8 @@ async function scout(): Promise<void> {
       // (a line number is not known here: a bad line ends the scouting, the main thread reports it)
       const entry = parseManifestLine(line.text(), 0);
       let question: InPlaceQuestion;
-      if (entry.type === 'file') question = { kind: 'file', path: entry.path, size: entry.size, mode: entry.mode, uid: entry.uid, gid: entry.gid, mtimeNs: entry.mtime_ns };
-      else if (entry.type === 'symlink') question = { kind: 'symlink', path: entry.path, linkTarget: entry.target, mode: entry.mode, uid: entry.uid, gid: entry.gid, mtimeNs: entry.mtime_ns };
+      if (entry.type === 'file') question = { kind: 'file', path: entry.path, size: entry.size, ...jobMetadataOf(entry) };
+      else if (entry.type === 'symlink') question = { kind: 'symlink', path: entry.path, linkTarget: entry.target, ...jobMetadataOf(entry) };
       else continue;
       if (runSync(alreadyRestored(question, settings))) {
         found[count] = at;
