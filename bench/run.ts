@@ -294,15 +294,20 @@ async function main(): Promise<void> {
           console.log(`  ${set} round ${round} ${tool}: ${measure.seconds.toFixed(2)} s, ${measure.peakRssMiB.toFixed(0)} MiB`);
         }
       }
-      // resume / no-op: the copier again onto its last target, rsync -a again onto its own
+      // resume / no-op: the copier again onto its last target, rsync -a again onto its own. Each pass
+      // twice: cold (caches dropped, as for the copies above, and as a retry's new Fargate task finds
+      // its NFS client), then warm (repeated at once: the trees' metadata in the page cache)
       const noop: ToolRun[] = [];
+      const last = rounds - 1;
+      const noopPasses: Record<string, () => Promise<Measure>> = { copier: () => copier(backup, targetOf('copier', last)) };
+      if (tools['rsync -aH']) noopPasses['rsync -aH'] = () => timed(['rsync', '-aH', `${data}/`, `${targetOf('rsync -aH', last)}/`]);
       for (let round = 0; round < rounds; round++) {
-        const last = rounds - 1;
-        const copierTarget = targetOf('copier', last);
-        const rsyncTarget = targetOf('rsync -aH', last);
-        noop.push({ tool: 'copier (resume)', round, ...(await copier(backup, copierTarget)) });
-        if (tools['rsync -aH']) noop.push({ tool: 'rsync -aH (no-op)', round, ...(await timed(['rsync', '-aH', `${data}/`, `${rsyncTarget}/`])) });
-        compareTrees(expected, copierTarget, `${set} / copier resume`);
+        for (const [tool, pass] of Object.entries(noopPasses)) {
+          dropCaches();
+          noop.push({ tool: `${tool} (no-op, cold)`, round, ...(await pass()) });
+          noop.push({ tool: `${tool} (no-op, warm)`, round, ...(await pass()) });
+        }
+        compareTrees(expected, targetOf('copier', last), `${set} / copier resume`);
       }
       const table = Object.keys(tools).map((tool) => {
         const mine = runs.filter((r) => r.tool === tool);
@@ -314,13 +319,18 @@ async function main(): Promise<void> {
       console.log('| tool | median s | files/s | MB/s | peak RSS MiB | copier speed-up |');
       console.log('|---|---|---|---|---|---|');
       for (const row of table) console.log(`| ${row.tool} | ${row.seconds.toFixed(2)} | ${row.filesPerSecond.toFixed(0)} | ${row.mbPerSecond.toFixed(0)} | ${row.peakRssMiB.toFixed(0)} | ${(row.seconds / copierSeconds).toFixed(2)}× |`);
-      const noopCopier = median(noop.filter((r) => r.tool.startsWith('copier')).map((r) => r.seconds));
-      const rsyncNoops = noop.filter((r) => r.tool.startsWith('rsync')).map((r) => r.seconds);
-      const noopRsync = rsyncNoops.length > 0 ? median(rsyncNoops) : Number.NaN;
-      console.log(tools['rsync -aH']
-        ? `no-op re-run: copier ${noopCopier.toFixed(2)} s, rsync -aH ${noopRsync.toFixed(2)} s (copier speed-up ${(noopRsync / noopCopier).toFixed(2)}×)\n`
-        : `no-op re-run: copier ${noopCopier.toFixed(2)} s\n`);
-      (report.sets as Record<string, unknown>)[set] = { summary, runs, table, noop, noopMedian: { copier: noopCopier, rsync: noopRsync } };
+      const noopMedian: Record<string, Record<string, number>> = {};
+      for (const cache of ['cold', 'warm']) {
+        const seconds = (tool: string) => median(noop.filter((r) => r.tool === `${tool} (no-op, ${cache})`).map((r) => r.seconds));
+        const copierNoop = seconds('copier');
+        noopMedian[cache] = { copier: copierNoop, ...(noopPasses['rsync -aH'] ? { rsync: seconds('rsync -aH') } : {}) };
+        const rsyncNoop = noopMedian[cache]!.rsync;
+        console.log(rsyncNoop === undefined
+          ? `no-op re-run, ${cache}: copier ${copierNoop.toFixed(2)} s`
+          : `no-op re-run, ${cache}: copier ${copierNoop.toFixed(2)} s, rsync -aH ${rsyncNoop.toFixed(2)} s (copier speed-up ${(rsyncNoop / copierNoop).toFixed(2)}×)`);
+      }
+      console.log('');
+      (report.sets as Record<string, unknown>)[set] = { summary, runs, table, noop, noopMedian };
       for (const run of runs) leftovers.push(targetOf(run.tool, run.round));
     }
     if (sizes.manifestEntries > 0) report.manifestRss = await manifestRss(sizes.manifestEntries, copier);
