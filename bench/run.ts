@@ -215,11 +215,11 @@ async function main(): Promise<void> {
   const tables = { shares: 'bench-shares', backups: 'bench-backups', restores: 'bench-restores' };
   await createTables(dynamo.endpoint, tables);
   const dynamoClient = localDynamoDbClient(dynamo.endpoint);
-  // the copier gets the environment of its Fargate task (the image's ENV, the task's variables), not
-  // this shell's: a host's own variables can cost it what a task does not pay (NODE_EXTRA_CA_CERTS,
-  // set on this machine, makes every Node start parse ~140 certificates: ~40 ms a run)
+  // the copier gets what its Fargate task has (the image's NODE_OPTIONS, the task's variables), not
+  // this shell's environment: a host's own variables can cost it what a task does not pay
+  // (NODE_EXTRA_CA_CERTS, set on this machine, makes every Node start parse ~140 certificates: ~40 ms)
   const copierEnv = {
-    PATH: process.env.PATH, NODE_ENV: 'production', NODE_OPTIONS: COPIER_NODE_OPTIONS, AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint, AWS_REGION: LOCAL_REGION,
+    PATH: process.env.PATH, NODE_OPTIONS: COPIER_NODE_OPTIONS, AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint, AWS_REGION: LOCAL_REGION,
     AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
   };
   let restoreCount = 0;
@@ -304,14 +304,15 @@ async function main(): Promise<void> {
       // twice: cold (caches dropped, as for the copies above, and as a retry's new Fargate task finds
       // its NFS client), then warm (repeated at once: the trees' metadata in the page cache)
       const noop: ToolRun[] = [];
+      const noopName = (tool: string, cache: string) => `${tool} (no-op, ${cache})`;
       const last = rounds - 1;
       const noopPasses: Record<string, () => Promise<Measure>> = { copier: () => copier(backup, targetOf('copier', last)) };
       if (tools['rsync -aH']) noopPasses['rsync -aH'] = () => timed(['rsync', '-aH', `${data}/`, `${targetOf('rsync -aH', last)}/`]);
       for (let round = 0; round < rounds; round++) {
         for (const [tool, pass] of Object.entries(noopPasses)) {
           dropCaches();
-          noop.push({ tool: `${tool} (no-op, cold)`, round, ...(await pass()) });
-          noop.push({ tool: `${tool} (no-op, warm)`, round, ...(await pass()) });
+          noop.push({ tool: noopName(tool, 'cold'), round, ...(await pass()) });
+          noop.push({ tool: noopName(tool, 'warm'), round, ...(await pass()) });
         }
         compareTrees(expected, targetOf('copier', last), `${set} / copier resume`);
       }
@@ -327,10 +328,10 @@ async function main(): Promise<void> {
       for (const row of table) console.log(`| ${row.tool} | ${row.seconds.toFixed(2)} | ${row.filesPerSecond.toFixed(0)} | ${row.mbPerSecond.toFixed(0)} | ${row.peakRssMiB.toFixed(0)} | ${(row.seconds / copierSeconds).toFixed(2)}× |`);
       const noopMedian: Record<string, Record<string, number>> = {};
       for (const cache of ['cold', 'warm']) {
-        const seconds = (tool: string) => median(noop.filter((r) => r.tool === `${tool} (no-op, ${cache})`).map((r) => r.seconds));
+        const seconds = (tool: string) => median(noop.filter((r) => r.tool === noopName(tool, cache)).map((r) => r.seconds));
         const copierNoop = seconds('copier');
-        noopMedian[cache] = { copier: copierNoop, ...(noopPasses['rsync -aH'] ? { rsync: seconds('rsync -aH') } : {}) };
-        const rsyncNoop = noopMedian[cache]!.rsync;
+        const rsyncNoop = noopPasses['rsync -aH'] ? seconds('rsync -aH') : undefined;
+        noopMedian[cache] = rsyncNoop === undefined ? { copier: copierNoop } : { copier: copierNoop, rsync: rsyncNoop };
         console.log(rsyncNoop === undefined
           ? `no-op re-run, ${cache}: copier ${copierNoop.toFixed(2)} s`
           : `no-op re-run, ${cache}: copier ${copierNoop.toFixed(2)} s, rsync -aH ${rsyncNoop.toFixed(2)} s (copier speed-up ${(rsyncNoop / copierNoop).toFixed(2)}×)`);
