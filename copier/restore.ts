@@ -253,7 +253,7 @@ class RestoreRun {
     // the ancestors are worked out only for an entry that becomes a job
     if (this.inFlight.size === 0) return this.copyEntryNow(entry, undefined);
     const ancestors = ancestorPaths(entry.components);
-    if (this.overlaps(entry.path, ancestors)) {
+    if (this.overlapsInFlight(entry.path, ancestors)) {
       return this.awaitOverlapping(entry.path, ancestors).then(() => this.copyEntryNow(entry, ancestors));
     }
     return this.copyEntryNow(entry, ancestors);
@@ -444,34 +444,43 @@ class RestoreRun {
     }
   }
 
-  /** Whether a queued or running job is at `path`, above it or under it (overlapping, without
-   * collecting the batches: this runs for every entry while batches are out). */
-  private overlaps(path: string, ancestors: string[]): boolean {
-    if (this.inFlight.has(path) || this.inFlightUnder.has(path) || (path === ROOT_PATH && this.inFlight.size > 0)) return true;
-    for (const ancestor of ancestors) if (this.inFlight.has(ancestor)) return true;
-    return false;
-  }
-
-  /** The batches with a queued or running job at `path`, above it or under it. */
-  private overlapping(path: string, ancestors: string[]): Set<Batch> {
-    const batches = new Set<Batch>();
+  /**
+   * Whether a queued or running job is at `path`, above it or under it. With `into`, every such
+   * job's batch is added to it; without, the first one found answers (this runs for every entry
+   * while batches are out, so it allocates nothing).
+   */
+  private overlapsInFlight(path: string, ancestors: string[], into?: Set<Batch>): boolean {
+    let found = false;
     const same = this.inFlight.get(path);
-    if (same) batches.add(same);
-    if (path === ROOT_PATH || this.inFlightUnder.has(path)) {
-      for (const [inFlightPath, batch] of this.inFlight) if (isSameOrUnder(path, inFlightPath)) batches.add(batch);
+    if (same) {
+      if (!into) return true;
+      into.add(same);
+      found = true;
+    }
+    if (path === ROOT_PATH ? this.inFlight.size > 0 : this.inFlightUnder.has(path)) {
+      if (!into) return true;
+      for (const [inFlightPath, batch] of this.inFlight) {
+        if (isSameOrUnder(path, inFlightPath)) {
+          into.add(batch);
+          found = true;
+        }
+      }
     }
     for (const ancestor of ancestors) {
       const batch = this.inFlight.get(ancestor);
-      if (batch) batches.add(batch);
+      if (!batch) continue;
+      if (!into) return true;
+      into.add(batch);
+      found = true;
     }
-    return batches;
+    return found;
   }
 
   /** Waits until no queued or running job is at `path`, above it or under it. */
   private async awaitOverlapping(path: string, ancestors: string[]): Promise<void> {
     for (;;) {
-      const batches = this.overlapping(path, ancestors);
-      if (batches.size === 0) return;
+      const batches = new Set<Batch>();
+      if (!this.overlapsInFlight(path, ancestors, batches)) return;
       if (batches.has(this.pending)) this.flush();
       await Promise.all([...batches].map((batch) => batch.done));
     }
