@@ -226,19 +226,25 @@ function* checksumFile(fd: number, algorithm: ChecksumAlgorithm, buffer: Buffer,
   return hash.hex();
 }
 
-/** Reusable buffers of one job at a time: one for small files, one chunk buffer for large ones. */
+/**
+ * The reusable buffer of one job at a time (a lane of a worker with jobs in flight, or a blocking
+ * worker): a small file is read into it whole, a large one streams through it chunk by chunk. One
+ * buffer, not one of each: a job is one or the other, and on a network file system, with 128 lanes
+ * in flight, a small-file buffer grown to 1 MiB beside a chunk buffer in every lane took 300 MiB
+ * on the mixed set (docs/performance.md).
+ */
 export class CopyBuffers {
-  private small = Buffer.allocUnsafe(64 * 1024);
-  private chunk: Buffer | undefined;
+  private buffer = Buffer.allocUnsafe(64 * 1024);
 
+  /** At least `size` bytes: grown by doubling (up to CHUNK_SIZE, or to `size` if more) and kept. */
   forSmall(size: number): Buffer {
-    if (this.small.length < size) this.small = Buffer.allocUnsafe(Math.max(size, this.small.length * 2));
-    return this.small;
+    if (this.buffer.length < size) this.buffer = Buffer.allocUnsafe(Math.max(size, Math.min(CHUNK_SIZE, this.buffer.length * 2)));
+    return this.buffer;
   }
 
+  /** Exactly CHUNK_SIZE bytes, in the same memory. */
   forChunk(): Buffer {
-    this.chunk ??= Buffer.allocUnsafe(CHUNK_SIZE);
-    return this.chunk;
+    return this.forSmall(CHUNK_SIZE).subarray(0, CHUNK_SIZE);
   }
 }
 

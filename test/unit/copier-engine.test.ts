@@ -101,6 +101,22 @@ async function exists(path: string): Promise<boolean> {
 }
 
 describe('backup then restore', () => {
+  it.each([
+    { where: 'a local disk (blocking calls)', networkFileSystem: false },
+    { where: 'a network file system (jobs in flight, streamed)', networkFileSystem: true },
+  ])('one job buffer serves files read whole and files streamed, one after the other, on $where', async ({ networkFileSystem }) => {
+    // one file in flight: every job runs through the same buffer, grown by the small files and
+    // then used for the chunks of the large ones (and the other way round)
+    const share = join(work, 'share');
+    await mkdir(share);
+    const sizes = [3000, 200 * 1024 + 1, 1024 * 1024, 1024 * 1024 + 1, 100, 2 * 1024 * 1024 + 333, 700 * 1024, 5];
+    const contents = sizes.map((size, index) => Buffer.from(Array.from({ length: size }, (_, i) => (i * 31 + index * 7) & 0xff)));
+    for (const [index, content] of contents.entries()) await writeFile(join(share, `f${index}`), content);
+    await runBackup({ source: share, target: join(work, 'backup') });
+    await runRestore({ source: join(work, 'backup'), target: join(work, 'restored'), concurrency: 1, networkFileSystem });
+    for (const [index, content] of contents.entries()) expect((await readFile(join(work, 'restored', `f${index}`))).equals(content), `f${index}`).toBe(true);
+  });
+
   it('restores a tree equal to the share: content, modes, mtimes, symlinks, hard links', async () => {
     const share = join(work, 'share');
     const backup = join(work, 'backup');
