@@ -1,9 +1,11 @@
 // A copy worker (worker_threads): runs batches of restore jobs (copy-jobs.ts), one at a time with
 // blocking calls or several in flight (syscalls.ts says when which), and answers each batch with one
-// message. It stops between jobs (and between chunks of a large
-// file) once the shared stop flag is set; the first failing job ends its batch.
+// message. Jobs in flight start round-robin over their directories (directory-spread.ts). It stops
+// between jobs (and between chunks of a large file) once the shared stop flag is set; the first
+// failing job ends its batch.
 import { parentPort, workerData } from 'node:worker_threads';
 import { CopyBuffers, jobSteps, type Job, type JobOutcome, type JobSettings, type VerifyExisting } from './copy-jobs.ts';
+import { directoryOf, DirectorySpreadQueue } from './directory-spread.ts';
 import { runAsync, runSync } from './syscalls.ts';
 
 export interface WorkerInit {
@@ -82,47 +84,74 @@ function runBatchBlocking(request: BatchRequest, buffers: CopyBuffers): void {
 
 const localRoot = init.backupLocal ? init.dataRoot : undefined;
 
-/** Lanes: each runs one job at a time, asynchronously; their buffers are reused job after job. The
- * lanes are shared by every batch this worker has (the pool sends the next before one ends). */
+/** Lanes: each runs one job at a time, asynchronously, its buffer reused job after job. */
 const freeLanes: CopyBuffers[] = [];
-const waitingForLane: ((lane: CopyBuffers) => void)[] = [];
 
-function takeLane(): Promise<CopyBuffers> | CopyBuffers {
-  return freeLanes.pop() ?? new Promise((resolve) => waitingForLane.push(resolve));
+/** A batch whose jobs are in flight or waiting for a lane. Outcomes are reported in job order, up
+ * to the first job that failed (or that never ran, once the stop flag was set). */
+interface BatchInFlight {
+  id: number;
+  outcomes: (JobOutcome | undefined)[];
+  failure?: { index: number; error: unknown };
+  /** jobs not yet finished or dropped */
+  unfinished: number;
 }
 
-function releaseLane(lane: CopyBuffers): void {
-  const next = waitingForLane.shift();
-  if (next) next(lane);
-  else freeLanes.push(lane);
+interface QueuedJob {
+  batch: BatchInFlight;
+  index: number;
+  job: Job;
 }
 
-/** A batch's jobs in flight together, as many as there are free lanes. Outcomes are reported in
- * job order, up to the first job that failed. */
-async function runBatchInFlight(request: BatchRequest): Promise<void> {
-  const outcomes: (JobOutcome | undefined)[] = [];
-  let failure: { index: number; error: unknown } | undefined;
-  const running: Promise<void>[] = [];
-  for (const [index, job] of request.jobs.entries()) {
-    const lane = await takeLane();
-    if (Atomics.load(settings.stopFlag, 0) !== 0 || failure) {
-      releaseLane(lane);
-      break;
-    }
-    running.push(runAsync(jobSteps(job, settings, lane), localRoot).then(
-      (outcome) => void (outcomes[index] = outcome),
-      (error: unknown) => {
-        if (!failure || index < failure.index) failure = { index, error };
-      },
-    ).finally(() => releaseLane(lane)));
-  }
-  await Promise.all(running);
+/** Every batch this worker holds shares the lanes (the pool sends the next before one ends), and
+ * their jobs start round-robin over their directories (directory-spread.ts). */
+const waiting = new DirectorySpreadQueue<QueuedJob>();
+
+function finishJob(batch: BatchInFlight): void {
+  batch.unfinished -= 1;
+  if (batch.unfinished > 0) return;
   const done: JobOutcome[] = [];
-  for (const outcome of outcomes) {
+  for (const outcome of batch.outcomes) {
     if (!outcome) break;
     done.push(outcome);
   }
-  reply(request.id, failure ? done.slice(0, failure.index) : done, failure ? serializeError(failure.error) : undefined);
+  const { failure } = batch;
+  reply(batch.id, failure ? done.slice(0, failure.index) : done, failure ? serializeError(failure.error) : undefined);
+}
+
+/** Starts waiting jobs on the free lanes; a job of a batch that failed, or any once the stop flag is
+ * set, is dropped instead. */
+function startWaiting(): void {
+  while (freeLanes.length > 0) {
+    const queued = waiting.shift();
+    if (!queued) return;
+    const { batch, index, job } = queued;
+    if (batch.failure || Atomics.load(settings.stopFlag, 0) !== 0) {
+      finishJob(batch);
+      continue;
+    }
+    const lane = freeLanes.pop()!;
+    runAsync(jobSteps(job, settings, lane), localRoot).then(
+      (outcome) => void (batch.outcomes[index] = outcome),
+      (error: unknown) => {
+        if (!batch.failure || index < batch.failure.index) batch.failure = { index, error };
+      },
+    ).finally(() => {
+      freeLanes.push(lane);
+      finishJob(batch);
+      startWaiting();
+    });
+  }
+}
+
+function queueBatch(request: BatchRequest): void {
+  if (request.jobs.length === 0) {
+    reply(request.id, [], undefined);
+    return;
+  }
+  const batch: BatchInFlight = { id: request.id, outcomes: [], unfinished: request.jobs.length };
+  for (const [index, job] of request.jobs.entries()) waiting.push(directoryOf(job.path), { batch, index, job });
+  startWaiting();
 }
 
 if (init.jobsInFlight <= 1) {
@@ -130,5 +159,5 @@ if (init.jobsInFlight <= 1) {
   port.on('message', (request: BatchRequest) => runBatchBlocking(request, buffers));
 } else {
   for (let i = 0; i < init.jobsInFlight; i++) freeLanes.push(new CopyBuffers());
-  port.on('message', (request: BatchRequest) => void runBatchInFlight(request));
+  port.on('message', queueBatch);
 }

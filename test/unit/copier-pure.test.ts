@@ -1,5 +1,5 @@
 // The copier's pure parts: manifest path rules, manifest lines, summary, configuration, progress
-// arithmetic, the progress throttle and its DynamoDB updates.
+// arithmetic, the progress throttle and its DynamoDB updates, the order jobs start in.
 import { resolve, sep } from 'node:path';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -7,6 +7,7 @@ import { loadCopierConfig } from '../../copier/config.ts';
 import { snapshotUpdates } from '../../copier/dynamo-progress.ts';
 import { ConfigError, describeFailure, ManifestError, UnsafePathError } from '../../copier/errors.ts';
 import { nsToSeconds, parseManifestLine, parseSummary, serializeManifestEntry, type ManifestEntry } from '../../copier/manifest.ts';
+import { directoryOf, DirectorySpreadQueue } from '../../copier/directory-spread.ts';
 import { ancestorPaths, manifestPathComponents, pathsOverlap } from '../../copier/paths.ts';
 import { etaSeconds, percentOf, ProgressReporter, type ProgressSnapshot } from '../../copier/progress.ts';
 
@@ -296,6 +297,58 @@ describe('restore I/O plan', () => {
     expect(defaultFilesInFlight(true, 256 * 1024 * 1024)).toBe(Math.min(256, Math.max(64, 64 * cores)));
     // locally a worker per file in flight, blocking; on a network file system few workers, many files each
     expect(workerShape(4, false)).toEqual({ workers: 4, jobsInFlight: 1 });
-    expect(workerShape(128, true).workers).toBeLessThanOrEqual(2 * cores);
+    expect(workerShape(128, true)).toEqual({ workers: Math.max(1, Math.floor(cores / 2)), jobsInFlight: Math.ceil(128 / Math.max(1, Math.floor(cores / 2))) });
+    expect(workerShape(1, true)).toEqual({ workers: 1, jobsInFlight: 1 });
+  });
+});
+
+describe('jobs started round-robin over their directories', () => {
+  const drain = (queue: DirectorySpreadQueue<string>) => {
+    const out: string[] = [];
+    for (let item = queue.shift(); item !== undefined; item = queue.shift()) out.push(item);
+    return out;
+  };
+
+  it('takes one job of each waiting directory in turn, each directory in its own order', () => {
+    const queue = new DirectorySpreadQueue<string>();
+    for (const path of ['a/1', 'a/2', 'a/3', 'b/1', 'b/2', 'c/1']) queue.push(directoryOf(path), path);
+    expect(queue.size).toBe(6);
+    expect(drain(queue)).toEqual(['a/1', 'b/1', 'c/1', 'a/2', 'b/2', 'a/3']);
+    expect(queue.size).toBe(0);
+    expect(queue.shift()).toBeUndefined();
+  });
+
+  it('gives a directory that arrives later its turn after those already waiting', () => {
+    const queue = new DirectorySpreadQueue<string>();
+    for (const path of ['a/1', 'a/2', 'b/1', 'b/2']) queue.push(directoryOf(path), path);
+    expect(queue.shift()).toBe('a/1');
+    queue.push('c', 'c/1');
+    queue.push('a', 'a/3');
+    expect(drain(queue)).toEqual(['b/1', 'a/2', 'c/1', 'b/2', 'a/3']);
+  });
+
+  it('returns every job pushed exactly once, in push order within a directory, whatever the interleaving', () => {
+    fc.assert(fc.property(fc.array(fc.tuple(fc.constantFrom('.', 'a', 'a/b', 'c'), fc.boolean()), { maxLength: 60 }), (steps) => {
+      const queue = new DirectorySpreadQueue<string>();
+      const pushed: string[] = [];
+      const taken: string[] = [];
+      steps.forEach(([directory, shiftAfter], i) => {
+        const item = `${directory}/${i}`;
+        queue.push(directory, item);
+        pushed.push(item);
+        if (shiftAfter) taken.push(queue.shift()!);
+      });
+      taken.push(...drain(queue));
+      expect([...taken].sort()).toEqual([...pushed].sort());
+      for (const directory of ['.', 'a', 'a/b', 'c']) {
+        const mine = (list: string[]) => list.filter((item) => item.slice(0, item.lastIndexOf('/')) === directory);
+        expect(mine(taken)).toEqual(mine(pushed));
+      }
+    }));
+  });
+
+  it('names the directory of a manifest path', () => {
+    expect(directoryOf('f')).toBe('.');
+    expect(directoryOf('a/b/f')).toBe('a/b');
   });
 });
