@@ -6,9 +6,11 @@
 // directory's files together, so 128 jobs started in manifest order sit in two or three
 // directories and queue on their locks: a directory takes ~330 creates a second, whatever is in
 // flight. Measured on latfs, 2,000 files in 40 directories, 128 in flight: a bare loop of Node's
-// calls 1.50 s in manifest order, 0.86 s round-robin; the copier (one worker) 1.88–1.90 s, with
-// its jobs spread 1.64–1.66 s (docs/performance.md). Spreading the jobs a worker holds over their
-// directories turns those few locks into as many as the worker's batches span.
+// calls 1.50 s in manifest order, 0.86 s round-robin; the copier, where two cores are mostly busy
+// with its CPU and the FUSE daemon's, 2.15–2.23 s against 2.32–2.43 s (four alternating pairs;
+// docs/performance.md). Spreading the jobs a worker holds over their directories turns those few
+// locks into as many as its batches span; on EFS, with no daemon on the task's cores, the locks
+// weigh more.
 //
 // Only the start order changes: the main thread never lets two overlapping paths be in flight
 // together (restore.ts), so the jobs a worker holds may run in any order.

@@ -53,16 +53,17 @@ export function defaultFilesInFlight(network: boolean, averageFileBytes = 0): nu
 
 /**
  * How a number of files in flight is spread over worker threads. Locally, one worker per file,
- * blocking in each call. On a network file system, one worker per two cores, each with its share of
- * the files in flight, asynchronously: each file's calls cost as much CPU in the kernel (the NFS or
- * FUSE client, libuv's pool threads waking) as in the worker's JavaScript, so a worker per core left
- * no core for them (on latfs, 2 cores, 128 in flight, 2,000 files: one worker 1.52–1.66 s, two
- * 1.74–1.82 s). A worker thread costs ~10 MB and ~90 ms of CPU to start here, which 64 of them
- * would not repay.
+ * blocking in each call. On a network file system, one worker per core (their JavaScript and
+ * hashing run in parallel), each with its share of the files in flight, asynchronously: a worker
+ * thread costs ~10 MB and ~90 ms of CPU to start here, which 64 of them would not repay (on
+ * latfs, 2 cores, 128 in flight, progress on: 2 workers 2.12–2.42 s, 4 workers 2.43–2.70 s).
+ * One worker per two cores was tried in 0.3: faster on 2,000 small files (1.52–1.66 s against
+ * 1.74–1.82 s, less CPU), slower on the mixed set (11.7–12.6 s against 9.1–10.4 s), where each
+ * cold read of the local backup blocks the one event loop that all 128 jobs share.
  */
 export function workerShape(filesInFlight: number, network: boolean): { workers: number; jobsInFlight: number } {
   if (!network) return { workers: filesInFlight, jobsInFlight: 1 };
-  const workers = Math.max(1, Math.min(filesInFlight, Math.floor(availableParallelism() / 2)));
+  const workers = Math.max(1, Math.min(filesInFlight, availableParallelism()));
   return { workers, jobsInFlight: Math.ceil(filesInFlight / workers) };
 }
 

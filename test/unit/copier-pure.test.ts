@@ -297,7 +297,7 @@ describe('restore I/O plan', () => {
     expect(defaultFilesInFlight(true, 256 * 1024 * 1024)).toBe(Math.min(256, Math.max(64, 64 * cores)));
     // locally a worker per file in flight, blocking; on a network file system few workers, many files each
     expect(workerShape(4, false)).toEqual({ workers: 4, jobsInFlight: 1 });
-    expect(workerShape(128, true)).toEqual({ workers: Math.max(1, Math.floor(cores / 2)), jobsInFlight: Math.ceil(128 / Math.max(1, Math.floor(cores / 2))) });
+    expect(workerShape(128, true)).toEqual({ workers: Math.min(128, cores), jobsInFlight: Math.ceil(128 / Math.min(128, cores)) });
     expect(workerShape(1, true)).toEqual({ workers: 1, jobsInFlight: 1 });
   });
 });
