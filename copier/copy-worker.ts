@@ -5,7 +5,8 @@
 // failing job ends its batch.
 import { parentPort, workerData } from 'node:worker_threads';
 import { CopyBuffers, jobSteps, type Job, type JobOutcome, type JobSettings, type VerifyExisting } from './copy-jobs.ts';
-import { directoryOf, DirectorySpreadQueue } from './directory-spread.ts';
+import { DirectorySpreadQueue } from './directory-spread.ts';
+import { parentPath } from './paths.ts';
 import { runAsync, runSync } from './syscalls.ts';
 
 export interface WorkerInit {
@@ -150,7 +151,7 @@ function queueBatch(request: BatchRequest): void {
     return;
   }
   const batch: BatchInFlight = { id: request.id, outcomes: [], unfinished: request.jobs.length };
-  for (const [index, job] of request.jobs.entries()) waiting.push(directoryOf(job.path), { batch, index, job });
+  for (const [index, job] of request.jobs.entries()) waiting.push(parentPath(job.path), { batch, index, job });
   startWaiting();
 }
 

@@ -15,14 +15,24 @@
 // Only the start order changes: the main thread never lets two overlapping paths be in flight
 // together (restore.ts), so the jobs a worker holds may run in any order.
 
+interface DirectoryItems<T> {
+  directory: string;
+  items: T[];
+  head: number;
+}
+
+/** Taken items a directory's queue keeps at most before it drops them (and at most as many as it
+ * still holds). */
+const COMPACT_FROM = 1024;
+
 /** A FIFO queue per directory, taken round-robin: each shift takes the oldest item of the next
  * directory that has any, so items of one directory are never started two in a row while
  * another directory waits. */
 export class DirectorySpreadQueue<T> {
-  /** directories with items waiting, in turn order; each with its items, oldest first */
-  private readonly turns: { directory: string; items: T[]; head: number }[] = [];
+  /** directories with items waiting, in turn order; each with its items, oldest first from `head` */
+  private readonly turns: DirectoryItems<T>[] = [];
   private turn = 0;
-  private readonly byDirectory = new Map<string, { directory: string; items: T[]; head: number }>();
+  private readonly byDirectory = new Map<string, DirectoryItems<T>>();
   private count = 0;
 
   get size(): number {
@@ -54,14 +64,14 @@ export class DirectorySpreadQueue<T> {
       this.turns.splice(this.turn, 1);
       this.byDirectory.delete(queue.directory);
     } else {
+      // a directory that never runs dry (one of a million files, batch after batch) must not keep
+      // every job it ever held: drop the taken ones once they are half the array
+      if (queue.head >= COMPACT_FROM && 2 * queue.head >= queue.items.length) {
+        queue.items.splice(0, queue.head);
+        queue.head = 0;
+      }
       this.turn += 1;
     }
     return item;
   }
-}
-
-/** The directory a manifest path is in ('.' for an entry at the root). */
-export function directoryOf(path: string): string {
-  const slash = path.lastIndexOf('/');
-  return slash === -1 ? '.' : path.slice(0, slash);
 }

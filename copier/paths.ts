@@ -56,6 +56,12 @@ export function childPath(parent: string, name: string): string {
   return parent === ROOT_PATH ? name : `${parent}/${name}`;
 }
 
+/** The manifest path of a validated path's directory ("." for a name at the root). */
+export function parentPath(path: string): string {
+  const slash = path.lastIndexOf('/');
+  return slash === -1 ? ROOT_PATH : path.slice(0, slash);
+}
+
 /** The absolute path of a validated manifest path under a root directory's real path. */
 export function underRoot(root: string, path: string): string {
   return path === ROOT_PATH ? root : `${root}/${path}`;

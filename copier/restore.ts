@@ -36,7 +36,7 @@ import { removeExisting } from './fs-ops.ts';
 import { LineCursor, manifestLineChunks } from './manifest-lines.ts';
 import { ResumeScout } from './resume-scout.ts';
 import { DATA_DIR, MANIFEST_FILE, SUMMARY_FILE, parseManifestLine, parseSummary, type BackupSummary, type ParsedEntry } from './manifest.ts';
-import { ancestorPaths, isSameOrUnder, ROOT_PATH, underRoot } from './paths.ts';
+import { ancestorPaths, isSameOrUnder, parentPath, ROOT_PATH, underRoot } from './paths.ts';
 import { resolveRoots, runWithContext, stopError, type RunContext, type RunOptions, type RunResult } from './run.ts';
 import { alreadyRestored, CopyBuffers, jobMetadataOf, jobSteps, type DirMetadataJob, type FileJob, type Job, type JobOutcome, type JobSettings, type SymlinkJob } from './copy-jobs.ts';
 import { runSync } from './syscalls.ts';
@@ -583,12 +583,6 @@ function isEmptyDirectory(path: string): boolean {
   } finally {
     dir.closeSync();
   }
-}
-
-/** The manifest path of a validated path's directory. */
-function parentPath(path: string): string {
-  const slash = path.lastIndexOf('/');
-  return slash === -1 ? ROOT_PATH : path.slice(0, slash);
 }
 
 interface WorkerPlan {

@@ -7,8 +7,8 @@ import { loadCopierConfig } from '../../copier/config.ts';
 import { snapshotUpdates } from '../../copier/dynamo-progress.ts';
 import { ConfigError, describeFailure, ManifestError, UnsafePathError } from '../../copier/errors.ts';
 import { nsToSeconds, parseManifestLine, parseSummary, serializeManifestEntry, type ManifestEntry } from '../../copier/manifest.ts';
-import { directoryOf, DirectorySpreadQueue } from '../../copier/directory-spread.ts';
-import { ancestorPaths, manifestPathComponents, pathsOverlap } from '../../copier/paths.ts';
+import { DirectorySpreadQueue } from '../../copier/directory-spread.ts';
+import { ancestorPaths, manifestPathComponents, parentPath, pathsOverlap } from '../../copier/paths.ts';
 import { etaSeconds, percentOf, ProgressReporter, type ProgressSnapshot } from '../../copier/progress.ts';
 
 describe('manifest paths', () => {
@@ -311,7 +311,7 @@ describe('jobs started round-robin over their directories', () => {
 
   it('takes one job of each waiting directory in turn, each directory in its own order', () => {
     const queue = new DirectorySpreadQueue<string>();
-    for (const path of ['a/1', 'a/2', 'a/3', 'b/1', 'b/2', 'c/1']) queue.push(directoryOf(path), path);
+    for (const path of ['a/1', 'a/2', 'a/3', 'b/1', 'b/2', 'c/1']) queue.push(parentPath(path), path);
     expect(queue.size).toBe(6);
     expect(drain(queue)).toEqual(['a/1', 'b/1', 'c/1', 'a/2', 'b/2', 'a/3']);
     expect(queue.size).toBe(0);
@@ -320,7 +320,7 @@ describe('jobs started round-robin over their directories', () => {
 
   it('gives a directory that arrives later its turn after those already waiting', () => {
     const queue = new DirectorySpreadQueue<string>();
-    for (const path of ['a/1', 'a/2', 'b/1', 'b/2']) queue.push(directoryOf(path), path);
+    for (const path of ['a/1', 'a/2', 'b/1', 'b/2']) queue.push(parentPath(path), path);
     expect(queue.shift()).toBe('a/1');
     queue.push('c', 'c/1');
     queue.push('a', 'a/3');
@@ -347,8 +347,21 @@ describe('jobs started round-robin over their directories', () => {
     }));
   });
 
+  it('keeps its order through a directory that never runs dry (its taken items dropped on the way)', () => {
+    const queue = new DirectorySpreadQueue<number>();
+    const taken: number[] = [];
+    for (let i = 0; i < 10_000; i++) {
+      queue.push('flat', i);
+      queue.push('flat', 10_000 + i);
+      taken.push(queue.shift()!);
+    }
+    for (let item = queue.shift(); item !== undefined; item = queue.shift()) taken.push(item);
+    const pushed = Array.from({ length: 10_000 }, (_, i) => [i, 10_000 + i]).flat();
+    expect(taken).toEqual(pushed);
+  });
+
   it('names the directory of a manifest path', () => {
-    expect(directoryOf('f')).toBe('.');
-    expect(directoryOf('a/b/f')).toBe('a/b');
+    expect(parentPath('f')).toBe('.');
+    expect(parentPath('a/b/f')).toBe('a/b');
   });
 });
