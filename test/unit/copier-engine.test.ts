@@ -447,3 +447,34 @@ describe('verification and failures', () => {
     expect(await readdir(join(work, 'restored'))).toEqual([]);
   });
 });
+
+describe('a copy worker with files in flight', () => {
+  it('starts its jobs round-robin over their directories, and starts none after a job of the batch failed', async () => {
+    const { CopyWorkerPool } = await import('../../copier/worker-pool.ts');
+    const dataRoot = join(work, 'data');
+    const targetRoot = join(work, 'target');
+    for (const dir of ['a', 'b']) {
+      await mkdir(join(dataRoot, dir), { recursive: true });
+      await mkdir(join(targetRoot, dir), { recursive: true });
+    }
+    const job = (path: string, content: string) => ({
+      kind: 'file' as const, path, size: content.length, checksum: crc32(Buffer.from(content)).toString(16).padStart(8, '0'), algorithm: 'crc32' as const,
+      fresh: true, mode: 0o644, uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0, mtimeNs: '1000000000000000000',
+    });
+    // b/1 has no data file: its job fails at once, in the second lane
+    const jobs = ['a/1', 'a/2', 'a/3', 'b/1', 'b/2', 'b/3'].map((path) => job(path, `content of ${path}`));
+    for (const { path, size } of jobs) if (path !== 'b/1') await writeFile(join(dataRoot, path), `content of ${path}`.slice(0, size));
+    const pool = new CopyWorkerPool({ workers: 1, jobsInFlight: 2, dataRoot, targetRoot, chown: false, verifyExisting: 'size-mtime', kernelCopy: false, backupLocal: true, onBytes: () => undefined });
+    try {
+      const result = await pool.run(jobs);
+      expect(result.error?.name).toBe('ManifestError');
+      // in manifest order the two lanes would have taken a/1 and a/2, and a/3 before b/1 failed
+      expect(result.outcomes).toHaveLength(1);
+      expect((await readdir(join(targetRoot, 'a'))).sort()).toEqual(['1']);
+      expect(await readdir(join(targetRoot, 'b'))).toEqual([]);
+      expect(await readFile(join(targetRoot, 'a/1'), 'utf8')).toBe('content of a/1');
+    } finally {
+      await pool.close();
+    }
+  });
+});
