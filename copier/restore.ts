@@ -14,9 +14,10 @@
 // entry cannot turn a directory another is writing into into a symlink.
 //
 // Speed: the main thread streams the manifest, creates directories and makes hard links in order;
-// files and symlinks go in batches (up to 128 jobs or 16 MiB) to a few worker threads doing
-// synchronous I/O (worker-pool.ts, sync-copy.ts); directory metadata is applied at the end, deepest
-// level first, spread over the workers. Progress reaches DynamoDB at most once a second (progress.ts).
+// files and symlinks go in batches (up to 128 jobs or 16 MiB; on a network file system more) to a
+// few worker threads (worker-pool.ts, copy-worker.ts), blocking in each call on a local disk, with
+// many jobs in flight on a network file system; directory metadata is applied at the end, deepest
+// level first. Progress reaches DynamoDB at most once a second (progress.ts).
 //
 // Resume: a re-run (a retried workflow step, or a new restore onto the same share) keeps every file
 // and symlink already in place per the manifest (size and mtime; also sha256 with
