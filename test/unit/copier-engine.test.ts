@@ -9,6 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runBackup } from '../../copier/backup.ts';
 import { ChecksumMismatchError, FaultInjectedError, ManifestError, SizeMismatchError, StoppedError, UnsafePathError } from '../../copier/errors.ts';
 import { serializeManifestEntry, type ManifestEntry } from '../../copier/manifest.ts';
+import { checksumOf } from '../../copier/checksum.ts';
 import { KERNEL_COPY_MIN_BYTES } from '../../copier/copy-jobs.ts';
 import type { ProgressSnapshot } from '../../copier/progress.ts';
 import { runRestore } from '../../copier/restore.ts';
@@ -457,13 +458,13 @@ describe('a copy worker with files in flight', () => {
       await mkdir(join(dataRoot, dir), { recursive: true });
       await mkdir(join(targetRoot, dir), { recursive: true });
     }
-    const job = (path: string, content: string) => ({
-      kind: 'file' as const, path, size: content.length, checksum: crc32(Buffer.from(content)).toString(16).padStart(8, '0'), algorithm: 'crc32' as const,
-      fresh: true, mode: 0o644, uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0, mtimeNs: '1000000000000000000',
-    });
+    const contentOf = (path: string) => Buffer.from(`content of ${path}`);
+    const jobs = ['a/1', 'a/2', 'a/3', 'b/1', 'b/2', 'b/3'].map((path) => ({
+      kind: 'file' as const, path, size: contentOf(path).length, checksum: checksumOf('crc32', contentOf(path)), algorithm: 'crc32' as const,
+      fresh: true, mode: 0o644, uid: 0, gid: 0, mtimeNs: '1000000000000000000',
+    }));
     // b/1 has no data file: its job fails at once, in the second lane
-    const jobs = ['a/1', 'a/2', 'a/3', 'b/1', 'b/2', 'b/3'].map((path) => job(path, `content of ${path}`));
-    for (const { path, size } of jobs) if (path !== 'b/1') await writeFile(join(dataRoot, path), `content of ${path}`.slice(0, size));
+    for (const { path } of jobs) if (path !== 'b/1') await writeFile(join(dataRoot, path), contentOf(path));
     const pool = new CopyWorkerPool({ workers: 1, jobsInFlight: 2, dataRoot, targetRoot, chown: false, verifyExisting: 'size-mtime', kernelCopy: false, backupLocal: true, onBytes: () => undefined });
     try {
       const result = await pool.run(jobs);

@@ -12,6 +12,11 @@ import { ancestorPaths, manifestPathComponents, parentPath, pathsOverlap } from 
 import { etaSeconds, percentOf, ProgressReporter, type ProgressSnapshot } from '../../copier/progress.ts';
 
 describe('manifest paths', () => {
+  it('names the directory of a manifest path', () => {
+    expect(parentPath('f')).toBe('.');
+    expect(parentPath('a/b/f')).toBe('a/b');
+  });
+
   it.each([
     ['.', []],
     ['a', ['a']],
@@ -358,10 +363,5 @@ describe('jobs started round-robin over their directories', () => {
     for (let item = queue.shift(); item !== undefined; item = queue.shift()) taken.push(item);
     const pushed = Array.from({ length: 10_000 }, (_, i) => [i, 10_000 + i]).flat();
     expect(taken).toEqual(pushed);
-  });
-
-  it('names the directory of a manifest path', () => {
-    expect(parentPath('f')).toBe('.');
-    expect(parentPath('a/b/f')).toBe('a/b');
   });
 });
