@@ -4,10 +4,13 @@
 // dependencies (AWS SDK v3 tree-shaken) inside. The image build runs this file
 // (`npx tsx cdk/copier-bundle.ts <outdir>`, see
 // copier/Dockerfile) and the tests import it, so what is tested is what the image runs.
-import { writeFile } from 'node:fs/promises';
+import { existsSync, readdirSync } from 'node:fs';
+import { copyFile, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build, type BuildOptions, type Metafile } from 'esbuild';
+import { NATIVE_CRC32_FILE } from '../copier/checksum.ts';
 
 const REPO_ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 
@@ -70,11 +73,37 @@ export function launcherBuildOptions(outdir: string): BuildOptions {
   };
 }
 
-/** Bundles the copier into `outdir` (copier.cjs, copier.js, copy-worker.js, scout-worker.js, their maps); returns
- * esbuild's metafile of the copier. */
+/**
+ * The native CRC-32 binary npm installed for this machine (copier/checksum.ts): of the
+ * @node-rs/crc32-<platform> packages present (npm installs those whose os, cpu and libc match), the
+ * first whose binary loads here. The image's build stage runs on the platform the image runs on, so
+ * this is the binary for it. Undefined where npm has none: the copier then computes with zlib.
+ */
+export function nativeCrc32Binary(): string | undefined {
+  const scope = join(REPO_ROOT, 'node_modules', '@node-rs');
+  if (!existsSync(scope)) return undefined;
+  const load = createRequire(join(REPO_ROOT, 'package.json'));
+  for (const pkg of readdirSync(scope).filter((name) => name.startsWith('crc32-')).sort()) {
+    for (const file of readdirSync(join(scope, pkg)).filter((name) => name.endsWith('.node'))) {
+      const path = join(scope, pkg, file);
+      try {
+        load(path);
+        return path;
+      } catch {
+        // built for another libc or CPU: the next
+      }
+    }
+  }
+  return undefined;
+}
+
+/** Bundles the copier into `outdir` (copier.cjs, copier.js, copy-worker.js, scout-worker.js, their
+ * maps, and crc32.node where npm has one for this platform); returns esbuild's metafile of the copier. */
 export async function bundleCopier(outdir: string): Promise<Metafile> {
   const [result] = await Promise.all([build(copierBuildOptions(resolve(outdir))), build(launcherBuildOptions(resolve(outdir)))]);
   if (!result.metafile) throw new Error('esbuild returned no metafile');
+  const crc32Binary = nativeCrc32Binary();
+  if (crc32Binary) await copyFile(crc32Binary, join(outdir, NATIVE_CRC32_FILE));
   // .js files are ES modules only under a package.json that says so
   await writeFile(join(outdir, 'package.json'), `${JSON.stringify({ type: 'module' })}\n`);
   return result.metafile;

@@ -9,7 +9,44 @@
 // and the block checksums of ZFS and Btrfs make the same trade. COPIER_CHECKSUM=sha256 asks for
 // sha256 instead; entries of backups made before 0.3 have no crc32 and are always checked by sha256.
 import { createHash, type Hash } from 'node:crypto';
-import { crc32 } from 'node:zlib';
+import { createRequire } from 'node:module';
+import { crc32 as zlibCrc32 } from 'node:zlib';
+
+type Crc32Function = (data: Uint8Array, initial?: number) => number;
+
+/** Where the native CRC-32 is looked for: beside the bundle (cdk/copier-bundle.ts copies the build
+ * platform's binary there as NATIVE_CRC32_FILE), then the npm package (tests, `tsx`). */
+export const NATIVE_CRC32_FILE = 'crc32.node';
+const NATIVE_CRC32_IDS = [`./${NATIVE_CRC32_FILE}`, '@node-rs/crc32'];
+/** CRC-32/ISO-HDLC of "123456789", the algorithm's published check value */
+const CHECK_INPUT = '123456789';
+const CHECK_VALUE = 0xcbf43926;
+
+/**
+ * The CRC-32 every restored byte goes through. @node-rs/crc32 (napi-rs over the crc32fast crate:
+ * PCLMULQDQ folding on x86-64, the CRC instructions on arm64) runs at ~14 GB/s a core here against
+ * zlib's ~5 GB/s, which on large files is a third of the copier's CPU (docs/performance.md). Its
+ * prebuilt binaries come from npm as optional dependencies, one per platform; where none loads, or one
+ * gives a wrong check value, zlib's (same algorithm, same values) is used. Loaded once per thread.
+ */
+function loadCrc32(): { crc32: Crc32Function; implementation: 'native' | 'zlib' } {
+  // not the bundle's `require`: esbuild would try to bundle a .node file
+  const nativeRequire = createRequire(import.meta.url);
+  for (const id of NATIVE_CRC32_IDS) {
+    try {
+      const native = (nativeRequire(id) as { crc32?: Crc32Function }).crc32;
+      if (native && native(Buffer.from(CHECK_INPUT)) === CHECK_VALUE) return { crc32: native, implementation: 'native' };
+    } catch {
+      // not built for this platform, or not beside this module: the next, then zlib
+    }
+  }
+  return { crc32: zlibCrc32, implementation: 'zlib' };
+}
+
+const loaded = loadCrc32();
+const crc32 = loaded.crc32;
+/** Which CRC-32 this thread computes with (the copier logs it; tests check the native one loads). */
+export const crc32Implementation = loaded.implementation;
 
 export type ChecksumAlgorithm = 'crc32' | 'sha256';
 

@@ -3,6 +3,8 @@
 import { resolve, sep } from 'node:path';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { crc32 as zlibCrc32 } from 'node:zlib';
+import { checksumOf, crc32Implementation, createDigest } from '../../copier/checksum.ts';
 import { loadCopierConfig } from '../../copier/config.ts';
 import { snapshotUpdates } from '../../copier/dynamo-progress.ts';
 import { ConfigError, describeFailure, ManifestError, UnsafePathError } from '../../copier/errors.ts';
@@ -363,5 +365,33 @@ describe('jobs started round-robin over their directories', () => {
     for (let item = queue.shift(); item !== undefined; item = queue.shift()) taken.push(item);
     const pushed = Array.from({ length: 10_000 }, (_, i) => [i, 10_000 + i]).flat();
     expect(taken).toEqual(pushed);
+  });
+});
+
+describe('CRC-32 (checksum.ts)', () => {
+  it('is the native one on this machine (npm installs @node-rs/crc32 for linux x64 and arm64)', () => {
+    expect(crc32Implementation).toBe('native');
+  });
+
+  it('gives zlib\'s values: any bytes, any alignment, any split into pieces', () => {
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 5000 }), fc.nat(64), fc.array(fc.nat(5000), { maxLength: 4 }), (bytes, offset, cuts) => {
+      // an offset into a larger buffer: Buffers of small files are slices of a shared pool
+      const data = Buffer.concat([Buffer.alloc(offset, 0xa5), bytes]).subarray(offset);
+      const expected = zlibCrc32(data).toString(16).padStart(8, '0');
+      expect(checksumOf('crc32', data)).toBe(expected);
+      const digest = createDigest('crc32');
+      let start = 0;
+      for (const cut of [...cuts.map((c) => Math.min(c, data.length))].sort((a, b) => a - b)) {
+        digest.update(data.subarray(start, cut));
+        start = cut;
+      }
+      digest.update(data.subarray(start));
+      expect(digest.hex()).toBe(expected);
+    }));
+  });
+
+  it('gives the check value of CRC-32/ISO-HDLC, and 00000000 for no bytes', () => {
+    expect(checksumOf('crc32', Buffer.from('123456789'))).toBe('cbf43926');
+    expect(checksumOf('crc32', Buffer.alloc(0))).toBe('00000000');
   });
 });
