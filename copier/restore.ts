@@ -620,7 +620,9 @@ function planWorkers(summary: BackupSummary, options: RunOptions, backupRoot: st
   // set with one worker of 128 lanes: 13.3 s with them, 11.9 s with 128 MiB ones)
   const batchBytes = network ? Math.max(BATCH_MAX_BYTES, shape.jobsInFlight * LANE_BYTES) : BATCH_MAX_BYTES;
   const batches = Math.ceil(summary.entries / batchJobs) + Math.ceil(summary.bytes / batchBytes);
-  const workers = Math.max(1, Math.min(shape.workers, batches));
+  // and no more workers than files (symlinks alone: one): each costs ~90 ms of CPU to start, and a
+  // restore of one file started three (a 1-file restore: 0.29–0.31 s → 0.24–0.25 s here)
+  const workers = Math.max(1, Math.min(shape.workers, batches, summary.files));
   return {
     workers, jobsInFlight: shape.jobsInFlight, batchJobs, batchBytes,
     scout: network === undefined && availableParallelism() >= 2 && options.verifyExisting !== 'checksum',
