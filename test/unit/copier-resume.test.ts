@@ -89,6 +89,20 @@ describe.each([
     expect(await digestTree(target)).toEqual(await digestTree(share));
   });
 
+  it('starts no more copy workers than the backup has files', async () => {
+    const share = join(work, 'share');
+    const backup = join(work, 'backup');
+    await mkdir(join(share, 'a', 'b'), { recursive: true });
+    await writeFile(join(share, 'a', 'b', 'only.txt'), 'one file\n');
+    await symlink('b/only.txt', join(share, 'a', 'link'));
+    await runBackup({ source: share, target: backup });
+    const log: string[] = [];
+    await runRestore({ ...io, source: backup, target: join(work, 'target'), concurrency: 8, log: (line) => log.push(line) });
+    // 8 allowed, one file: one worker (each costs ~90 ms of CPU to start)
+    expect(log.join('\n')).toMatch(/\b1 copy workers,/);
+    expect(await digestTree(join(work, 'target'))).toEqual(await digestTree(share));
+  });
+
   it('rewrites a same-size, same-mtime corrupt file only when checksums are verified', async () => {
     const share = join(work, 'share');
     const backup = join(work, 'backup');
