@@ -1,19 +1,24 @@
-// The image's entry point, bundled as CommonJS (copier.cjs): sizes libuv's thread pool for the run,
-// then loads the copier itself (main.ts, bundled as the ES module copier.js).
+// The image's entry point, bundled as CommonJS (copier.cjs): sizes libuv's thread pool for the run
+// and sets the V8 flags it wants, then loads the copier itself (main.ts, bundled as the ES module
+// copier.js).
 //
 // Why a CommonJS entry: libuv creates its thread pool at first use, with as many threads as
 // UV_THREADPOOL_SIZE says at that moment, and Node reads an ES module entry through that pool, so
 // code in an ES module runs too late to size it. A restore on a network file system keeps 64 and
 // more files in flight as asynchronous calls, one pool thread each: with the pool sized too late
 // (4 threads) 2,000 files on latfs took 7.0 s instead of 2.3 s (docs/performance.md).
+import { setFlagsFromString } from 'node:v8';
 import { loadCopierConfig } from './config.ts';
-import { threadPoolSizeFor } from './io-plan.ts';
+import { threadPoolSizeFor, v8FlagsFor } from './io-plan.ts';
 
 /** The copier's ES module, beside this file in the bundle (cdk/copier-bundle.ts defines it). */
 declare const COPIER_MAIN_MODULE: string;
 
 try {
-  process.env.UV_THREADPOOL_SIZE ??= String(threadPoolSizeFor(loadCopierConfig(process.env)));
+  const config = loadCopierConfig(process.env);
+  process.env.UV_THREADPOOL_SIZE ??= String(threadPoolSizeFor(config));
+  // before any of the copier's code is compiled (io-plan.ts v8FlagsFor says why)
+  for (const flag of v8FlagsFor(config)) setFlagsFromString(flag);
 } catch {
   // a bad configuration: main.ts reports it in its own words
 }

@@ -307,6 +307,16 @@ describe('restore I/O plan', () => {
     expect(workerShape(128, true)).toEqual({ workers: Math.min(128, cores), jobsInFlight: Math.ceil(128 / Math.min(128, cores)) });
     expect(workerShape(1, true)).toEqual({ workers: 1, jobsInFlight: 1 });
   });
+
+  it('stops V8 at its mid tier for a restore onto a network file system only', async () => {
+    const { v8FlagsFor } = await import('../../copier/io-plan.ts');
+    const restore = { COPIER_MODE: 'restore', COPIER_SOURCE: '/tmp', COPIER_TARGET: '/tmp' };
+    expect(v8FlagsFor(loadCopierConfig({ ...restore, COPIER_NETWORK_FS: 'true' }))).toEqual(['--max-opt=2']);
+    expect(v8FlagsFor(loadCopierConfig({ ...restore, COPIER_NETWORK_FS: 'false' }))).toEqual([]);
+    // /tmp is a local file system here: detected, not configured
+    expect(v8FlagsFor(loadCopierConfig(restore))).toEqual([]);
+    expect(v8FlagsFor(loadCopierConfig({ ...restore, COPIER_MODE: 'backup', COPIER_NETWORK_FS: 'true' }))).toEqual([]);
+  });
 });
 
 describe('jobs started round-robin over their directories', () => {
