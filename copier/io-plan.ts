@@ -93,18 +93,22 @@ export function threadPoolSizeFor(config: CopierConfig): number {
   return restoreThreadPoolSize(config.concurrency ?? defaultFilesInFlight(network), network);
 }
 
+/** A restore of fewer files than this is short enough that V8's optimizing compiler costs more
+ * than it saves (v8FlagsFor). */
+export const SHORT_RESTORE_FILES = 20_000;
+
 /**
  * V8 flags a copier run wants, set by the launcher before the copier's code is loaded (flags are
- * the process's: its worker threads get them too). A restore onto a network file system runs its
- * JavaScript no further than V8's mid tier (`--max-opt=2`: Maglev on Node 22, Sparkplug on 20),
- * never TurboFan: each of its three isolates spent 0.2–0.35 s of CPU compiling the per-file code
- * with TurboFan (`--trace-opt`: ~0.7 s in a 1.5 s restore of 2,000 files onto latfs, the
- * generator that restores a file 90–160 ms alone), and such a restore is CPU-bound on two cores
- * while the per-file JavaScript is small beside the calls it waits on. On latfs, alternating:
- * 1.31–1.42 s with it against 1.45 s without. A local restore keeps TurboFan: 50,000 small files
- * took 4.6–4.8 s without it against 4.1–4.4 s with it.
+ * the process's: its worker threads get them too). A short restore (fewer than SHORT_RESTORE_FILES
+ * files) runs its JavaScript no further than V8's mid tier (`--max-opt=2`: Maglev on Node 22,
+ * Sparkplug on 20), never TurboFan, whose compiles are a cost per isolate that only a long run pays
+ * back. `--trace-opt` in a 1.5 s restore of 2,000 files onto latfs: ~0.7 s of compiling on
+ * background threads, the generator that restores a file 90–160 ms in each copy worker, while such
+ * a restore is CPU-bound on two cores. Measured alternating, cold: 2,000 files onto latfs
+ * 1.40–1.43 → 1.33–1.36 s; the mixed set (10,000 files) locally 1.87–2.41 → 1.64–2.21 s; but
+ * 50,000 small files locally 4.10–4.41 → 4.58–4.78 s, so a long restore keeps TurboFan.
  */
-export function v8FlagsFor(config: CopierConfig): string[] {
-  if (config.mode !== 'restore') return [];
-  return restoreFileSystems(config).network !== undefined ? ['--max-opt=2'] : [];
+export function v8FlagsFor(config: CopierConfig, backupFiles: number | undefined): string[] {
+  if (config.mode !== 'restore' || backupFiles === undefined) return [];
+  return backupFiles < SHORT_RESTORE_FILES ? ['--max-opt=2'] : [];
 }

@@ -7,9 +7,20 @@
 // code in an ES module runs too late to size it. A restore on a network file system keeps 64 and
 // more files in flight as asynchronous calls, one pool thread each: with the pool sized too late
 // (4 threads) 2,000 files on latfs took 7.0 s instead of 2.3 s (docs/performance.md).
+import { readFileSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 import { loadCopierConfig } from './config.ts';
 import { threadPoolSizeFor, v8FlagsFor } from './io-plan.ts';
+import { parseSummary, SUMMARY_FILE } from './manifest.ts';
+
+/** The backup's file count from its summary.json, if it can be read (else the restore reports why). */
+function backupFiles(backupRoot: string): number | undefined {
+  try {
+    return parseSummary(readFileSync(`${backupRoot}/${SUMMARY_FILE}`, 'utf8')).files;
+  } catch {
+    return undefined;
+  }
+}
 
 /** The copier's ES module, beside this file in the bundle (cdk/copier-bundle.ts defines it). */
 declare const COPIER_MAIN_MODULE: string;
@@ -18,7 +29,7 @@ try {
   const config = loadCopierConfig(process.env);
   process.env.UV_THREADPOOL_SIZE ??= String(threadPoolSizeFor(config));
   // before any of the copier's code is compiled (io-plan.ts v8FlagsFor says why)
-  for (const flag of v8FlagsFor(config)) setFlagsFromString(flag);
+  for (const flag of v8FlagsFor(config, config.mode === 'restore' ? backupFiles(config.source) : undefined)) setFlagsFromString(flag);
 } catch {
   // a bad configuration: main.ts reports it in its own words
 }

@@ -308,14 +308,15 @@ describe('restore I/O plan', () => {
     expect(workerShape(1, true)).toEqual({ workers: 1, jobsInFlight: 1 });
   });
 
-  it('stops V8 at its mid tier for a restore onto a network file system only', async () => {
-    const { v8FlagsFor } = await import('../../copier/io-plan.ts');
-    const restore = { COPIER_MODE: 'restore', COPIER_SOURCE: '/tmp', COPIER_TARGET: '/tmp' };
-    expect(v8FlagsFor(loadCopierConfig({ ...restore, COPIER_NETWORK_FS: 'true' }))).toEqual(['--max-opt=2']);
-    expect(v8FlagsFor(loadCopierConfig({ ...restore, COPIER_NETWORK_FS: 'false' }))).toEqual([]);
-    // /tmp is a local file system here: detected, not configured
-    expect(v8FlagsFor(loadCopierConfig(restore))).toEqual([]);
-    expect(v8FlagsFor(loadCopierConfig({ ...restore, COPIER_MODE: 'backup', COPIER_NETWORK_FS: 'true' }))).toEqual([]);
+  it('stops V8 at its mid tier for a short restore only', async () => {
+    const { SHORT_RESTORE_FILES, v8FlagsFor } = await import('../../copier/io-plan.ts');
+    const restore = loadCopierConfig({ COPIER_MODE: 'restore', COPIER_SOURCE: '/tmp', COPIER_TARGET: '/tmp' });
+    expect(v8FlagsFor(restore, 2000)).toEqual(['--max-opt=2']);
+    expect(v8FlagsFor(restore, SHORT_RESTORE_FILES - 1)).toEqual(['--max-opt=2']);
+    expect(v8FlagsFor(restore, SHORT_RESTORE_FILES)).toEqual([]);
+    // no summary to read: no guess
+    expect(v8FlagsFor(restore, undefined)).toEqual([]);
+    expect(v8FlagsFor(loadCopierConfig({ COPIER_MODE: 'backup', COPIER_SOURCE: '/tmp', COPIER_TARGET: '/tmp' }), 10)).toEqual([]);
   });
 });
 
