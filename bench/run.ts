@@ -295,10 +295,6 @@ async function main(): Promise<void> {
         const wanted = args.tools.split(',');
         for (const tool of Object.keys(tools)) if (tool !== 'copier' && !wanted.some((prefix) => tool.startsWith(prefix))) delete tools[tool];
       }
-      // every file read once, untimed: dropping this VM's page cache leaves the host's, and the tool
-      // that first read a data set not touched for a while paid for the host's disk alone (the
-      // copier, first in round 0: 2.9-4.9 s on the large set against 0.8-1.0 s in rounds 1 and 2)
-      execFileSync('sh', ['-c', 'find "$1" -type f -exec cat {} + > /dev/null', 'sh', data]);
       const runs: ToolRun[] = [];
       const stamp = Date.now();
       /** the fresh target of one tool's run in one round */
