@@ -29,6 +29,7 @@ try {
   const config = loadCopierConfig(process.env);
   process.env.UV_THREADPOOL_SIZE ??= String(threadPoolSizeFor(config));
   // before any of the copier's code is compiled (io-plan.ts v8FlagsFor says why)
+  // (only a restore's source is a backup: a backup's is a tenant's share, where nothing is ours to read)
   for (const flag of v8FlagsFor(config, config.mode === 'restore' ? backupFiles(config.source) : undefined)) setFlagsFromString(flag);
 } catch {
   // a bad configuration: main.ts reports it in its own words

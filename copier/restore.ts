@@ -304,8 +304,8 @@ class RestoreRun {
     return true;
   }
 
-  /** Queues a file or symlink job, first waiting for room when maxOutstanding batches (two per worker, three on a network file system) are
-   * outstanding (the manifest is read no faster than the workers copy). */
+  /** Queues a file or symlink job, first waiting for room when maxOutstanding batches (planWorkers)
+   * are outstanding (the manifest is read no faster than the workers copy). */
   private queueEntry(entry: ParsedEntry & { type: 'file' | 'symlink' }, ancestors: string[] | undefined): boolean | Promise<boolean> {
     const bytes = entry.type === 'file' ? entry.size : 0;
     if (bytes > this.batchBytes) this.flush();

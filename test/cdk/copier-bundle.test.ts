@@ -78,7 +78,8 @@ describe('the copier bundle (as built into the image)', () => {
     expect(restored.stderr).toContain('CRC-32: native');
     expect(await describeTree(target)).toEqual(await describeTree(share));
     expect((await lstat(join(target, 'docs', 'hard.txt'))).ino).toBe((await lstat(join(target, 'hello.txt'))).ino);
-    // as onto EFS: many files in flight, and V8 held at its mid tier by the launcher (io-plan.ts v8FlagsFor)
+    // as onto EFS: many files in flight, through the same launcher (which, for a restore this short,
+    // also sets io-plan.ts v8FlagsFor's flag; that the flag takes effect is not observable from here)
     const networkTarget = join(dir, 'network-target');
     await mkdir(networkTarget);
     await run(process.execPath, [bundle], { env: { ...env, COPIER_MODE: 'restore', COPIER_SOURCE: backup, COPIER_TARGET: networkTarget, COPIER_NETWORK_FS: 'true' } });
