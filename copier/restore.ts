@@ -641,7 +641,7 @@ export async function runRestore(options: RunOptions): Promise<RunResult> {
     reporter.setTotals(summary.files, summary.bytes);
     // the workers start (loading their code) while the manifest is checked
     const plan = planWorkers(summary, options, backupRoot, targetRoot);
-    context.log(`${plan.workers} copy workers, ${plan.jobsInFlight} file(s) in flight each, batches of up to ${plan.batchJobs} files${plan.network ? ` (${plan.network}: a network file system)` : ''}; CRC-32: ${crc32Implementation}`);
+    context.log(`${plan.workers} copy workers, ${plan.jobsInFlight} file(s) in flight each, batches of up to ${plan.batchJobs} files${plan.network ? ` (${plan.network}: a network file system)` : ''}; CRC-32: ${crc32Implementation()}`);
     const pool = new CopyWorkerPool({ kernelCopy: plan.network === undefined, workers: plan.workers, jobsInFlight: plan.jobsInFlight, backupLocal: plan.backupLocal, dataRoot: `${backupRoot}/${DATA_DIR}`, targetRoot, chown: context.chown, verifyExisting: options.verifyExisting ?? 'size-mtime', onBytes: (bytes) => reporter.addBytes(bytes) });
     // a restore into an empty share will copy everything: its workers load while the manifest is
     // checked. Over a tree already there (a resumed restore), they start with the first job, if any.

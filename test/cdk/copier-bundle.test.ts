@@ -1,12 +1,13 @@
 // The copier as the image runs it: bundled by cdk/copier-bundle.ts (the Dockerfile's build step)
 // and run under plain `node`, a backup of a small tree and its restore onto an empty share.
 import { execFile } from 'node:child_process';
-import { lstat, mkdir, mkdtemp, readFile, readdir, readlink, rm, symlink, writeFile, link } from 'node:fs/promises';
+import { copyFile, lstat, mkdir, mkdtemp, readFile, readdir, readlink, rm, symlink, writeFile, link } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COPIER_ENTRY, COPIER_NODE_OPTIONS, bundleCopier } from '../../cdk/copier-bundle.ts';
+import { NATIVE_CRC32_FILE } from '../../copier/checksum.ts';
 
 const run = promisify(execFile);
 let dir: string;
@@ -90,6 +91,30 @@ describe('the copier bundle (as built into the image)', () => {
     const failed = await run(process.execPath, [bundle], { env: { PATH: process.env.PATH ?? '', COPIER_MODE: 'sideways' } }).then(() => undefined, (e: { code: number; stderr: string }) => e);
     expect(failed?.code).toBe(2);
     expect(JSON.parse(failed!.stderr.trim().split('\n').at(-1)!)).toMatchObject({ error: 'ConfigError', reason: expect.stringContaining('COPIER_MODE') });
+  });
+
+  it('without a native CRC-32 beside it (a platform npm has no binary for) checks with zlib\'s, and still catches a corrupt file', async () => {
+    const image = join(dir, 'image-without-native-crc');
+    await mkdir(image);
+    for (const file of await readdir(join(dir, 'image'))) if (file !== NATIVE_CRC32_FILE) await copyFile(join(dir, 'image', file), join(image, file));
+    const share = join(dir, 'zlib-share');
+    await mkdir(join(share, 'sub'), { recursive: true });
+    await writeFile(join(share, 'small.txt'), 'small\n');
+    await writeFile(join(share, 'sub', 'large.bin'), Buffer.alloc(3 * 1024 * 1024, 9)); // over 1 MiB: read back and checked
+    const backup = join(dir, 'zlib-backup');
+    const env = { PATH: process.env.PATH ?? '' };
+    await run(process.execPath, [join(image, COPIER_ENTRY)], { env: { ...env, COPIER_MODE: 'backup', COPIER_SOURCE: share, COPIER_TARGET: backup } });
+    const target = join(dir, 'zlib-target');
+    await mkdir(target);
+    const restored = await run(process.execPath, [join(image, COPIER_ENTRY)], { env: { ...env, COPIER_MODE: 'restore', COPIER_SOURCE: backup, COPIER_TARGET: target } });
+    expect(restored.stderr).toContain('CRC-32: zlib');
+    expect(await describeTree(target)).toEqual(await describeTree(share));
+    await writeFile(join(backup, 'data', 'sub', 'large.bin'), Buffer.alloc(3 * 1024 * 1024, 8));
+    const corruptTarget = join(dir, 'zlib-corrupt-target');
+    await mkdir(corruptTarget);
+    const failed = await run(process.execPath, [join(image, COPIER_ENTRY)], { env: { ...env, COPIER_MODE: 'restore', COPIER_SOURCE: backup, COPIER_TARGET: corruptTarget } }).then(() => undefined, (e: { code: number; stderr: string }) => e);
+    expect(failed?.code).toBe(1);
+    expect(JSON.parse(failed!.stderr.trim().split('\n').at(-1)!)).toMatchObject({ error: 'ChecksumMismatchError', reason: expect.stringContaining('large.bin') });
   });
 
   it('names a copy worker\'s failure by its class (the name survives minifying and the thread hop)', async () => {
