@@ -8,7 +8,8 @@
 // latfs mount), --sets small,large,mixed, --rounds N, --quick (small sizes), --latfs (the small set
 // only, of 2,000 files, and xargs -P16 cp), --small-files N, --large-files N, --large-mib N, --mixed-files N,
 // --manifest-entries N (peak RSS of a restore of an N-entry manifest of empty files; 0 = skip),
-// --keep (keep the scratch data), --tools copier,xargs (only these; the copier always runs).
+// --keep (keep the scratch data), --tools copier,xargs (only these; the copier always runs),
+// --settle S (wait S seconds after each drop of the caches; docs/performance.md, traps).
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync, writeSync } from 'node:fs';
@@ -41,6 +42,7 @@ const { values: args } = parseArgs({
     'manifest-entries': { type: 'string' },
     keep: { type: 'boolean', default: false },
     tools: { type: 'string' },
+    settle: { type: 'string', default: '0' },
   },
 });
 const num = (text: string | undefined, fallback: number) => (text === undefined ? fallback : Number(text));
@@ -199,16 +201,20 @@ async function main(): Promise<void> {
   mkdirSync(sourceDir, { recursive: true });
   mkdirSync(targetDir, { recursive: true });
   // the page cache is dropped before each run when we may (root, not in a container that forbids it)
+  // --settle: this VM hands the pages a drop frees back to its host, and a run that starts at once
+  // gets the not-yet-handed-back ones first: waiting makes every tool start from the same state
+  const settleMs = num(args.settle, 0) * 1000;
   const dropCaches = () => {
     spawnSync('sync');
     try {
       writeFileSync('/proc/sys/vm/drop_caches', '3');
+      if (settleMs > 0) spawnSync('sleep', [String(settleMs / 1000)]);
       return true;
     } catch {
       return false;
     }
   };
-  const cacheState = dropCaches() ? 'cold (caches dropped before every run)' : 'warm: /proc/sys/vm/drop_caches is not writable here, so sources are read from the page cache';
+  const cacheState = dropCaches() ? `cold (caches dropped before every run${settleMs > 0 ? `, then ${settleMs / 1000} s to settle` : ''})` : 'warm: /proc/sys/vm/drop_caches is not writable here, so sources are read from the page cache';
 
   // the copier runs as the Fargate image runs it: the esbuild bundle under plain node (no tsx)
   const bundleDir = join(args.scratch, 'bundle');
@@ -256,7 +262,7 @@ async function main(): Promise<void> {
   // Nothing is deleted until the end: this disk's ext4 does not reuse an inode freed less than a
   // minute ago, and creating files right after deleting many is far slower (performance-notes.md)
   const leftovers: string[] = [];
-  const report: Record<string, unknown> = { date: new Date().toISOString(), cacheState, sizes, rounds, sourceDir, targetDir, sets: {} };
+  const report: Record<string, unknown> = { date: new Date().toISOString(), cacheState, settleSeconds: settleMs / 1000, sizes, rounds, sourceDir, targetDir, sets: {} };
   const measures: BenchMeasures = { networkTarget: networkFileSystem(targetDir) !== undefined, sets: {} };
   // --sets none: only the manifest RSS measurement
   // --latfs measures the small set only unless told otherwise: xargs -P16 cp runs 16 separate cp
