@@ -369,8 +369,8 @@ async function main(): Promise<void> {
       rmSync(args.scratch, { recursive: true, force: true });
     }
   }
-  // the performance targets, as this run measured them (informational: only the RSS limit fails the bench,
-  // since a speed ratio on a shared VM moves from run to run; docs/performance.md)
+  // the performance targets, as this run measured them (informational: only the RSS limit fails
+  // the bench, since a speed ratio on a shared VM moves from run to run; docs/performance.md)
   const targets = judgeTargets(measures);
   report.targets = targets;
   console.log(`\ntargets (docs/performance.md), as this run measured them, ${measures.networkTarget ? 'on a network file system' : 'on the local disk'}:\n${targetsTable(targets)}\n`);

@@ -48,13 +48,15 @@ function loadCrc32(): { crc32: Crc32Function; implementation: 'native' | 'zlib' 
 }
 
 let loaded: ReturnType<typeof loadCrc32> | undefined;
+const loadedCrc32 = () => (loaded ??= loadCrc32());
+
 function crc32(data: Uint8Array, initial?: number): number {
-  return (loaded ??= loadCrc32()).crc32(data, initial);
+  return loadedCrc32().crc32(data, initial);
 }
 
 /** Which CRC-32 this thread computes with (the copier logs it; tests check the native one loads). */
 export function crc32Implementation(): 'native' | 'zlib' {
-  return (loaded ??= loadCrc32()).implementation;
+  return loadedCrc32().implementation;
 }
 
 function createHash(algorithm: 'sha256'): Hash {
