@@ -4,10 +4,9 @@
 // dependencies (AWS SDK v3 tree-shaken) inside. The image build runs this file
 // (`npx tsx cdk/copier-bundle.ts <outdir>`, see
 // copier/Dockerfile) and the tests import it, so what is tested is what the image runs.
-import { existsSync, readdirSync } from 'node:fs';
 import { copyFile, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { join, resolve } from 'node:path';
+import { join, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build, type BuildOptions, type Metafile } from 'esbuild';
 import { NATIVE_CRC32_FILE } from '../copier/checksum.ts';
@@ -74,27 +73,19 @@ export function launcherBuildOptions(outdir: string): BuildOptions {
 }
 
 /**
- * The native CRC-32 binary npm installed for this machine (copier/checksum.ts): of the
- * @node-rs/crc32-<platform> packages present (npm installs those whose os, cpu and libc match), the
- * first whose binary loads here. The image's build stage runs on the platform the image runs on, so
- * this is the binary for it. Undefined where npm has none: the copier then computes with zlib.
+ * The native CRC-32 binary npm installed for this machine (copier/checksum.ts): the one
+ * @node-rs/crc32's own loader picks (by os, cpu and libc), found in require's cache once loaded,
+ * since the package exports no path. The image's build stage runs on the platform the image runs
+ * on, so this is the binary for it. Undefined where npm has none: the copier then computes with zlib.
  */
 export function nativeCrc32Binary(): string | undefined {
-  const scope = join(REPO_ROOT, 'node_modules', '@node-rs');
-  if (!existsSync(scope)) return undefined;
   const load = createRequire(join(REPO_ROOT, 'package.json'));
-  for (const pkg of readdirSync(scope).filter((name) => name.startsWith('crc32-')).sort()) {
-    for (const file of readdirSync(join(scope, pkg)).filter((name) => name.endsWith('.node'))) {
-      const path = join(scope, pkg, file);
-      try {
-        load(path);
-        return path;
-      } catch {
-        // built for another libc or CPU: the next
-      }
-    }
+  try {
+    load('@node-rs/crc32');
+  } catch {
+    return undefined; // no binary for this platform
   }
-  return undefined;
+  return Object.keys(load.cache).find((path) => path.endsWith('.node') && path.includes(`${sep}@node-rs${sep}crc32`));
 }
 
 /** Bundles the copier into `outdir` (copier.cjs, copier.js, copy-worker.js, scout-worker.js, their
