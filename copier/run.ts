@@ -6,6 +6,7 @@ import { ConfigError, describeFailure, FaultInjectedError, StoppedError } from '
 import { isSameOrUnder } from './paths.ts';
 import type { ChecksumAlgorithm } from './checksum.ts';
 import { ProgressReporter, type ProgressSink } from './progress.ts';
+import type { ReportEntry, ReportSink } from './report.ts';
 
 export interface RunOptions {
   /** backup: the share's root; restore: the backup's root (manifest.jsonl, summary.json, data/) */
@@ -41,6 +42,8 @@ export interface RunOptions {
   chown?: boolean;
   /** one human-readable line per call (main.ts: stderr) */
   log?: (message: string) => void;
+  /** where the per-entry report goes (report.ts); none: entries are only logged and counted */
+  report?: ReportSink;
 }
 
 export interface RunResult {
@@ -57,6 +60,8 @@ export interface RunResult {
   skipped: number;
   /** restore only: files and symlinks already in place (a resumed restore), counted in files/symlinks too */
   unchanged: number;
+  /** report entries (report.ts): what the run could not keep or had to resolve */
+  warnings: number;
 }
 
 export function defaultConcurrency(): number {
@@ -64,7 +69,7 @@ export function defaultConcurrency(): number {
 }
 
 export function emptyResult(): RunResult {
-  return { entries: 0, files: 0, bytes: 0, dirs: 0, symlinks: 0, hardlinks: 0, skipped: 0, unchanged: 0 };
+  return { entries: 0, files: 0, bytes: 0, dirs: 0, symlinks: 0, hardlinks: 0, skipped: 0, unchanged: 0, warnings: 0 };
 }
 
 export interface RunContext {
@@ -77,6 +82,8 @@ export interface RunContext {
   throwIfStopped(): void;
   /** count a written regular file; trips the fault switch */
   fileWritten(bytes: number): void;
+  /** one report entry: counted as a warning, logged, and handed to the report sink */
+  report(entry: ReportEntry): void;
 }
 
 export function stopError(signal: AbortSignal | undefined): Error {
@@ -113,14 +120,21 @@ export async function runWithContext(options: RunOptions, body: (context: RunCon
       reporter.fileDone();
       if (failAfter !== undefined && result.files >= failAfter) throw new FaultInjectedError(`fault injected after ${failAfter} files`);
     },
+    report(entry) {
+      result.warnings += 1;
+      log(`report: ${JSON.stringify(entry.path)} ${entry.what} ${entry.action}: ${entry.why}`);
+      options.report?.add(entry);
+    },
   };
   try {
     if (failAfter === 0) throw new FaultInjectedError('fault injected after 0 files');
     await body(context);
+    await options.report?.close();
     reporter.setPhase('done');
     await reporter.finish();
     return result;
   } catch (error) {
+    await options.report?.close().catch((closeError: unknown) => log(`report write failed: ${(closeError as Error).message}`));
     await reporter.fail(describeFailure(error).reason);
     throw error;
   }
