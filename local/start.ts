@@ -6,6 +6,7 @@
 // Data (DynamoDB files, storage, the token signing key) lives in DATA_DIR and survives restarts.
 // The last line of the banner, `LOCAL_STACK_READY {...}`, is for programs that start us.
 import { DEFAULT_API_PORT, READY_MARKER, portFromEnv, resolveDataDir } from './env.ts';
+import { LOW_SPACE_BYTES, formatBytes, freeBytes } from './disk.ts';
 import { startLocalStack, type LocalStack } from './stack.ts';
 
 function flag(value: string | undefined): boolean {
@@ -47,6 +48,12 @@ async function main(): Promise<void> {
 
   const memberToken = await stack.identity.mintToken({ project: 'demo', roles: ['member'], sub: 'demo-member' });
   const adminToken = await stack.identity.mintToken({ project: 'demo', roles: ['admin', 'member'], sub: 'demo-admin' });
+  // A restart on a full disk works (reads need no space), but every backup will fail: say so here,
+  // where the developer looks, rather than only in the reason of the first failed backup.
+  const free = freeBytes(stack.dataDir);
+  const diskWarning = free !== undefined && free < LOW_SPACE_BYTES
+    ? [`  WARNING: the data folder's file system has ${formatBytes(free)} free: backups and restores will fail`, '  with "no space left on device" until space is freed there.', '']
+    : [];
   const banner = [
     '',
     'Share backup service: local stack is up',
@@ -56,6 +63,7 @@ async function main(): Promise<void> {
     `  DynamoDB       ${stack.dynamodbEndpoint}   tables ${Object.values(stack.tables).join(', ')}`,
     `  Step Functions ${stack.sfnEndpoint}`,
     '',
+    ...diskWarning,
     '  Tokens for project "demo" (valid 12 hours):',
     `  MEMBER_TOKEN=${memberToken}`,
     `  ADMIN_TOKEN=${adminToken}`,

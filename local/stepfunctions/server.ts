@@ -301,6 +301,7 @@ export async function startStepFunctionsFacade(opts: StepFunctionsFacadeOptions)
       await Promise.all(all.map((r) => r.children.stopAll()));
       await Promise.all(all.map((r) => r.settled.catch(() => undefined)));
       store.flush();
+      store.close();
       dynamodb.destroy();
     },
   };
