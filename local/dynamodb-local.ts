@@ -15,6 +15,7 @@ import {
 import { TABLES, createTableInput } from '../functions/adapters/tables.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, findFreePort, type TableNames } from './env.ts';
 import { exited, waitForExit } from './processes.ts';
+import { killWithUs } from './reaper.ts';
 
 export interface DynamoDbLocalOptions {
   /** folder for the database files; omitted: in memory (gone when the process stops) */
@@ -91,7 +92,9 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
     spawnError = err;
   });
 
-  // A Java process must not outlive us, even when we leave by process.exit() or a crash.
+  // A Java process must not outlive us: the reaper ends it if we die by a signal (even SIGKILL),
+  // this handler when we leave by process.exit() or a crash.
+  killWithUs(child);
   const killOnExit = () => signalGroup(pid, 'SIGKILL');
   process.on('exit', killOnExit);
 

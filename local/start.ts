@@ -26,15 +26,21 @@ async function main(): Promise<void> {
     backupDriversFile: env.BACKUP_DRIVERS_FILE || undefined,
   });
 
-  let stopping = false;
-  const shutdown = (signal: string) => {
-    if (stopping) {
-      // a second Ctrl+C: the user does not want to wait for an orderly stop
-      process.stderr.write(`${signal} again: exiting now\n`);
+  // npm forwards SIGINT and SIGTERM to us, and a terminal's Ctrl+C also reaches us directly (we
+  // share its process group): one Ctrl+C can arrive twice within milliseconds. Only a signal that
+  // comes after this long counts as the impatient second Ctrl+C.
+  const REPEAT_AFTER_MS = 1000;
+  let stoppingSince: number | undefined;
+  const shutdown = (reason: string) => {
+    if (stoppingSince !== undefined) {
+      if (Date.now() - stoppingSince < REPEAT_AFTER_MS) return;
+      // a second Ctrl+C: the user does not want to wait for an orderly stop (DynamoDB Local goes
+      // by our exit handler, copiers by the reaper)
+      process.stderr.write(`${reason} again: exiting now\n`);
       process.exit(130);
     }
-    stopping = true;
-    process.stderr.write(`\n${signal}: stopping the local stack...\n`);
+    stoppingSince = Date.now();
+    process.stderr.write(`\n${reason}: stopping the local stack...\n`);
     stack.stop().then(
       () => process.exit(0),
       (err: unknown) => {
@@ -43,8 +49,15 @@ async function main(): Promise<void> {
       },
     );
   };
-  process.on('SIGINT', () => shutdown('SIGINT'));
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => shutdown(signal));
+
+  // Whoever started us (npm, a shell, a test) may die without passing a signal on (SIGKILL): we
+  // are then adopted by another process, and stop rather than hold the ports and the data folder.
+  const parent = process.ppid;
+  const PARENT_POLL_MS = 500;
+  setInterval(() => {
+    if (process.ppid !== parent) shutdown(`parent process ${parent} exited`);
+  }, PARENT_POLL_MS).unref();
 
   const memberToken = await stack.identity.mintToken({ project: 'demo', roles: ['member'], sub: 'demo-member' });
   const adminToken = await stack.identity.mintToken({ project: 'demo', roles: ['admin', 'member'], sub: 'demo-admin' });

@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
+import { killWithUs } from '../../reaper.ts';
 import { TaskError, type TaskHandler } from './task-error.ts';
 
 export const ECS_RESOURCES = {
@@ -63,6 +64,7 @@ export class ChildProcessGroup {
 
   add(child: ChildProcess): void {
     this.children.add(child);
+    killWithUs(child); // a copier must not outlive the facade, even one killed by SIGKILL
     child.once('exit', () => this.children.delete(child));
   }
 
