@@ -46,6 +46,8 @@ export interface LocalStackOptions {
   backupDrivers?: string;
   backupDriversFile?: string;
   region?: string;
+  /** told of every failed write under dataDir the stack itself makes (e.g. ENOSPC) */
+  onDataWriteFailure?: (err: unknown) => void;
 }
 
 export interface LocalStack {
@@ -173,6 +175,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       },
       dynamodbEndpoint,
       localStorageRoot: storageRoot,
+      onDataWriteFailure: options.onDataWriteFailure,
       copierCommand: [process.execPath, '--import', 'tsx', join(REPO_ROOT, 'copier', 'main.ts')],
       copierEnv: {
         AWS_REGION: region,

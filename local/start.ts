@@ -6,7 +6,8 @@
 // Data (DynamoDB files, storage, the token signing key) lives in DATA_DIR and survives restarts.
 // The last line of the banner, `LOCAL_STACK_READY {...}`, is for programs that start us.
 import { DEFAULT_API_PORT, READY_MARKER, portFromEnv, resolveDataDir } from './env.ts';
-import { LOW_SPACE_BYTES, formatBytes, freeBytes } from './disk.ts';
+import { mkdirSync } from 'node:fs';
+import { LOW_SPACE_BYTES, SpaceReserve, formatBytes, freeBytes } from './disk.ts';
 import { startLocalStack, type LocalStack } from './stack.ts';
 
 function flag(value: string | undefined): boolean {
@@ -15,8 +16,13 @@ function flag(value: string | undefined): boolean {
 
 async function main(): Promise<void> {
   const env = process.env;
+  const dataDir = resolveDataDir(env);
+  mkdirSync(dataDir, { recursive: true });
+  const reserve = new SpaceReserve(dataDir);
+  reserve.start();
   const stack: LocalStack = await startLocalStack({
-    dataDir: resolveDataDir(env),
+    dataDir,
+    onDataWriteFailure: (err) => reserve.writeFailed(err),
     port: portFromEnv(env.PORT, DEFAULT_API_PORT),
     sfnPort: portFromEnv(env.SFN_PORT, 0),
     dynamodbEndpoint: env.DYNAMODB_ENDPOINT || undefined,
@@ -64,7 +70,8 @@ async function main(): Promise<void> {
   // A restart on a full disk works (reads need no space), but every backup will fail: say so here,
   // where the developer looks, rather than only in the reason of the first failed backup.
   const free = freeBytes(stack.dataDir);
-  const diskWarning = free !== undefined && free < LOW_SPACE_BYTES
+  // (without its reserve, a failed backup may not even be recorded: see SpaceReserve)
+  const diskWarning = free !== undefined && (free < LOW_SPACE_BYTES || !reserve.isHeld)
     ? [`  WARNING: the data folder's file system has ${formatBytes(free)} free: backups and restores will fail`, '  with "no space left on device" until space is freed there.', '']
     : [];
   const banner = [

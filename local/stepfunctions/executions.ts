@@ -40,7 +40,15 @@ export class ExecutionStore {
   /** the reason the last write failed, until a flush writes everything again */
   private failing: string | undefined;
 
-  constructor(dataDir: string, private readonly log: (message: string) => void = (message) => console.error(message)) {
+  /**
+   * onWriteFailure hears of every failed write (the local stack gives its space reserve back on
+   * ENOSPC); log reports what the store does about it.
+   */
+  constructor(
+    dataDir: string,
+    private readonly onWriteFailure: (err: unknown) => void = () => undefined,
+    private readonly log: (message: string) => void = (message) => console.error(message),
+  ) {
     this.dir = join(dataDir, 'stepfunctions', 'executions');
     try {
       mkdirSync(this.dir, { recursive: true });
@@ -123,6 +131,7 @@ export class ExecutionStore {
         // the partial temporary file holds space a full disk needs back
         try { rmSync(`${file}.tmp`, { force: true }); } catch { /* nothing more to free */ }
         this.writeFailed(err);
+        this.onWriteFailure(err);
         break; // the next records would fail the same way; the retry writes them all
       }
     }

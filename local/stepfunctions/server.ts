@@ -40,6 +40,8 @@ export interface StepFunctionsFacadeOptions {
   copierCommand: string[];
   /** extra env for the copier child (AWS endpoint/creds) */
   copierEnv: Record<string, string>;
+  /** told of every failed write of the execution history (e.g. ENOSPC), after it is logged */
+  onDataWriteFailure?: (err: unknown) => void;
 }
 
 export interface StepFunctionsFacade {
@@ -78,7 +80,7 @@ export async function startStepFunctionsFacade(opts: StepFunctionsFacadeOptions)
     credentials: { accessKeyId: process.env.AWS_ACCESS_KEY_ID ?? 'local', secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY ?? 'local' },
   });
   const ecs = new LocalEcs(opts);
-  const store = new ExecutionStore(opts.dataDir);
+  const store = new ExecutionStore(opts.dataDir, opts.onDataWriteFailure);
   const running = new Map<string, RunningExecution>();
   let stopping = false;
 
