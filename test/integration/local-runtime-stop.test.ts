@@ -1,14 +1,17 @@
 // Stopping `npm start`: SIGTERM or SIGINT to npm or to the stack's node process stops everything
 // it started (DynamoDB Local, the copiers, the reaper) and frees its ports; a SIGKILL of its whole
 // process group, while a copier runs, leaves nothing behind either. Each test runs the real
-// `npm start` with its own DynamoDB Local (in memory) and finds what it started in /proc.
+// `npm start` and finds what it started in /proc. A Java start costs a core for seconds: the
+// tests where DynamoDB Local was the process left behind start their own (in memory), the others
+// use the run's shared one.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, inject, it } from 'vitest';
 import { READY_MARKER } from '../../local/env.ts';
 import { openIdentity } from '../../local/identity.ts';
 import { waitForExit } from '../../local/processes.ts';
@@ -77,6 +80,8 @@ interface RunningNpmStart {
   npm: ChildProcess;
   dataDir: string;
   ready: { apiUrl: string; sfnEndpoint: string; dynamodbEndpoint: string; storageRoot: string };
+  /** the addresses it listened on itself (the shared DynamoDB Local's is not its own) */
+  ownUrls: string[];
   /** every process seen started by it so far (updated by look()) */
   seen: Map<number, ProcInfo>;
   look(): ProcInfo[];
@@ -85,10 +90,11 @@ interface RunningNpmStart {
 
 const started: RunningNpmStart[] = [];
 
-async function npmStart(): Promise<RunningNpmStart> {
+async function npmStart({ ownDynamoDb }: { ownDynamoDb: boolean }): Promise<RunningNpmStart> {
   const dataDir = mkdtempSync(join(tmpdir(), 'share-backup-stop-'));
   const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0', SFN_PORT: '0', DATA_DIR: dataDir, DYNAMODB_IN_MEMORY: '1' };
   for (const name of ['DYNAMODB_ENDPOINT', 'TABLE_PREFIX', 'BACKUP_DRIVERS', 'BACKUP_DRIVERS_FILE', 'VITEST', 'VITEST_WORKER_ID', 'VITEST_POOL_ID']) delete env[name];
+  if (!ownDynamoDb) Object.assign(env, { DYNAMODB_ENDPOINT: inject('dynamodbEndpoint'), TABLE_PREFIX: `stop${randomBytes(4).toString('hex')}-` });
   // detached: npm leads a process group, as it does when started from a terminal
   const npm = spawn('npm', ['start'], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let output = '';
@@ -107,7 +113,8 @@ async function npmStart(): Promise<RunningNpmStart> {
     return now;
   };
   look();
-  const run: RunningNpmStart = { npm, dataDir, ready, seen, look, output: () => output };
+  const ownUrls = [ready.apiUrl, ready.sfnEndpoint, ...(ownDynamoDb ? [ready.dynamodbEndpoint] : [])];
+  const run: RunningNpmStart = { npm, dataDir, ready, ownUrls, seen, look, output: () => output };
   started.push(run);
   return run;
 }
@@ -121,7 +128,7 @@ async function expectNothingLeft(run: RunningNpmStart, withinMs: number): Promis
     return running.length === 0 ? [] : false;
   }, { timeoutMs: withinMs, what: 'every process npm start started to exit' }).catch(() => stillRunning(run.seen));
   expect(left.map((p) => `${p.pid} ${p.cmdline}`), run.output()).toEqual([]);
-  for (const url of [run.ready.apiUrl, run.ready.sfnEndpoint, run.ready.dynamodbEndpoint]) {
+  for (const url of run.ownUrls) {
     expect(await portIsFree(portOf(url)), `port of ${url} is free`).toBe(true);
   }
 }
@@ -137,16 +144,15 @@ afterEach(async () => {
 });
 
 describe('stopping npm start', () => {
-  const expectedChildren = (run: RunningNpmStart) => {
+  const expectStarted = (run: RunningNpmStart, ...what: string[]) => {
     const commands = [...run.seen.values()].map((p) => p.cmdline);
-    expect(commands.some((c) => c.includes('local/start.ts')), commands.join('\n')).toBe(true);
-    expect(commands.some((c) => c.includes('DynamoDBLocal.jar')), commands.join('\n')).toBe(true);
+    for (const command of what) expect(commands.some((c) => c.includes(command)), commands.join('\n')).toBe(true);
   };
 
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    it(`${signal} to the npm process stops everything it started and frees its ports`, async () => {
-      const run = await npmStart();
-      expectedChildren(run);
+  for (const [signal, ownDynamoDb] of [['SIGTERM', true], ['SIGINT', false]] as const) {
+    it(`${signal} to the npm process stops everything it started and frees its ports${ownDynamoDb ? ' (DynamoDB Local too)' : ''}`, async () => {
+      const run = await npmStart({ ownDynamoDb });
+      expectStarted(run, 'local/start.ts', ...(ownDynamoDb ? ['DynamoDBLocal.jar'] : []));
       run.npm.kill(signal);
       expect(await waitForExit(run.npm, 20_000), 'npm exits').toBe(true);
       await expectNothingLeft(run, 5000);
@@ -154,16 +160,19 @@ describe('stopping npm start', () => {
   }
 
   it('SIGTERM to the stack\'s node process stops everything and frees its ports', async () => {
-    const run = await npmStart();
-    const node = [...run.seen.values()].find((p) => p.cmdline.includes('local/start.ts'));
+    const run = await npmStart({ ownDynamoDb: false });
+    // the process that runs local/start.ts itself: the innermost one naming it (not a shell or a
+    // launcher in between)
+    const naming = [...run.seen.values()].filter((p) => p.cmdline.includes('local/start.ts'));
+    const node = naming.find((p) => !naming.some((child) => child.ppid === p.pid));
     expect(node, run.output()).toBeDefined();
     process.kill(node!.pid, 'SIGTERM');
     expect(await waitForExit(run.npm, 20_000), 'npm exits').toBe(true);
     await expectNothingLeft(run, 5000);
   }, 120_000);
 
-  it('SIGKILL of its process group while a copier runs leaves nothing after a few seconds', async () => {
-    const run = await npmStart();
+  it('SIGKILL of its process group while a copier runs leaves nothing after a few seconds (DynamoDB Local neither)', async () => {
+    const run = await npmStart({ ownDynamoDb: true });
     const identity = await openIdentity(run.dataDir);
     const member = tenant(run.ready.apiUrl, 'demo', await identity.mintToken({ project: 'demo', roles: ['member'] }));
     const share = await createShare(member, { name: 'busy' });
@@ -178,7 +187,7 @@ describe('stopping npm start', () => {
     // the test independent of how fast this machine copies 20 MiB.
     process.kill(copier.pid, 'SIGSTOP');
     run.look();
-    expect([...run.seen.values()].some((p) => p.cmdline.includes('DynamoDBLocal.jar'))).toBe(true);
+    expectStarted(run, 'local/start.ts', 'DynamoDBLocal.jar', 'copier/main.ts');
 
     process.kill(-run.npm.pid!, 'SIGKILL');
     await expectNothingLeft(run, 5000);
