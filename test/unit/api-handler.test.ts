@@ -153,6 +153,25 @@ describe('routing, versions and error shapes', () => {
     expect((await f.call('POST', '/v2/shares', { body: { share: { backup_id: 'nope' } } })).json.badRequest.message).toContain('share.backup_id');
   });
 
+  it('a POST or PUT body that is not JSON by its Content-Type is a 415 badMediaType; JSON with parameters is JSON', async () => {
+    const f = createFixture();
+    const body = JSON.stringify({ share: { share_proto: 'NFS', size: 1 } });
+    for (const type of ['text/plain', 'application/xml', 'application/x-www-form-urlencoded', 'application/jsonx']) {
+      const res = await f.call('POST', '/v2/shares', { rawBody: body, headers: { 'content-type': type } });
+      expect(res.status, type).toBe(415);
+      expect(res.json).toEqual({ badMediaType: { code: 415, message: expect.stringContaining(type) } });
+    }
+    const created = await f.share();
+    const put = await f.call('PUT', `/v2/shares/${created.id}`, { body: { share: { name: 'x' } }, headers: { 'Content-Type': 'text/plain' } });
+    expect(put.status).toBe(415);
+    // webob's content_type drops the parameters, so Manila takes these as application/json
+    for (const type of ['application/json; charset=utf-8', 'Application/JSON', 'application/json;charset=UTF-8']) {
+      expect((await f.call('POST', '/v2/shares', { rawBody: body, headers: { 'content-type': type } })).status, type).toBe(202);
+    }
+    // no Content-Type at all: the body is read as JSON (clients that omit it keep working)
+    expect((await f.call('POST', '/v2/shares', { rawBody: body })).status).toBe(202);
+  });
+
   it('a non-admin naming another project in the path gets 403; the own project works', async () => {
     const f = createFixture();
     expect((await f.call('GET', '/v2/beta/shares')).status).toBe(403);
