@@ -6,6 +6,7 @@ import { runBackup } from './backup.ts';
 import { loadCopierConfig } from './config.ts';
 import { describeFailure, StoppedError } from './errors.ts';
 import { DynamoProgressSink } from './dynamo-progress.ts';
+import { DynamoReportSink } from './dynamo-report.ts';
 import { runRestore } from './restore.ts';
 
 function log(message: string): void {
@@ -31,6 +32,7 @@ async function main(): Promise<number> {
       checksum: config.checksum,
       networkFileSystem: config.networkFileSystem,
       progress: config.progress ? new DynamoProgressSink(config.progress) : undefined,
+      report: config.report ? new DynamoReportSink(config.report, undefined, { onWriteError: (error) => log(`report write failed: ${(error as Error).message}`) }) : undefined,
       signal: stop.signal,
       log,
     });

@@ -175,7 +175,7 @@ export function defaultDependencies(): ApiDependencies {
     const config = loadConfig(process.env);
     defaults = {
       repository: new DynamoRepository(
-        { shares: config.sharesTable, backups: config.backupsTable, restores: config.restoresTable },
+        { shares: config.sharesTable, backups: config.backupsTable, restores: config.restoresTable, reports: config.reportsTable },
         tracer.captureAWSv3Client(new DynamoDBClient({})),
       ),
       starter: new StepFunctionsStarter(

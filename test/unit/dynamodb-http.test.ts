@@ -128,7 +128,7 @@ describe('the copier DynamoDB writer', () => {
     vi.stubEnv('AWS_DEFAULT_REGION', '');
     try {
       const sink = new DynamoProgressSink({ progress: { table: 'restores', id: 'r1' } });
-      await expect(sink.write({ phase: 'copying', files_total: 1, files_done: 0, bytes_total: 1, bytes_done: 0, eta_seconds: null, updated_at: '2024-01-01T00:00:00.000Z', percent: '0' })).rejects.toThrow(/AWS_REGION/);
+      await expect(sink.write({ phase: 'copying', files_total: 1, files_done: 0, bytes_total: 1, bytes_done: 0, warnings: 0, eta_seconds: null, updated_at: '2024-01-01T00:00:00.000Z', percent: '0' })).rejects.toThrow(/AWS_REGION/);
     } finally {
       vi.unstubAllEnvs();
     }
