@@ -1,6 +1,7 @@
 // Views: records → Manila's JSON (api.md field lists, exactly).
 import { createHash } from 'node:crypto';
 import type { BackupRecord, ReportItem, RestoreRecord, ShareRecord } from '../domain/records.ts';
+import { backupSizeGiB } from '../domain/rules.ts';
 
 /** A stable id for a share's one export location (Manila gives export locations their own ids). */
 export function exportLocationId(shareId: string): string {
@@ -53,7 +54,9 @@ export function backupDetail(backup: BackupRecord, admin: boolean) {
     status: backup.status,
     name: backup.name,
     description: backup.description,
-    size: backup.size,
+    // Manila's size is the source share's; a backup that holds more than that (a backend that did
+    // not enforce the share's size) reports what it needs, so no restore onto the declared size fails
+    size: backupSizeGiB(backup),
     availability_zone: backup.availability_zone,
     created_at: backup.created_at,
     updated_at: backup.updated_at,

@@ -445,6 +445,35 @@ describe('restore', () => {
   });
 });
 
+describe('sizes are measured', () => {
+  it('a 1 GiB share\'s backup that holds 2 GiB says so, and every restore onto 1 GiB is refused with both figures', async () => {
+    const f = createFixture();
+    const source = await f.share(MEMBER, { size: 1 });
+    const id = await f.backup(source.id);
+    // what the copier's final write records for a backup of 2 GiB written into the 1 GiB share
+    await f.repository.updateBackup(id, { set: { files: 2, bytes: 2 * 1024 ** 3 } });
+    expect((await f.call('GET', `/v2/share-backups/${id}`)).json.share_backup).toMatchObject({ size: 2, files: 2, bytes: 2 * 1024 ** 3 });
+    const message = `Share size 1 GiB (1073741824 bytes) is too small to restore backup ${id}: it holds 2147483648 bytes (2 GiB), more than its declared size of 1 GiB.`;
+    // in place
+    const inPlace = await f.call('POST', `/v2/share-backups/${id}/action`, { body: { restore: null } });
+    expect(inPlace.status).toBe(400);
+    expect(inPlace.json.badRequest.message).toBe(message);
+    // out of place
+    const target = await f.share(MEMBER, { size: 1 });
+    expect((await f.call('POST', `/v2/share-backups/${id}/action`, { body: { restore: target.id } })).json.badRequest.message)
+      .toBe(message);
+    // a new share from the backup: refused at 1 GiB, and its default size is what the backup needs
+    expect((await f.call('POST', '/v2/shares', { body: { share: { backup_id: id, size: 1 } } })).json.badRequest.message).toBe(message);
+    expect(f.starter.restores).toEqual([]);
+    const big = await f.share(MEMBER, { size: 2 });
+    expect((await f.call('POST', `/v2/share-backups/${id}/action`, { body: { restore: big.id } })).status).toBe(202);
+    await f.repository.updateBackup(id, { set: { status: 'available' }, remove: ['active_restore_id'] });
+    const fits = await f.call('POST', '/v2/shares', { body: { share: { backup_id: id } } });
+    expect(fits.status).toBe(202);
+    expect(fits.json.share.size).toBe(2);
+  });
+});
+
 describe('reports (ext)', () => {
   const entry = (operationId: string, seq: number) => ({
     operation_id: operationId, seq, path: `dir/f${seq}`, what: 'xattrs', action: 'not-kept', why: `EOPNOTSUPP on entry ${seq}`,
