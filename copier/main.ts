@@ -15,12 +15,14 @@ function log(message: string): void {
 
 async function main(): Promise<number> {
   const stop = new AbortController();
+  let roots: { source: string; target: string } | undefined;
   process.once('SIGTERM', () => {
     log('SIGTERM: finishing the files in flight, starting no new ones');
     stop.abort(new StoppedError('stopped by SIGTERM'));
   });
   try {
     const config = loadCopierConfig(process.env);
+    roots = { source: config.source, target: config.target };
     const run = config.mode === 'backup' ? runBackup : runRestore;
     const started = Date.now();
     const result = await run({
@@ -39,7 +41,7 @@ async function main(): Promise<number> {
     log(`${config.mode} done in ${Date.now() - started} ms: ${JSON.stringify(result)}`);
     return 0;
   } catch (error) {
-    const failure = describeFailure(error);
+    const failure = describeFailure(error, roots);
     process.stderr.write(`${JSON.stringify({ error: failure.error, reason: failure.reason })}\n`);
     return failure.exitCode;
   }

@@ -137,7 +137,7 @@ export async function runWithContext(options: RunOptions, body: (context: RunCon
     return result;
   } catch (error) {
     await options.report?.close().catch((closeError: unknown) => log(`report write failed: ${(closeError as Error).message}`));
-    await reporter.fail(describeFailure(error).reason);
+    await reporter.fail(describeFailure(error, { source: options.source, target: options.target }).reason);
     throw error;
   }
 }

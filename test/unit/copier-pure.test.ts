@@ -198,6 +198,19 @@ describe('progress arithmetic', () => {
   });
 });
 
+describe('a full file system, said with its side', () => {
+  const roots = { source: '/mnt/backup', target: '/mnt/share' };
+  const enospc = (path?: string, code = 'ENOSPC') => Object.assign(new Error(`${code}: no space left on device${path ? `, open '${path}'` : ''}`), { code, ...(path ? { path } : {}) });
+  it.each([
+    ['a path under the target', enospc('/mnt/share/d/f'), "No space left on the target (/mnt/share): ENOSPC: no space left on device, open '/mnt/share/d/f'"],
+    ['a path under the source', enospc('/mnt/backup/data/x'), "No space left on the source (/mnt/backup): ENOSPC: no space left on device, open '/mnt/backup/data/x'"],
+    ['no path (a write through a file handle): the written side', enospc(), 'No space left on the target (/mnt/share): ENOSPC: no space left on device'],
+    ['a quota (EDQUOT)', enospc('/mnt/share/f', 'EDQUOT'), "No space left on the target (/mnt/share): EDQUOT: no space left on device, open '/mnt/share/f'"],
+  ])('%s', (_name, error, reason) => {
+    expect(describeFailure(error, roots)).toEqual({ error: 'FileSystemError', reason, exitCode: 1 });
+  });
+});
+
 describe('progress throttle', () => {
   afterEach(() => {
     vi.useRealTimers();
