@@ -215,6 +215,10 @@ describe('share CLI', () => {
       mkdirSync(join(root, `d${d}`));
       for (let f = 0; f < 100; f++) writeFileSync(join(root, `d${d}`, `f${f}.bin`), block);
     }
+    // the loop above blocks this process for longer than the gateway keeps an idle connection
+    // open on a busy machine; one turn of the event loop lets fetch's pool see the connections the
+    // gateway closed meanwhile, instead of sending the next request on one ("other side closed")
+    await new Promise((resolve) => setTimeout(resolve, 100));
     await backupShare(member, large.id, { name: 'large-backup' });
     const target = await createShare(member, { name: 'onto' });
 
