@@ -254,7 +254,7 @@ describe('share CLI', () => {
     expect(JSON.parse(resumed.stdout)).toMatchObject({ id: restoreId, share_id: target.id, status: 'succeeded', files_done: files });
     expect(resumed.stderr).toMatch(new RegExp(`restore ${restoreId}: done 100%, ${files}/${files} files, ${size}/${size}, .*ETA 0s\\nrestore ${restoreId}: 0 warnings\\.\\n$`));
     expect(await compareDirectories(root, target.export_locations[0].path)).toEqual([]);
-  });
+  }, 180_000); // 24,000 files written, backed up and restored one at a time: ~55 s alone on two cores
 
   it('runs from a clone through the bin launcher (npx share)', async () => {
     const run = spawnSync('npx', ['--no-install', 'share', 'backup', 'restore', '--help'], { cwd: REPO_ROOT, env: cliEnv(memberToken), encoding: 'utf8' });
