@@ -222,7 +222,7 @@ async function main(): Promise<void> {
   const copierBundle = join(bundleDir, COPIER_ENTRY);
 
   const dynamo = await startDynamoDbLocal();
-  const tables = { shares: 'bench-shares', backups: 'bench-backups', restores: 'bench-restores' };
+  const tables = { shares: 'bench-shares', backups: 'bench-backups', restores: 'bench-restores', reports: 'bench-reports' };
   await createTables(dynamo.endpoint, tables);
   const dynamoClient = localDynamoDbClient(dynamo.endpoint);
   // the copier gets what its Fargate task has (the image's NODE_OPTIONS, the task's variables), not
@@ -249,7 +249,7 @@ async function main(): Promise<void> {
   await putRestoreRecord('bench-warm-up');
   const warmUp = new DynamoProgressSink({ progress: { table: tables.restores, id: 'bench-warm-up' } }, new DynamoDbHttpClient(copierEnv));
   for (let i = 0; i < 300; i++) {
-    await warmUp.write({ phase: 'copying', files_total: 300, files_done: i, bytes_total: 300, bytes_done: i, eta_seconds: 300 - i, updated_at: new Date().toISOString(), percent: String(Math.floor(i / 3)) });
+    await warmUp.write({ phase: 'copying', files_total: 300, files_done: i, bytes_total: 300, bytes_done: i, warnings: 0, eta_seconds: 300 - i, updated_at: new Date().toISOString(), percent: String(Math.floor(i / 3)) });
   }
   const copier = async (backup: string, target: string, extraEnv: Record<string, string> = {}) => {
     const id = `bench-${process.pid}-${restoreCount++}`;

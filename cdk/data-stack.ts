@@ -71,12 +71,15 @@ export class DataStack extends Stack {
     const table = new dynamodb.Table(this, `${def.logicalName[0]!.toUpperCase()}${def.logicalName.slice(1)}Table`, {
       tableName: `share-backup-${stage}-${def.logicalName}`,
       partitionKey: { name: def.partitionKey, type: dynamodb.AttributeType.STRING },
+      ...(def.logicalName === 'reports' ? { sortKey: { name: def.sortKey, type: dynamodb.AttributeType.NUMBER } } : {}),
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       deletionProtection: true,
       encryption: dynamodb.TableEncryption.AWS_MANAGED,
       removalPolicy: RemovalPolicy.RETAIN,
     });
+    // reports are read by operation id only (the API checks the backup or restore it belongs to first)
+    if (def.logicalName === 'reports') return table;
     table.addGlobalSecondaryIndex({
       indexName: def.projectIndex.name,
       partitionKey: { name: def.projectIndex.partitionKey, type: dynamodb.AttributeType.STRING },

@@ -31,7 +31,12 @@ export const REPO_ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 /** The attributes the copier writes (copier/dynamo-progress.ts), plus the key it addresses them by. */
 export const COPIER_PROGRESS_ATTRIBUTES = [
   'id', 'phase', 'files_total', 'files_done', 'bytes_total', 'bytes_done', 'eta_seconds', 'updated_at', 'fail_reason',
-  'progress', 'restore_progress',
+  'progress', 'restore_progress', 'warnings', 'files', 'bytes',
+];
+
+/** The attributes of a report item (copier/dynamo-report.ts): entries, and the summary at seq 0. */
+export const COPIER_REPORT_ATTRIBUTES = [
+  'operation_id', 'seq', 'path', 'what', 'action', 'why', 'moved_to', 'reported', 'stored', 'truncated',
 ];
 
 export const WORKFLOWS = ['restore', 'backup'] as const;
@@ -123,6 +128,15 @@ export class ServiceStack extends Stack {
       },
     }));
     this.copierTaskRole.addToPolicy(new iam.PolicyStatement({
+      sid: 'WriteReportEntriesOnly',
+      // copier/dynamo-report.ts: new items, never reads, updates or deletes. One task role serves
+      // every run, and ECS gives a task's credentials no per-run tag, so dynamodb:LeadingKeys
+      // cannot pin a run to its own operation id; the item shape is pinned instead.
+      actions: ['dynamodb:PutItem', 'dynamodb:BatchWriteItem'],
+      resources: [data.tables.reports.tableArn],
+      conditions: { 'ForAllValues:StringEquals': { 'dynamodb:Attributes': COPIER_REPORT_ATTRIBUTES } },
+    }));
+    this.copierTaskRole.addToPolicy(new iam.PolicyStatement({
       sid: 'MountThroughAccessPointsOnly',
       actions: ['elasticfilesystem:ClientMount', 'elasticfilesystem:ClientWrite', 'elasticfilesystem:ClientRootAccess'],
       resources: [data.sharesFileSystem.fileSystemArn, data.backupsFileSystem.fileSystemArn],
@@ -138,6 +152,7 @@ export class ServiceStack extends Stack {
       SharesTable: data.tables.shares.tableName,
       BackupsTable: data.tables.backups.tableName,
       RestoresTable: data.tables.restores.tableName,
+      ReportsTable: data.tables.reports.tableName,
       WorkflowFunctionArn: this.workflowFunction.functionArn,
       ClusterArn: this.cluster.clusterArn,
       CopierImage: copierImage.imageUri,
@@ -174,6 +189,7 @@ export class ServiceStack extends Stack {
     }));
 
     // ---- API -------------------------------------------------------------------------------
+    const resourceTables = [data.tables.shares, data.tables.backups, data.tables.restores];
     this.apiFunction = this.nodeFunction('ApiFunction', {
       functionName: `${prefix}-api`,
       entry: join(REPO_ROOT, 'functions/api/handler.ts'),
@@ -184,6 +200,7 @@ export class ServiceStack extends Stack {
         SHARES_TABLE: data.tables.shares.tableName,
         BACKUPS_TABLE: data.tables.backups.tableName,
         RESTORES_TABLE: data.tables.restores.tableName,
+        REPORTS_TABLE: data.tables.reports.tableName,
         RESTORE_STATE_MACHINE_ARN: this.stateMachines.restore.stateMachineArn,
         BACKUP_STATE_MACHINE_ARN: this.stateMachines.backup.stateMachineArn,
         STORAGE_BACKEND: 'efs',
@@ -198,12 +215,18 @@ export class ServiceStack extends Stack {
       sid: 'RecordsAndClaims',
       // what functions/adapters/repository.ts sends: items, transactions (Put/Update/ConditionCheck/Delete), lists
       actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem', 'dynamodb:Query', 'dynamodb:Scan'],
-      resources: Object.values(data.tables).map((t) => t.tableArn),
+      resources: resourceTables.map((t) => t.tableArn),
     }));
     this.apiFunction.addToRolePolicy(new iam.PolicyStatement({
       sid: 'ProjectLists',
       actions: ['dynamodb:Query'],
-      resources: Object.values(data.tables).map((t) => `${t.tableArn}/index/${PROJECT_INDEX}`),
+      resources: resourceTables.map((t) => `${t.tableArn}/index/${PROJECT_INDEX}`),
+    }));
+    this.apiFunction.addToRolePolicy(new iam.PolicyStatement({
+      sid: 'ReadReports',
+      // the report routes read entries and the summary item; only the copier writes them
+      actions: ['dynamodb:GetItem', 'dynamodb:Query'],
+      resources: [data.tables.reports.tableArn],
     }));
     for (const machine of Object.values(this.stateMachines)) machine.grantStartExecution(this.apiFunction);
     this.apiFunction.addToRolePolicy(new iam.PolicyStatement({

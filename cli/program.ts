@@ -29,6 +29,8 @@ interface FormatOptions {
 
 export interface ProgramIo {
   stdout: (text: string) => void;
+  /** notes beside the result (the warnings line after --wait); default: process.stderr */
+  stderr?: (text: string) => void;
   /** poll interval of --wait */
   pollIntervalMs?: number;
 }
@@ -58,6 +60,11 @@ function withExamples(command: Command, ...examples: string[]): Command {
 
 function positiveSize(text: string, what: string): number {
   if (!/^\d+$/.test(text) || Number(text) < 1) throw new CliError(`Invalid ${what} '${text}': expected a whole number of GiB, at least 1.`);
+  return Number(text);
+}
+
+function nonNegative(text: string, what: string): number {
+  if (!/^\d+$/.test(text)) throw new CliError(`Invalid ${what} '${text}': expected a whole number, 0 or more.`);
   return Number(text);
 }
 
@@ -176,6 +183,44 @@ function deletionWait(client: ShareClient, noun: string, path: string, key: stri
   };
 }
 
+// ---- reports -----------------------------------------------------------------------------------
+
+/**
+ * The line a --wait ends with: how many warnings the finished operation has (what it could not keep
+ * or had to resolve) and, when there are any, the command that lists them.
+ */
+export function warningsLine(noun: 'backup' | 'restore', id: string, record: Record<string, unknown>): string {
+  const warnings = Number(record.warnings ?? 0);
+  const command = noun === 'backup' ? `share backup report ${id}` : `share restore report ${id}`;
+  if (!(warnings > 0)) return `${noun} ${id}: 0 warnings.`;
+  return `${noun} ${id}: ${warnings} warning${warnings === 1 ? '' : 's'} (what it could not keep or had to resolve); read them with: ${command}`;
+}
+
+interface ReportPage { report: ApiRecord[]; warnings: number; truncated: boolean; report_links?: { rel: string; href: string }[] }
+
+/** Every entry of a report (following its next links), or the first `limit`. */
+async function readReport(client: ShareClient, path: string, limit: number | undefined): Promise<{ entries: ApiRecord[]; warnings: number; truncated: boolean }> {
+  const entries: ApiRecord[] = [];
+  let offset = 0;
+  for (;;) {
+    const pageLimit = limit === undefined ? 1000 : Math.min(1000, limit - entries.length);
+    const page = await client.request<ReportPage>('GET', `${path}${query({ limit: String(pageLimit), offset: String(offset) })}`);
+    entries.push(...page.report);
+    const next = page.report_links?.find((l) => l.rel === 'next');
+    const nextOffset = next ? new URL(next.href).searchParams.get('offset') : null;
+    if (nextOffset === null || page.report.length === 0 || (limit !== undefined && entries.length >= limit)) {
+      return { entries, warnings: page.warnings, truncated: page.truncated };
+    }
+    offset = Number(nextOffset);
+  }
+}
+
+function reportFooter(warnings: number, shown: number, truncated: boolean): string {
+  const parts = [`${warnings} warning${warnings === 1 ? '' : 's'}, ${shown} listed`];
+  if (truncated) parts.push('the stored report is shorter than the count (capped, or entries lost); the copier\'s log has every entry');
+  return `${parts.join('; ')}.`;
+}
+
 // ---- the program ------------------------------------------------------------------------------
 
 const SHARE_COLUMNS: Column[] = [
@@ -199,10 +244,15 @@ const RESTORE_COLUMNS: Column[] = [
   { header: 'Status', key: 'status' }, { header: 'Phase', key: 'phase' }, { header: 'Files Done', key: 'files_done' },
   { header: 'Files Total', key: 'files_total' }, { header: 'Created At', key: 'created_at' },
 ];
+const REPORT_COLUMNS: Column[] = [
+  { header: 'Seq', key: 'seq' }, { header: 'Path', key: 'path' }, { header: 'What', key: 'what' }, { header: 'Action', key: 'action' },
+  { header: 'Why', key: 'why' }, { header: 'Moved To', key: 'moved_to' },
+];
 const EXPORT_LOCATION_COLUMNS: Column[] = [{ header: 'ID', key: 'id' }, { header: 'Path', key: 'path' }, { header: 'Preferred', key: 'preferred' }];
 
 export function buildProgram(io: ProgramIo): Command {
   const print = (text: string) => io.stdout(text);
+  const note = (text: string) => (io.stderr ? io.stderr(text) : process.stderr.write(`${text}\n`));
   const wait = <T>(spec: WaitSpec<T>) => waitUntilSettled(spec, { intervalMs: io.pollIntervalMs });
   const showShare = async (client: ShareClient, id: string, options: FormatOptions) => {
     const share = (await client.request<{ share: ApiRecord }>('GET', `/shares/${id}`)).share;
@@ -335,6 +385,7 @@ export function buildProgram(io: ProgramIo): Command {
       let record = (await client.request<{ share_backup: ApiRecord }>('POST', '/share-backups', { share_backup: body })).share_backup;
       if (options.wait) record = await wait(backupWait(client, record.id));
       print(renderRecord(record, outputOf(options)));
+      if (options.wait) note(warningsLine('backup', String(record.id), record));
     });
 
   withExamples(withOutput(backup.command('list').description('List share backups'))
@@ -410,8 +461,24 @@ export function buildProgram(io: ProgramIo): Command {
       const record = await findResource(client, BACKUP, nameOrId);
       const target = options.targetShare === undefined ? null : (await findResource(client, SHARE, options.targetShare)).id;
       const answer = (await client.request<{ restore: ApiRecord & { restore_id: string } }>('POST', `/share-backups/${record.id}/action`, { restore: target })).restore;
-      if (options.wait) print(renderRecord(await wait(restoreWait(client, answer.restore_id)), outputOf(options)));
-      else print(renderRecord(answer, outputOf(options)));
+      if (options.wait) {
+        const finished = await wait(restoreWait(client, answer.restore_id));
+        print(renderRecord(finished, outputOf(options)));
+        note(warningsLine('restore', answer.restore_id, finished));
+      } else {
+        print(renderRecord(answer, outputOf(options)));
+      }
+    });
+
+  withExamples(withOutput(backup.command('report <backup>').description('List what a backup could not keep (its per-entry report) and its warning count'))
+    .option('--limit <n>', 'list at most n entries (all by default)'), 'share backup report first', 'share backup report first -f json')
+    .action(async (nameOrId: string, options: FormatOptions & { limit?: string }, command: Command) => {
+      const client = backupClient(command);
+      const record = await findResource(client, BACKUP, nameOrId);
+      const limit = options.limit === undefined ? undefined : nonNegative(options.limit, '--limit');
+      const report = await readReport(client, `/share-backups/${record.id}/report`, limit);
+      print(renderList(report.entries, REPORT_COLUMNS, outputOf(options)));
+      note(reportFooter(report.warnings, report.entries.length, report.truncated));
     });
 
   // -- restore records
@@ -434,7 +501,19 @@ export function buildProgram(io: ProgramIo): Command {
     .action(async (restoreId: string, options: FormatOptions & { wait?: boolean }, command: Command) => {
       const client = clientOf(command);
       const spec = restoreWait(client, encodeURIComponent(restoreId));
-      print(renderRecord(options.wait ? await wait(spec) : await spec.read(), outputOf(options)));
+      const record = options.wait ? await wait(spec) : await spec.read();
+      print(renderRecord(record, outputOf(options)));
+      if (options.wait) note(warningsLine('restore', restoreId, record));
+    });
+
+  withExamples(withOutput(restore.command('report <restore-id>').description('List what a restore could not keep, moved aside or repaired, and its warning count'))
+    .option('--limit <n>', 'list at most n entries (all by default)'), 'share restore report 0c5e2b1a-7f4e-4c1d-9a43-2f0d8e6b1c77')
+    .action(async (restoreId: string, options: FormatOptions & { limit?: string }, command: Command) => {
+      const client = clientOf(command);
+      const limit = options.limit === undefined ? undefined : nonNegative(options.limit, '--limit');
+      const report = await readReport(client, `/share-restores/${encodeURIComponent(restoreId)}/report`, limit);
+      print(renderList(report.entries, REPORT_COLUMNS, outputOf(options)));
+      note(reportFooter(report.warnings, report.entries.length, report.truncated));
     });
 
   return program;

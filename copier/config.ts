@@ -1,6 +1,7 @@
 // The copier's environment (docs/developer-reference.md, "The copier's contract") → run options.
 import { ConfigError } from './errors.ts';
 import type { DynamoProgressTargets } from './dynamo-progress.ts';
+import type { ReportTarget } from './dynamo-report.ts';
 
 export type CopierMode = 'backup' | 'restore';
 
@@ -18,6 +19,8 @@ export interface CopierConfig {
   checksum?: 'crc32' | 'sha256';
   /** undefined when no progress record is configured (PROGRESS_TABLE and PERCENT_TABLE unset) */
   progress?: DynamoProgressTargets;
+  /** REPORT_TABLE and the operation's id (COPIER_RUN_ID, else PROGRESS_ID); undefined: entries are only logged and counted */
+  report?: ReportTarget;
 }
 
 const ATTRIBUTE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
@@ -69,6 +72,13 @@ export function loadCopierConfig(env: NodeJS.ProcessEnv): CopierConfig {
     if (!ATTRIBUTE_NAME.test(attribute)) throw new ConfigError(`PERCENT_ATTRIBUTE ${JSON.stringify(attribute)} is not an attribute name`);
     progress.percent = { table: env.PERCENT_TABLE, id: required(env, 'PERCENT_ID'), attribute };
   }
+  // a backup's record learns what the backup holds from the final write (restores are checked against it)
+  if (progress.progress && mode === 'backup') progress.recordMeasured = true;
   if (progress.progress || progress.percent) config.progress = progress;
+  if (env.REPORT_TABLE) {
+    const operationId = env.COPIER_RUN_ID || env.PROGRESS_ID;
+    if (!operationId) throw new ConfigError('REPORT_TABLE needs COPIER_RUN_ID (the backup or restore id its entries belong to)');
+    config.report = { table: env.REPORT_TABLE, operationId };
+  }
   return config;
 }

@@ -14,6 +14,11 @@ export interface RecordRef {
 export interface DynamoProgressTargets {
   progress?: RecordRef;
   percent?: RecordRef & { attribute: string };
+  /**
+   * backup: the final write (phase done) also records what the backup holds, `files` and `bytes`
+   * (the totals the run ends with, those of its summary.json); restores are checked against them
+   */
+  recordMeasured?: boolean;
 }
 
 /** Time a single progress write may take before it is abandoned (it is best effort). */
@@ -52,6 +57,7 @@ function counterAssignments(snapshot: ProgressSnapshot): Assignment[] {
     { name: 'bytes_total', value: snapshot.bytes_total },
     { name: 'bytes_done', value: snapshot.bytes_done },
     { name: 'eta_seconds', value: snapshot.eta_seconds },
+    { name: 'warnings', value: snapshot.warnings },
     { name: 'updated_at', value: snapshot.updated_at },
   ];
 }
@@ -66,6 +72,9 @@ export function snapshotUpdates(targets: DynamoProgressTargets, snapshot: Progre
   const percent = targets.percent ? { name: targets.percent.attribute, value: snapshot.percent } : undefined;
   if (targets.progress) {
     const assignments = counterAssignments(snapshot);
+    if (targets.recordMeasured && snapshot.phase === 'done') {
+      assignments.push({ name: 'files', value: snapshot.files_total }, { name: 'bytes', value: snapshot.bytes_total });
+    }
     if (percent && sameRecord(targets.progress, targets.percent)) assignments.push(percent);
     updates.push(updateInput(targets.progress, assignments));
   }
@@ -86,9 +95,17 @@ export class DynamoProgressSink implements ProgressSink {
     await Promise.all(snapshotUpdates(this.targets, snapshot).map((input) => this.send(input)));
   }
 
-  async fail(reason: string): Promise<void> {
+  /**
+   * The failed run's last word, one UpdateItem: the reason and the counters as they stood, so the
+   * record's files_done/bytes_done/warnings are final. No eta (nothing is coming), no phase (the
+   * workflow sets "failed"), and no percent: the workflow settles the backup's restore_progress.
+   */
+  async fail(reason: string, last: ProgressSnapshot): Promise<void> {
     if (!this.targets.progress) return;
+    const counters = counterAssignments(last).filter((a) => a.name !== 'phase' && a.name !== 'eta_seconds' && a.name !== 'updated_at');
     await this.send(updateInput(this.targets.progress, [
+      ...counters,
+      { name: 'eta_seconds', value: null },
       { name: 'fail_reason', value: reason },
       { name: 'updated_at', value: new Date().toISOString() },
     ]));

@@ -1,4 +1,5 @@
-// The copier's one DynamoDB call, UpdateItem, made over HTTP(S) with the SDK's own request signer
+// The copier's DynamoDB calls, UpdateItem (progress) and PutItem / BatchWriteItem (report entries),
+// made over HTTP(S) with the SDK's own request signer
 // (@smithy/signature-v4), the SDK's container credential provider (ECS and Fargate task roles;
 // AWS_ACCESS_KEY_ID and friends when set) and the SDK's marshalling (@aws-sdk/util-dynamodb).
 //
@@ -12,7 +13,7 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { fromHttp } from '@aws-sdk/credential-provider-http';
-import { marshall } from '@aws-sdk/util-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { Sha256 } from '@smithy/core/checksum';
 import { memoize } from '@smithy/core/config';
 import { SignatureV4 } from '@smithy/signature-v4';
@@ -30,6 +31,16 @@ export interface UpdateItemInput {
 export interface UpdateItemClient {
   updateItem(input: UpdateItemInput, signal?: AbortSignal): Promise<void>;
 }
+
+/** New items for one table (report entries): plain values, marshalled here. */
+export interface ItemWriteClient {
+  putItem(table: string, item: Record<string, unknown>, signal?: AbortSignal): Promise<void>;
+  /** at most 25 items; resolves with the items DynamoDB left unprocessed (to be sent again) */
+  batchPutItems(table: string, items: Record<string, unknown>[], signal?: AbortSignal): Promise<Record<string, unknown>[]>;
+}
+
+/** BatchWriteItem's limit on requests per call. */
+export const BATCH_WRITE_MAX_ITEMS = 25;
 
 /** A DynamoDB error answer (its __type's last part, e.g. ConditionalCheckFailedException). */
 export class DynamoDbRequestError extends Error {
@@ -91,7 +102,7 @@ function retryable(error: unknown): boolean {
 
 const ATTEMPTS = 3;
 
-export class DynamoDbHttpClient implements UpdateItemClient {
+export class DynamoDbHttpClient implements UpdateItemClient, ItemWriteClient {
   private readonly url: URL;
   private readonly signer: SignatureV4;
   private readonly agent: HttpAgent;
@@ -111,9 +122,33 @@ export class DynamoDbHttpClient implements UpdateItemClient {
       Key: marshall(input.Key, { removeUndefinedValues: true }),
       ...(input.ExpressionAttributeValues ? { ExpressionAttributeValues: marshall(input.ExpressionAttributeValues, { removeUndefinedValues: true }) } : {}),
     });
+    await this.call('DynamoDB_20120810.UpdateItem', body, signal);
+  }
+
+  async putItem(table: string, item: Record<string, unknown>, signal?: AbortSignal): Promise<void> {
+    await this.call('DynamoDB_20120810.PutItem', JSON.stringify({ TableName: table, Item: marshall(item, { removeUndefinedValues: true }) }), signal);
+  }
+
+  async batchPutItems(table: string, items: Record<string, unknown>[], signal?: AbortSignal): Promise<Record<string, unknown>[]> {
+    if (items.length === 0) return [];
+    if (items.length > BATCH_WRITE_MAX_ITEMS) throw new RangeError(`BatchWriteItem takes at most ${BATCH_WRITE_MAX_ITEMS} items, got ${items.length}`);
+    const body = JSON.stringify({
+      RequestItems: { [table]: items.map((item) => ({ PutRequest: { Item: marshall(item, { removeUndefinedValues: true }) } })) },
+    });
+    const answer = JSON.parse(await this.call('DynamoDB_20120810.BatchWriteItem', body, signal) || '{}') as {
+      UnprocessedItems?: Record<string, Array<{ PutRequest?: { Item?: Record<string, never> } }>>;
+    };
+    return (answer.UnprocessedItems?.[table] ?? [])
+      .map((request) => request.PutRequest?.Item)
+      .filter((item): item is Record<string, never> => item !== undefined)
+      .map((item) => unmarshall(item));
+  }
+
+  /** One request, tried again on throttling, a server error or a dropped connection; the answer's text. */
+  private async call(target: string, body: string, signal: AbortSignal | undefined): Promise<string> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.send('DynamoDB_20120810.UpdateItem', body, signal);
+        return await this.send(target, body, signal);
       } catch (error) {
         if (attempt >= ATTEMPTS || signal?.aborted || !retryable(error)) throw error;
         await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt).unref());
@@ -121,7 +156,7 @@ export class DynamoDbHttpClient implements UpdateItemClient {
     }
   }
 
-  private async send(target: string, body: string, signal: AbortSignal | undefined): Promise<void> {
+  private async send(target: string, body: string, signal: AbortSignal | undefined): Promise<string> {
     const { url } = this;
     // the request as signed is the request sent
     const signed = await this.signer.sign({
@@ -139,8 +174,8 @@ export class DynamoDbHttpClient implements UpdateItemClient {
     const chunks: Buffer[] = [];
     for await (const chunk of response) chunks.push(chunk as Buffer);
     const status = response.statusCode ?? 0;
-    if (status === 200) return;
     const text = Buffer.concat(chunks).toString('utf8');
+    if (status === 200) return text;
     let type = `HTTP ${status}`;
     let message = text.slice(0, 500);
     try {

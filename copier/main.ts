@@ -6,6 +6,7 @@ import { runBackup } from './backup.ts';
 import { loadCopierConfig } from './config.ts';
 import { describeFailure, StoppedError } from './errors.ts';
 import { DynamoProgressSink } from './dynamo-progress.ts';
+import { DynamoReportSink } from './dynamo-report.ts';
 import { runRestore } from './restore.ts';
 
 function log(message: string): void {
@@ -14,12 +15,14 @@ function log(message: string): void {
 
 async function main(): Promise<number> {
   const stop = new AbortController();
+  let roots: { source: string; target: string } | undefined;
   process.once('SIGTERM', () => {
     log('SIGTERM: finishing the files in flight, starting no new ones');
     stop.abort(new StoppedError('stopped by SIGTERM'));
   });
   try {
     const config = loadCopierConfig(process.env);
+    roots = { source: config.source, target: config.target };
     const run = config.mode === 'backup' ? runBackup : runRestore;
     const started = Date.now();
     const result = await run({
@@ -31,13 +34,14 @@ async function main(): Promise<number> {
       checksum: config.checksum,
       networkFileSystem: config.networkFileSystem,
       progress: config.progress ? new DynamoProgressSink(config.progress) : undefined,
+      report: config.report ? new DynamoReportSink(config.report, undefined, { onWriteError: (error) => log(`report write failed: ${(error as Error).message}`) }) : undefined,
       signal: stop.signal,
       log,
     });
     log(`${config.mode} done in ${Date.now() - started} ms: ${JSON.stringify(result)}`);
     return 0;
   } catch (error) {
-    const failure = describeFailure(error);
+    const failure = describeFailure(error, roots);
     process.stderr.write(`${JSON.stringify({ error: failure.error, reason: failure.reason })}\n`);
     return failure.exitCode;
   }

@@ -1,6 +1,8 @@
 // Progress of a run: counters the engines bump, and a throttle that hands a snapshot to a sink (the
 // DynamoDB records) at most once per interval, with a trailing write so the last change in a burst
-// is never lost, and one final write at the end.
+// is never lost, and one final write at the end: on success it must land (the record's counts,
+// warnings included, are then exact, and a backup's are what restores are checked against); on
+// failure it carries the reason with the figures as the copier last knew them.
 
 export type Phase = 'scanning' | 'copying' | 'verifying' | 'done';
 
@@ -10,6 +12,8 @@ export interface ProgressCounters {
   files_done: number;
   bytes_total: number;
   bytes_done: number;
+  /** report entries so far (report.ts): what the run could not keep or had to resolve */
+  warnings: number;
 }
 
 export interface ProgressSnapshot extends ProgressCounters {
@@ -21,15 +25,20 @@ export interface ProgressSnapshot extends ProgressCounters {
 
 export interface ProgressSink {
   write(snapshot: ProgressSnapshot): Promise<void>;
-  /** record why the run failed (best effort) */
-  fail(reason: string): Promise<void>;
+  /** record why the run failed, with the figures as they stood (best effort) */
+  fail(reason: string, last: ProgressSnapshot): Promise<void>;
+}
+
+/** The final progress write of a successful run did not land: the record would not tell the truth. */
+export class FinalProgressError extends Error {
+  override name = 'FinalProgressError';
 }
 
 /**
  * Integer percent by bytes, or by files when there are no bytes to copy. "100" only once the run is
  * done: totals can be estimates (a live share changes during a backup), so until then it stays ≤ 99.
  */
-export function percentOf(counters: ProgressCounters): number {
+export function percentOf(counters: Omit<ProgressCounters, 'warnings'>): number {
   if (counters.phase === 'done') return 100;
   const [done, total] = counters.bytes_total > 0 ? [counters.bytes_done, counters.bytes_total] : [counters.files_done, counters.files_total];
   if (total <= 0) return 0;
@@ -40,7 +49,7 @@ export function percentOf(counters: ProgressCounters): number {
  * Seconds left at the rate seen since copying started, by bytes (or files when there are no bytes);
  * null while there is no rate to go by yet.
  */
-export function etaSeconds(counters: ProgressCounters, elapsedMs: number): number | null {
+export function etaSeconds(counters: Omit<ProgressCounters, 'warnings'>, elapsedMs: number): number | null {
   if (counters.phase === 'done') return 0;
   const [done, total] = counters.bytes_total > 0 ? [counters.bytes_done, counters.bytes_total] : [counters.files_done, counters.files_total];
   if (done <= 0 || elapsedMs <= 0) return null;
@@ -57,7 +66,7 @@ export interface ReporterOptions {
 }
 
 export class ProgressReporter {
-  readonly counters: ProgressCounters = { phase: 'scanning', files_total: 0, files_done: 0, bytes_total: 0, bytes_done: 0 };
+  readonly counters: ProgressCounters = { phase: 'scanning', files_total: 0, files_done: 0, bytes_total: 0, bytes_done: 0, warnings: 0 };
   private readonly intervalMs: number;
   private readonly now: () => number;
   private readonly onWriteError: (error: unknown) => void;
@@ -95,6 +104,11 @@ export class ProgressReporter {
     this.changed();
   }
 
+  warning(): void {
+    this.counters.warnings += 1;
+    this.changed();
+  }
+
   snapshot(): ProgressSnapshot {
     const elapsed = this.copyStartedAt === undefined ? 0 : this.now() - this.copyStartedAt;
     return {
@@ -116,23 +130,37 @@ export class ProgressReporter {
     }, wait);
   }
 
-  /** The final write (success): no more throttled writes after it. */
+  /**
+   * The final write (success): no more throttled writes after it. It is not best effort: the
+   * record's final counts are the ones users and the restore size check go by, so a final write
+   * that does not land (after the sink's own retries) fails the run with FinalProgressError.
+   */
   async finish(): Promise<void> {
     this.stopTimer();
-    if (!this.sink) return;
-    this.flush();
     this.finished = true;
+    const sink = this.sink;
+    if (!sink) return;
     await this.writing;
+    const last = this.snapshot();
+    this.lastWriteAt = this.now();
+    try {
+      await sink.write(last);
+    } catch (error) {
+      throw new FinalProgressError(`the final progress could not be recorded: ${(error as Error).message}`, { cause: error });
+    }
   }
 
-  /** The run failed: record the reason (after any write in flight, so it is not overwritten). */
+  /**
+   * The run failed: record the reason with the figures as they stand (after any write in flight,
+   * so neither is overwritten by an older snapshot).
+   */
   async fail(reason: string): Promise<void> {
     this.stopTimer();
     this.finished = true;
     const sink = this.sink;
     if (!sink) return;
     await this.writing;
-    await sink.fail(reason).catch(this.onWriteError);
+    await sink.fail(reason, this.snapshot()).catch(this.onWriteError);
   }
 
   private stopTimer(): void {

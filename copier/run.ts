@@ -122,6 +122,8 @@ export async function runWithContext(options: RunOptions, body: (context: RunCon
     },
     report(entry) {
       result.warnings += 1;
+      // the record's count follows as progress does: exact at the final write, success or failure
+      reporter.warning();
       log(`report: ${JSON.stringify(entry.path)} ${entry.what} ${entry.action}: ${entry.why}`);
       options.report?.add(entry);
     },
@@ -135,7 +137,7 @@ export async function runWithContext(options: RunOptions, body: (context: RunCon
     return result;
   } catch (error) {
     await options.report?.close().catch((closeError: unknown) => log(`report write failed: ${(closeError as Error).message}`));
-    await reporter.fail(describeFailure(error).reason);
+    await reporter.fail(describeFailure(error, { source: options.source, target: options.target }).reason);
     throw error;
   }
 }

@@ -8,6 +8,8 @@ export interface ServiceConfig {
   sharesTable: string;
   backupsTable: string;
   restoresTable: string;
+  /** per-entry reports of backups and restores (copier/report.ts) */
+  reportsTable: string;
   restoreStateMachineArn: string;
   backupStateMachineArn: string;
   drivers: DriverConfig;
@@ -33,6 +35,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
     sharesTable: required(env, 'SHARES_TABLE'),
     backupsTable: required(env, 'BACKUPS_TABLE'),
     restoresTable: required(env, 'RESTORES_TABLE'),
+    reportsTable: required(env, 'REPORTS_TABLE'),
     restoreStateMachineArn: required(env, 'RESTORE_STATE_MACHINE_ARN'),
     backupStateMachineArn: required(env, 'BACKUP_STATE_MACHINE_ARN'),
     drivers: loadDriverConfig(env),

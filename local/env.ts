@@ -22,10 +22,11 @@ export interface TableNames {
   shares: string;
   backups: string;
   restores: string;
+  reports: string;
 }
 
 export function tableNames(prefix: string = DEFAULT_TABLE_PREFIX): TableNames {
-  return { shares: `${prefix}shares`, backups: `${prefix}backups`, restores: `${prefix}restores` };
+  return { shares: `${prefix}shares`, backups: `${prefix}backups`, restores: `${prefix}restores`, reports: `${prefix}reports` };
 }
 
 /** The data folder (DynamoDB files, storage, signing key), absolute. */

@@ -1,7 +1,7 @@
 // An in-memory Repository with the same conditional semantics as DynamoRepository, for handler
 // tests of routing, validation and error shapes (the real engine is exercised by integration
 // tests against DynamoDB Local).
-import type { BackupRecord, RestoreRecord, ShareRecord } from '../domain/records.ts';
+import type { BackupRecord, ReportItem, ReportSummary, RestoreRecord, ShareRecord } from '../domain/records.ts';
 import {
   ConditionFailedError, backupClaimUpdate, backupReleaseUpdate, restoreClaimUpdates, restoreReleaseUpdates,
   type Repository, type RestoreClaim, type UpdateSpec,
@@ -27,6 +27,21 @@ export class InMemoryRepository implements Repository {
   readonly shares = new Map<string, ShareRecord>();
   readonly backups = new Map<string, BackupRecord>();
   readonly restores = new Map<string, RestoreRecord>();
+  /** the reports table: operation id → its items (entries from seq 1, the summary at seq 0) */
+  readonly reports = new Map<string, Array<ReportItem | ReportSummary>>();
+
+  async listReport(operationId: string, afterSeq: number, limit: number): Promise<ReportItem[]> {
+    return (this.reports.get(operationId) ?? [])
+      .filter((item): item is ReportItem => item.seq > afterSeq)
+      .sort((a, b) => a.seq - b.seq)
+      .slice(0, Math.max(0, limit))
+      .map((item) => structuredClone(item));
+  }
+
+  async getReportSummary(operationId: string): Promise<ReportSummary | undefined> {
+    const summary = (this.reports.get(operationId) ?? []).find((item): item is ReportSummary => item.seq === 0);
+    return InMemoryRepository.copy(summary);
+  }
 
   private static copy<T>(v: T | undefined): T | undefined {
     return v === undefined ? undefined : structuredClone(v);

@@ -7,8 +7,8 @@ import {
   paginateQuery, paginateScan,
 } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import type { BackupRecord, RestoreRecord, ShareRecord, ShareStatus } from '../domain/records.ts';
-import { PROJECT_INDEX } from './tables.ts';
+import type { BackupRecord, ReportItem, ReportSummary, RestoreRecord, ShareRecord, ShareStatus } from '../domain/records.ts';
+import { PROJECT_INDEX, REPORT_PARTITION_KEY, REPORT_SORT_KEY } from './tables.ts';
 
 /** A conditional write found the record missing or not in the status it expected. */
 export class ConditionFailedError extends Error {
@@ -56,12 +56,17 @@ export interface Repository {
   claimRestore(claim: RestoreClaim): Promise<void>;
   /** undoes claimRestore when the workflow could not be started */
   releaseRestoreClaim(claim: RestoreClaim): Promise<void>;
+  /** report entries of a backup or restore with seq > afterSeq, in seq order, at most `limit` */
+  listReport(operationId: string, afterSeq: number, limit: number): Promise<ReportItem[]>;
+  /** the report's summary item; undefined while the copier runs (or when it was killed) */
+  getReportSummary(operationId: string): Promise<ReportSummary | undefined>;
 }
 
 export interface TableNames {
   shares: string;
   backups: string;
   restores: string;
+  reports: string;
 }
 
 /** A DynamoDB update: expression, names and values, from an UpdateSpec. */
@@ -285,6 +290,26 @@ export class DynamoRepository implements Repository {
         { Put: { TableName: this.tables.restores, Item: claim.restore, ConditionExpression: 'attribute_not_exists(id)' } },
       ],
     })), `claim backup ${claim.restore.backup_id} and share ${claim.restore.share_id}`);
+  }
+
+  async listReport(operationId: string, afterSeq: number, limit: number): Promise<ReportItem[]> {
+    if (limit <= 0) return [];
+    const items: ReportItem[] = [];
+    for await (const page of paginateQuery({ client: this.doc, pageSize: limit }, {
+      TableName: this.tables.reports,
+      KeyConditionExpression: '#o = :o AND #s > :after',
+      ExpressionAttributeNames: { '#o': REPORT_PARTITION_KEY, '#s': REPORT_SORT_KEY },
+      ExpressionAttributeValues: { ':o': operationId, ':after': afterSeq },
+    })) {
+      items.push(...((page.Items ?? []) as ReportItem[]));
+      if (items.length >= limit) break;
+    }
+    return items.slice(0, limit);
+  }
+
+  async getReportSummary(operationId: string): Promise<ReportSummary | undefined> {
+    const out = await this.doc.send(new GetCommand({ TableName: this.tables.reports, Key: { [REPORT_PARTITION_KEY]: operationId, [REPORT_SORT_KEY]: 0 } }));
+    return out.Item as ReportSummary | undefined;
   }
 
   async releaseRestoreClaim(claim: RestoreClaim): Promise<void> {

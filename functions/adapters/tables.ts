@@ -1,23 +1,55 @@
 // Table design: one table per resource, partition key `id`, and a `by_project` index
-// (project_id, created_at) for a tenant's lists. The same definitions create the tables in
-// DynamoDB Local and in the CDK stack.
-export interface TableDefinition {
+// (project_id, created_at) for a tenant's lists; and the reports table, one item per report entry
+// of a backup or restore (partition key the operation's id, sort key a number the copier counts up
+// from 1). The same definitions create the tables in DynamoDB Local and in the CDK stack.
+export interface ResourceTableDefinition {
   /** logical name; the physical name comes from configuration */
   logicalName: 'shares' | 'backups' | 'restores';
   partitionKey: 'id';
   projectIndex: { name: 'by_project'; partitionKey: 'project_id'; sortKey: 'created_at' };
 }
 
-export const PROJECT_INDEX = 'by_project';
+/** Per-entry reports (copier/report.ts): read by operation, in the order the copier wrote them. */
+export interface ReportTableDefinition {
+  logicalName: 'reports';
+  partitionKey: typeof REPORT_PARTITION_KEY;
+  sortKey: typeof REPORT_SORT_KEY;
+}
 
-export const TABLES: TableDefinition[] = (['shares', 'backups', 'restores'] as const).map((logicalName) => ({
+export type TableDefinition = ResourceTableDefinition | ReportTableDefinition;
+
+export const PROJECT_INDEX = 'by_project';
+/** the backup id or the restore id the entry belongs to */
+export const REPORT_PARTITION_KEY = 'operation_id';
+/** 1, 2, 3… in the order the copier reported; 0 is the operation's summary item (stored, truncated) */
+export const REPORT_SORT_KEY = 'seq';
+
+export const RESOURCE_TABLES: ResourceTableDefinition[] = (['shares', 'backups', 'restores'] as const).map((logicalName) => ({
   logicalName,
   partitionKey: 'id',
   projectIndex: { name: PROJECT_INDEX, partitionKey: 'project_id', sortKey: 'created_at' },
 }));
 
+export const REPORTS_TABLE: ReportTableDefinition = { logicalName: 'reports', partitionKey: REPORT_PARTITION_KEY, sortKey: REPORT_SORT_KEY };
+
+export const TABLES: TableDefinition[] = [...RESOURCE_TABLES, REPORTS_TABLE];
+
 /** CreateTable input for one table, as DynamoDB's API takes it (on-demand billing). */
 export function createTableInput(def: TableDefinition, tableName: string) {
+  if (def.logicalName === 'reports') {
+    return {
+      TableName: tableName,
+      BillingMode: 'PAY_PER_REQUEST' as const,
+      AttributeDefinitions: [
+        { AttributeName: REPORT_PARTITION_KEY, AttributeType: 'S' as const },
+        { AttributeName: REPORT_SORT_KEY, AttributeType: 'N' as const },
+      ],
+      KeySchema: [
+        { AttributeName: REPORT_PARTITION_KEY, KeyType: 'HASH' as const },
+        { AttributeName: REPORT_SORT_KEY, KeyType: 'RANGE' as const },
+      ],
+    };
+  }
   return {
     TableName: tableName,
     BillingMode: 'PAY_PER_REQUEST' as const,

@@ -12,7 +12,7 @@ import { DynamoRepository } from '../adapters/repository.ts';
 import { StepFunctionsStarter } from '../adapters/starter.ts';
 import { createStorageBackend } from '../adapters/storage.ts';
 import { loadConfig } from '../config.ts';
-import { ApiError, badRequest, internalFault, methodNotAllowed, notFound, overLimit } from '../domain/errors.ts';
+import { ApiError, badMediaType, badRequest, internalFault, methodNotAllowed, notFound, overLimit } from '../domain/errors.ts';
 import { isUuid } from '../domain/ids.ts';
 import {
   BACKUPS_MIN_VERSION, EXPERIMENTAL_HEADER, MAX_VERSION, MIN_VERSION, VERSION_HEADER, atLeast, formatVersion, parseMicroversion,
@@ -52,9 +52,24 @@ function lowerCaseHeaders(headers: Record<string, string | undefined> | undefine
   return out;
 }
 
-/** The JSON body, or undefined when there is none; 413 over the limit, 400 when it is not JSON. */
-function parseBody(event: ApiEvent): unknown {
+/**
+ * A body must be declared JSON (api.md "Errors": 415 otherwise). The media type is compared without
+ * its parameters and case-insensitively, as webob's Request.content_type does for Manila, so
+ * `application/json; charset=utf-8` is JSON. No Content-Type at all is read as JSON: clients that
+ * omit it keep working, and nothing else could be meant.
+ */
+function assertJsonMediaType(contentType: string | undefined): void {
+  if (contentType === undefined || contentType.trim() === '') return;
+  const mediaType = contentType.split(';')[0]!.trim().toLowerCase();
+  if (mediaType !== 'application/json') {
+    throw badMediaType(`Unsupported Content-Type "${contentType.slice(0, 100)}": request bodies must be application/json.`);
+  }
+}
+
+/** The JSON body, or undefined when there is none; 415 when not declared JSON, 413 over the limit, 400 when it is not JSON. */
+function parseBody(event: ApiEvent, contentType: string | undefined): unknown {
   if (event.body === undefined || event.body === null || event.body === '') return undefined;
+  assertJsonMediaType(contentType);
   const bytes = event.isBase64Encoded ? Buffer.from(event.body, 'base64') : Buffer.from(event.body, 'utf8');
   if (bytes.length > MAX_BODY_BYTES) throw overLimit(`Request body of ${bytes.length} bytes exceeds the limit of ${MAX_BODY_BYTES} bytes.`);
   const text = bytes.toString('utf8');
@@ -114,7 +129,7 @@ export async function handleRequest(event: ApiEvent, resolveDeps: DependencyReso
         assertPathProject(caller, projectId);
         const pathId = params.id;
         if (pathId !== undefined && !isUuid(pathId)) throw notFound(`${route.resource} ${String(pathId).slice(0, 100)} could not be found.`);
-        const body = route.method === 'POST' || route.method === 'PUT' ? parseBody(event) : undefined;
+        const body = route.method === 'POST' || route.method === 'PUT' ? parseBody(event, headers['content-type']) : undefined;
         const deps = resolveDeps();
         answer = await route.operation({
           caller, version, params, body,
@@ -160,7 +175,7 @@ export function defaultDependencies(): ApiDependencies {
     const config = loadConfig(process.env);
     defaults = {
       repository: new DynamoRepository(
-        { shares: config.sharesTable, backups: config.backupsTable, restores: config.restoresTable },
+        { shares: config.sharesTable, backups: config.backupsTable, restores: config.restoresTable, reports: config.reportsTable },
         tracer.captureAWSv3Client(new DynamoDBClient({})),
       ),
       starter: new StepFunctionsStarter(

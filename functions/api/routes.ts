@@ -2,6 +2,7 @@
 // /v2/{project_id}; ":id" segments must be UUIDs (a malformed id in a path is a 404).
 import { backupAction, createBackup, deleteBackup, listBackups, listBackupsDetail, showBackup, updateBackup } from './backups.ts';
 import type { Operation } from './context.ts';
+import { showBackupReport, showRestoreReport } from './reports.ts';
 import { listRestores, showRestore } from './restores.ts';
 import {
   createShare, deleteShare, listShares, listSharesDetail, shareAction, shareExportLocations, showShare, updateShare,
@@ -38,8 +39,10 @@ export const ROUTES: readonly Route[] = [
   r('PUT', 'share-backups/:id', updateBackup, 'Backup', true),
   r('DELETE', 'share-backups/:id', deleteBackup, 'Backup', true),
   r('POST', 'share-backups/:id/action', backupAction, 'Backup', true),
+  r('GET', 'share-backups/:id/report', showBackupReport, 'Backup', true),
   r('GET', 'share-restores', listRestores, 'Restore'),
   r('GET', 'share-restores/:id', showRestore, 'Restore'),
+  r('GET', 'share-restores/:id/report', showRestoreReport, 'Restore'),
 ];
 
 /** The first segments that name a collection; anything else after /v2 is a project id. */

@@ -1,6 +1,7 @@
 // Views: records → Manila's JSON (api.md field lists, exactly).
 import { createHash } from 'node:crypto';
-import type { BackupRecord, RestoreRecord, ShareRecord } from '../domain/records.ts';
+import type { BackupRecord, ReportItem, RestoreRecord, ShareRecord } from '../domain/records.ts';
+import { backupSizeGiB } from '../domain/rules.ts';
 
 /** A stable id for a share's one export location (Manila gives export locations their own ids). */
 export function exportLocationId(shareId: string): string {
@@ -53,13 +54,21 @@ export function backupDetail(backup: BackupRecord, admin: boolean) {
     status: backup.status,
     name: backup.name,
     description: backup.description,
-    size: backup.size,
+    // Manila's size is the source share's; a backup that holds more than that (a backend that did
+    // not enforce the share's size) reports what it needs, so no restore onto the declared size fails
+    size: backupSizeGiB(backup),
     availability_zone: backup.availability_zone,
     created_at: backup.created_at,
     updated_at: backup.updated_at,
     progress: backup.progress,
     restore_progress: backup.restore_progress,
     backup_type: backup.backup_type,
+    // (ext) what the backup could not keep, counted: a backup with losses is never silently
+    // "available" (its report lists them); and what it holds, measured when it completed (null for
+    // a backup still running or taken before the copier measured)
+    warnings: backup.warnings ?? 0,
+    files: backup.files ?? null,
+    bytes: backup.bytes ?? null,
     ...(admin ? { host: backup.host, topic: backup.topic } : {}),
   };
 }
@@ -78,9 +87,22 @@ export function restoreView(restore: RestoreRecord, admin: boolean) {
     bytes_done: restore.bytes_done ?? 0,
     eta_seconds: restore.eta_seconds ?? null,
     fail_reason: restore.fail_reason ?? null,
+    warnings: restore.warnings ?? 0,
     created_at: restore.created_at,
     updated_at: restore.updated_at,
     finished_at: restore.finished_at ?? null,
     ...(admin ? { execution_id: restore.execution_id ?? null } : {}),
+  };
+}
+
+/** One report entry as the report routes show it (copier/report.ts ReportEntry, plus its seq). */
+export function reportEntryView(item: ReportItem) {
+  return {
+    seq: item.seq,
+    path: item.path,
+    what: item.what,
+    action: item.action,
+    why: item.why,
+    ...(item.moved_to !== undefined ? { moved_to: item.moved_to } : {}),
   };
 }

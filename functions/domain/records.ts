@@ -78,6 +78,11 @@ export interface BackupRecord {
   files_done?: number;
   bytes_total?: number;
   bytes_done?: number;
+  /** report entries of the backup run (what it could not keep); the copier's final write makes it exact */
+  warnings?: number;
+  /** measured by the copier when the backup completed: regular files and their bytes the backup holds */
+  files?: number;
+  bytes?: number;
 }
 
 export interface RestoreRecord {
@@ -103,4 +108,31 @@ export interface RestoreRecord {
   execution_id: string | null;
   /** set by the workflow when the copy step starts: from then on, bytes may have been written */
   copy_started?: boolean;
+  /** report entries of the restore (what it could not keep, moved aside or repaired) */
+  warnings?: number;
+}
+
+/** One entry of a backup's or restore's report (copier/report.ts ReportEntry, keyed for the reports table). */
+export interface ReportItem {
+  /** the backup id or the restore id */
+  operation_id: string;
+  /** 1, 2, 3… in the order the copier reported */
+  seq: number;
+  path: string;
+  what: string;
+  action: string;
+  why: string;
+  moved_to?: string;
+}
+
+/** The reports table's item at seq 0, written when the copier closes its report. */
+export interface ReportSummary {
+  operation_id: string;
+  seq: 0;
+  /** entries the copier reported (the record's warnings) */
+  reported: number;
+  /** entries it stored (at most the cap; fewer when writes were lost) */
+  stored: number;
+  /** true when entries beyond the cap were counted but not stored */
+  truncated: boolean;
 }

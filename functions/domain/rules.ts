@@ -140,8 +140,8 @@ export function checkRestore(input: RestoreCheckInput): BackupDriver {
   if (!target) throw notFound(`Share ${input.targetId} could not be found.`);
   assertOwns(caller, target, 'Share');
   if (target.status !== 'available') throw targetNotAvailable(target);
-  // 4. size
-  checkTargetSize(target.size, backup.size);
+  // 4. size: the declared one (Manila's), then what the backup measurably holds
+  checkTargetSize(target.size, backup);
   // 5. the driver restores onto this protocol
   const driver = resolveDriver(input.drivers, backup.backup_type);
   checkRestoreProtocol(driver, target.share_proto);
@@ -150,9 +150,32 @@ export function checkRestore(input: RestoreCheckInput): BackupDriver {
   return driver;
 }
 
-export function checkTargetSize(targetSize: number, backupSize: number): void {
-  if (targetSize < backupSize) {
-    throw badRequest(`Share size ${targetSize} is too small to restore backup of size ${backupSize}.`);
+/**
+ * The GiB a backup needs on the share it is restored onto: its declared size (the source share's
+ * when it was taken, as Manila) or what it measurably holds, rounded up, whichever is more. A
+ * backend that does not enforce a share's size (local; EFS has no per-directory quota) lets a
+ * 1 GiB share hold 2 GiB, and its backup then holds 2 GiB too. A backup taken before the copier
+ * measured has no `bytes`: its declared size is all there is to go by.
+ */
+export function backupSizeGiB(backup: Pick<BackupRecord, 'size' | 'bytes'>): number {
+  const measured = typeof backup.bytes === 'number' && backup.bytes > 0 ? Math.ceil(backup.bytes / GIB) : 0;
+  return Math.max(backup.size, measured);
+}
+
+/**
+ * Check 4 of api.md "Restore": the target must be at least the backup's declared size (Manila's
+ * rule and message, which clients match on), and hold at least the bytes the backup holds
+ * (measured; the message gives both figures), whatever the declared sizes say.
+ */
+export function checkTargetSize(targetSize: number, backup: Pick<BackupRecord, 'id' | 'size' | 'bytes'>): void {
+  if (targetSize < backup.size) {
+    throw badRequest(`Share size ${targetSize} is too small to restore backup of size ${backup.size}.`);
+  }
+  if (typeof backup.bytes === 'number' && backup.bytes > targetSize * GIB) {
+    throw badRequest(
+      `Share size ${targetSize} GiB (${targetSize * GIB} bytes) is too small to restore backup ${backup.id}: ` +
+      `it holds ${backup.bytes} bytes (${backupSizeGiB(backup)} GiB), more than its declared size of ${backup.size} GiB.`,
+    );
   }
 }
 
@@ -197,8 +220,8 @@ export function checkShareFromBackup(input: ShareFromBackupInput): { size: numbe
   assertOwns(caller, backup, 'Backup');
   assertMay(caller, 'restore', 'share_backup:restore');
   if (backup.status !== 'available') throw backupNotAvailable(backup);
-  const size = input.size ?? backup.size;
-  checkTargetSize(size, backup.size);
+  const size = input.size ?? backupSizeGiB(backup);
+  checkTargetSize(size, backup);
   const proto = checkProtocolServed(input.proto ?? backup.share_proto, input.servedProtocols);
   const driver = resolveDriver(input.drivers, backup.backup_type);
   checkRestoreProtocol(driver, proto);

@@ -1,6 +1,7 @@
 // Pure rules the workflows check through the workflow Lambda: what a backup driver can do, and how
 // a caught Step Functions error becomes the reason a user reads. No I/O here.
 import { findDriver, type BackupDriver, type DriverConfig } from '../domain/drivers.ts';
+import { describeStoppedTask, describeTimeout } from './stopped-task.ts';
 
 /** Thrown when the backup's driver cannot do what the workflow asks; the ASL catches it by name. */
 export class DriverCapabilityError extends Error {
@@ -86,44 +87,18 @@ function parseJson(text: unknown): unknown {
   }
 }
 
-/** The copier writes `{"error","reason"}` on stderr; ECS (and the local facade) carries it as the container's reason. */
-function copierReason(text: unknown): string | undefined {
-  if (typeof text !== 'string' || text.trim() === '') return undefined;
-  const parsed = parseJson(text.trim());
-  if (isObject(parsed) && typeof parsed.reason === 'string' && parsed.reason !== '') return parsed.reason;
-  return text.trim();
-}
-
-/** ECS task descriptions come PascalCase from runTask.sync and camelCase from the ECS API: read both. */
-const field = (o: Json, name: string): unknown => o[name] ?? o[name.charAt(0).toLowerCase() + name.slice(1)];
-
-function ecsTaskReason(task: Json): string | undefined {
-  const containers = field(task, 'Containers');
-  if (Array.isArray(containers)) {
-    for (const c of containers.filter(isObject)) {
-      const reason = copierReason(field(c, 'Reason'));
-      const exitCode = field(c, 'ExitCode');
-      if (reason) return reason;
-      if (typeof exitCode === 'number' && exitCode !== 0) {
-        const stopped = field(task, 'StoppedReason');
-        return `The copier exited with code ${exitCode}${typeof stopped === 'string' && stopped ? ` (${stopped})` : ''}.`;
-      }
-    }
-  }
-  const stopped = field(task, 'StoppedReason');
-  return typeof stopped === 'string' && stopped !== '' ? stopped : undefined;
-}
-
 /**
- * The reason a user reads for a caught error: a Lambda's errorMessage, the copier's own reason from
- * an ECS task description, otherwise "Error: Cause".
+ * The reason a user reads for a caught error: a Lambda's errorMessage; how the copier's task
+ * stopped, from the ECS task description (stopped-task.ts: a signal, out of memory, an exit code,
+ * the copier's own reason); a time limit; otherwise "Error: Cause".
  */
 export function describeError(caught: CaughtError): string {
   const error = typeof caught.Error === 'string' && caught.Error !== '' ? caught.Error : 'States.TaskFailed';
+  if (error === 'States.Timeout' || error === 'States.HeartbeatTimeout') return describeTimeout(error);
   const cause = parseJson(caught.Cause);
   if (isObject(cause)) {
     if (typeof cause.errorMessage === 'string' && cause.errorMessage !== '') return cause.errorMessage;
-    const reason = ecsTaskReason(cause);
+    const reason = describeStoppedTask(cause);
     if (reason) return reason;
   }
   const text = typeof caught.Cause === 'string' ? caught.Cause : caught.Cause === undefined ? '' : JSON.stringify(caught.Cause);

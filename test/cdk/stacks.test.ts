@@ -7,7 +7,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import aslValidator from 'asl-validator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, type ShareBackupApp } from '../../cdk/app.ts';
-import { COPIER_PROGRESS_ATTRIBUTES, REPO_ROOT, WORKFLOWS } from '../../cdk/service-stack.ts';
+import { COPIER_PROGRESS_ATTRIBUTES, COPIER_REPORT_ATTRIBUTES, REPO_ROOT, WORKFLOWS } from '../../cdk/service-stack.ts';
 import { findTaskStates, substitute } from '../../local/stepfunctions/definitions.ts';
 import { DYNAMODB_RESOURCES } from '../../local/stepfunctions/tasks/dynamodb.ts';
 import { ECS_RESOURCES } from '../../local/stepfunctions/tasks/ecs.ts';
@@ -17,7 +17,7 @@ type Resource = { Type: string; Properties: Record<string, unknown>; DeletionPol
 type Statement = { Effect: string; Action: string | string[]; Resource: unknown; Condition?: Record<string, Record<string, unknown>> };
 
 const cdkJson = JSON.parse(readFileSync(join(REPO_ROOT, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> };
-const SUBSTITUTION_NAMES = ['SharesTable', 'BackupsTable', 'RestoresTable', 'WorkflowFunctionArn', 'ClusterArn', 'CopierImage',
+const SUBSTITUTION_NAMES = ['SharesTable', 'BackupsTable', 'RestoresTable', 'ReportsTable', 'WorkflowFunctionArn', 'ClusterArn', 'CopierImage',
   'CopierTaskRoleArn', 'CopierExecutionRoleArn', 'CopierLogGroup', 'Region', 'CopierSubnetIds', 'CopierSecurityGroupIds',
   'SharesFileSystemId', 'BackupsFileSystemId'];
 
@@ -55,16 +55,19 @@ describe('cdk-nag (AWS Solutions)', () => {
 });
 
 describe('stateful stack', () => {
-  it('holds the three tables: retained, deletion-protected, point-in-time recovery, encrypted, by_project index', () => {
+  it('holds the four tables: retained, deletion-protected, point-in-time recovery, encrypted; by_project index on the three resource tables', () => {
     const tables = Object.values(resourcesOf(data, 'AWS::DynamoDB::Table'));
-    expect(tables.map((t) => t.Properties.TableName).sort()).toEqual(['share-backup-dev-backups', 'share-backup-dev-restores', 'share-backup-dev-shares']);
+    expect(tables.map((t) => t.Properties.TableName).sort()).toEqual(['share-backup-dev-backups', 'share-backup-dev-reports', 'share-backup-dev-restores', 'share-backup-dev-shares']);
+    const reports = tables.find((t) => t.Properties.TableName === 'share-backup-dev-reports')!;
+    expect(reports.Properties.KeySchema).toEqual([{ AttributeName: 'operation_id', KeyType: 'HASH' }, { AttributeName: 'seq', KeyType: 'RANGE' }]);
+    expect(reports.Properties.GlobalSecondaryIndexes).toBeUndefined();
     for (const table of tables) {
       expect(table.DeletionPolicy).toBe('Retain');
       expect(table.Properties.DeletionProtectionEnabled).toBe(true);
       expect(table.Properties.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
       expect(table.Properties.SSESpecification).toEqual({ SSEEnabled: true });
       expect(table.Properties.BillingMode).toBe('PAY_PER_REQUEST');
-      expect((table.Properties.GlobalSecondaryIndexes as { IndexName: string }[])[0]!.IndexName).toBe('by_project');
+      if (table !== reports) expect((table.Properties.GlobalSecondaryIndexes as { IndexName: string }[])[0]!.IndexName).toBe('by_project');
     }
   });
 
@@ -145,7 +148,7 @@ describe('Lambdas', () => {
     for (const group of Object.values(resourcesOf(service, 'AWS::Logs::LogGroup'))) expect(group.Properties.RetentionInDays).toBe(30);
     const api = functions.find((f) => f.Properties.FunctionName === 'share-backup-dev-api')!;
     const env = (api.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
-    for (const name of ['SHARES_TABLE', 'BACKUPS_TABLE', 'RESTORES_TABLE', 'RESTORE_STATE_MACHINE_ARN', 'BACKUP_STATE_MACHINE_ARN',
+    for (const name of ['SHARES_TABLE', 'BACKUPS_TABLE', 'RESTORES_TABLE', 'REPORTS_TABLE', 'RESTORE_STATE_MACHINE_ARN', 'BACKUP_STATE_MACHINE_ARN',
       'EFS_SHARES_FILE_SYSTEM_ID', 'EFS_BACKUPS_FILE_SYSTEM_ID']) expect(env[name], name).toBeDefined();
     expect(env.STORAGE_BACKEND).toBe('efs');
   });
@@ -221,8 +224,15 @@ describe('copier on Fargate', () => {
   it('task role: EFS client access only through access points, DynamoDB only the progress attributes', () => {
     const statements = statementsOf(service, 'CopierTaskRole');
     expect(statements.flatMap(actions).sort()).toEqual([
-      'dynamodb:UpdateItem', 'elasticfilesystem:ClientMount', 'elasticfilesystem:ClientRootAccess', 'elasticfilesystem:ClientWrite',
+      'dynamodb:BatchWriteItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem',
+      'elasticfilesystem:ClientMount', 'elasticfilesystem:ClientRootAccess', 'elasticfilesystem:ClientWrite',
     ]);
+    // report entries: new items in the reports table only, of the report's shape
+    const reports = statements.find((s) => actions(s).includes('dynamodb:PutItem'))!;
+    expect(actions(reports).sort()).toEqual(['dynamodb:BatchWriteItem', 'dynamodb:PutItem']);
+    expect(JSON.stringify(reports.Resource)).toMatch(/ReportsTable/);
+    expect(JSON.stringify(reports.Resource)).not.toMatch(/RestoresTable|BackupsTable|SharesTable/);
+    expect(reports.Condition?.['ForAllValues:StringEquals']?.['dynamodb:Attributes']).toEqual(COPIER_REPORT_ATTRIBUTES);
     const efs = statements.find((s) => actions(s).includes('elasticfilesystem:ClientMount'))!;
     expect(efs.Condition?.Bool).toEqual({ 'elasticfilesystem:AccessedViaMountTarget': 'true' });
     expect(efs.Condition?.ArnLike?.['elasticfilesystem:AccessPointArn']).toBe('arn:aws:elasticfilesystem:eu-west-1:111111111111:access-point/*');

@@ -25,19 +25,24 @@ function isRunning(pid: number): boolean {
 }
 
 describe('DynamoDB Local', () => {
-  it('creates the three tables with their project index, and a second call changes nothing', async () => {
+  it('creates the three resource tables with their project index and the reports table, and a second call changes nothing', async () => {
     const endpoint = inject('dynamodbEndpoint');
     const names = tableNames(`ct${Date.now()}-`);
     await createTables(endpoint, names);
     await createTables(endpoint, names);
     const client = localDynamoDbClient(endpoint);
     try {
-      for (const name of Object.values(names)) {
+      const { reports, ...resources } = names;
+      for (const name of Object.values(resources)) {
         const { Table } = await client.send(new DescribeTableCommand({ TableName: name }));
         expect(Table?.TableStatus).toBe('ACTIVE');
         expect(Table?.KeySchema).toEqual([{ AttributeName: 'id', KeyType: 'HASH' }]);
         expect(Table?.GlobalSecondaryIndexes?.map((i) => i.IndexName)).toEqual(['by_project']);
       }
+      const { Table } = await client.send(new DescribeTableCommand({ TableName: reports }));
+      expect(Table?.TableStatus).toBe('ACTIVE');
+      expect(Table?.KeySchema).toEqual([{ AttributeName: 'operation_id', KeyType: 'HASH' }, { AttributeName: 'seq', KeyType: 'RANGE' }]);
+      expect(Table?.GlobalSecondaryIndexes).toBeUndefined();
     } finally {
       client.destroy();
     }

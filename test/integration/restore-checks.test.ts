@@ -137,7 +137,7 @@ describe('a share that is backup_restoring refuses other work', () => {
 });
 
 describe('manila-tempest-plugin share backup tests, restated', () => {
-  const DETAIL_KEYS = ['availability_zone', 'backup_type', 'created_at', 'description', 'id', 'name', 'progress', 'restore_progress', 'share_id', 'size', 'status', 'updated_at'];
+  const DETAIL_KEYS = ['availability_zone', 'backup_type', 'bytes', 'created_at', 'description', 'files', 'id', 'name', 'progress', 'restore_progress', 'share_id', 'size', 'status', 'updated_at', 'warnings'];
 
   it('a backup\'s detail keys are exactly those of api.md', async () => {
     const { backup } = await sharedFixture();

@@ -141,3 +141,66 @@ describe('a copier that fails mid-way', () => {
     await healthy.stop({ keepData: false });
   });
 });
+
+/** The copier processes of this machine restoring for an operation: their environment names it (PROGRESS_ID, the restore id). */
+function copierPidsOf(operationId: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const environ = readFileSync(`/proc/${entry}/environ`, 'latin1').split('\0');
+      if (environ.includes(`PROGRESS_ID=${operationId}`) && environ.includes('COPIER_MODE=restore')) pids.push(Number(entry));
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  return pids;
+}
+
+describe('a copier killed mid-restore', () => {
+  it('fails the restore with "killed by signal 9 (SIGKILL)", keeps its last figures, and sets the backup\'s restore_progress back to "0"', async () => {
+    const project = 'epsilon';
+    // one file in flight at a time, so the restore of a few thousand files lasts long enough to be killed
+    const stack = await startStack({ env: { COPIER_CONCURRENCY: '1' } });
+    try {
+      const member = tenant(stack.apiUrl, project, await stack.token(project, ['member', 'reader']));
+      const source = await createShare(member);
+      const sourceDir = source.export_locations[0].path;
+      for (let d = 0; d < 20; d++) {
+        mkdirSync(join(sourceDir, `d${d}`));
+        for (let i = 0; i < 200; i++) writeFileSync(join(sourceDir, `d${d}`, `f${i}`), `${d}/${i}\n`.repeat(64));
+      }
+      const backup = await backupShare(member, source.id);
+      const target = await createShare(member);
+      const res = await member.post(`/v2/share-backups/${backup.id}/action`, { restore: target.id });
+      expect(res.status).toBe(202);
+      const restoreId = res.json.restore.restore_id as string;
+      // copying, with at least one progress write on the record
+      const copying = await eventually(async () => (await member.get(`/v2/share-restores/${restoreId}`)).json.share_restore,
+        (r) => r.status === 'succeeded' || r.status === 'failed' || r.files_done > 0);
+      expect(copying.status, 'the restore ended before it could be killed').toBe('running');
+      // the container's processes: the one the facade started (its own process group, as a
+      // container is) and what it runs; SIGKILL to the group, as a container is killed
+      const pids = copierPidsOf(restoreId);
+      const parentOf = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, 'latin1').replace(/^.*\) /s, '').split(' ')[1]);
+      const top = pids.filter((pid) => !pids.includes(parentOf(pid)));
+      expect(top).toHaveLength(1);
+      process.kill(-top[0]!, 'SIGKILL');
+
+      const failed = await settledRestore(member, restoreId);
+      // before: the copier's last log line ("copier: manifest checked at 88 ms")
+      expect(failed.status).toBe('failed');
+      expect(failed.fail_reason).toMatch(/^The copier was killed by signal 9 \(SIGKILL\), exit code 137; the figures on the record are as of its last progress write\.$/);
+      // the record keeps the figures as the copier last wrote them
+      expect(failed.files_done).toBeGreaterThanOrEqual(copying.files_done);
+      expect(failed.files_done).toBeLessThan(failed.files_total);
+      // Manila, manila/share/manager.py ShareManager.restore_backup_continue: a restore that fails
+      // leaves the backup available with restore_progress '0' (never the last percent it reached)
+      const settled = await settledBackup(member, backup.id);
+      expect(settled).toMatchObject({ status: 'available', restore_progress: '0' });
+      expect((await settledShare(member, target.id)).status).toBe('backup_restoring_error');
+    } finally {
+      await stack.stop({ keepData: false });
+    }
+  }, 240_000);
+});

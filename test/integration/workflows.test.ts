@@ -19,7 +19,7 @@ const region = 'us-east-1';
 const accountId = '000000000000';
 const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
 const suffix = randomUUID().slice(0, 8);
-const tables = { shares: `it-shares-${suffix}`, backups: `it-backups-${suffix}`, restores: `it-restores-${suffix}` };
+const tables = { shares: `it-shares-${suffix}`, backups: `it-backups-${suffix}`, restores: `it-restores-${suffix}`, reports: `it-reports-${suffix}` };
 const workflowFunctionArn = `arn:aws:lambda:${region}:${accountId}:function:workflow`;
 const project = 'project-1';
 
@@ -58,7 +58,7 @@ async function startFacade(dataDir: string, extraCopierEnv: Record<string, strin
     port: 0,
     definitionsDir: join(repo, 'statemachine'),
     substitutions: {
-      SharesTable: tables.shares, BackupsTable: tables.backups, RestoresTable: tables.restores,
+      SharesTable: tables.shares, BackupsTable: tables.backups, RestoresTable: tables.restores, ReportsTable: tables.reports,
       WorkflowFunctionArn: workflowFunctionArn, ClusterArn: `arn:aws:ecs:${region}:${accountId}:cluster/local`,
       CopierImage: 'local/copier', CopierTaskRoleArn: `arn:aws:iam::${accountId}:role/copier-task`,
       CopierExecutionRoleArn: `arn:aws:iam::${accountId}:role/copier-execution`, CopierLogGroup: 'copier',

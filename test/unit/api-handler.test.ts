@@ -153,6 +153,25 @@ describe('routing, versions and error shapes', () => {
     expect((await f.call('POST', '/v2/shares', { body: { share: { backup_id: 'nope' } } })).json.badRequest.message).toContain('share.backup_id');
   });
 
+  it('a POST or PUT body that is not JSON by its Content-Type is a 415 badMediaType; JSON with parameters is JSON', async () => {
+    const f = createFixture();
+    const body = JSON.stringify({ share: { share_proto: 'NFS', size: 1 } });
+    for (const type of ['text/plain', 'application/xml', 'application/x-www-form-urlencoded', 'application/jsonx']) {
+      const res = await f.call('POST', '/v2/shares', { rawBody: body, headers: { 'content-type': type } });
+      expect(res.status, type).toBe(415);
+      expect(res.json).toEqual({ badMediaType: { code: 415, message: expect.stringContaining(type) } });
+    }
+    const created = await f.share();
+    const put = await f.call('PUT', `/v2/shares/${created.id}`, { body: { share: { name: 'x' } }, headers: { 'Content-Type': 'text/plain' } });
+    expect(put.status).toBe(415);
+    // webob's content_type drops the parameters, so Manila takes these as application/json
+    for (const type of ['application/json; charset=utf-8', 'Application/JSON', 'application/json;charset=UTF-8']) {
+      expect((await f.call('POST', '/v2/shares', { rawBody: body, headers: { 'content-type': type } })).status, type).toBe(202);
+    }
+    // no Content-Type at all: the body is read as JSON (clients that omit it keep working)
+    expect((await f.call('POST', '/v2/shares', { rawBody: body })).status).toBe(202);
+  });
+
   it('a non-admin naming another project in the path gets 403; the own project works', async () => {
     const f = createFixture();
     expect((await f.call('GET', '/v2/beta/shares')).status).toBe(403);
@@ -262,8 +281,8 @@ describe('share backups', () => {
     const res = await f.call('POST', '/v2/share-backups', { body: { share_backup: { share_id: share.id, name: 'nightly' } } });
     expect(res.status).toBe(202);
     const id = res.json.share_backup.id;
-    expect(Object.keys(res.json.share_backup).sort()).toEqual(['availability_zone', 'backup_type', 'created_at', 'description', 'id', 'name', 'progress',
-      'restore_progress', 'share_id', 'size', 'status', 'updated_at']);
+    expect(Object.keys(res.json.share_backup).sort()).toEqual(['availability_zone', 'backup_type', 'bytes', 'created_at', 'description', 'files', 'id', 'name', 'progress',
+      'restore_progress', 'share_id', 'size', 'status', 'updated_at', 'warnings']);
     expect(f.starter.backups).toEqual([{ backup_id: id, share_id: share.id, project_id: 'alpha' }]);
     expect(await f.repository.getShare(share.id)).toMatchObject({ status: 'backup_creating', active_backup_id: id });
     expect(existsSync(join(f.storageRoot, 'backups', id))).toBe(true);
@@ -423,6 +442,89 @@ describe('restore', () => {
     const second = await f.call('POST', '/v2/shares', { body: { share: { backup_id: backupId } } });
     expect(second.json.badRequest.message).toBe(`Backup ${backupId} status must be available.`);
     expect(f.repository.shares.size).toBe(2);
+  });
+});
+
+describe('sizes are measured', () => {
+  it('a 1 GiB share\'s backup that holds 2 GiB says so, and every restore onto 1 GiB is refused with both figures', async () => {
+    const f = createFixture();
+    const source = await f.share(MEMBER, { size: 1 });
+    const id = await f.backup(source.id);
+    // what the copier's final write records for a backup of 2 GiB written into the 1 GiB share
+    await f.repository.updateBackup(id, { set: { files: 2, bytes: 2 * 1024 ** 3 } });
+    expect((await f.call('GET', `/v2/share-backups/${id}`)).json.share_backup).toMatchObject({ size: 2, files: 2, bytes: 2 * 1024 ** 3 });
+    const message = `Share size 1 GiB (1073741824 bytes) is too small to restore backup ${id}: it holds 2147483648 bytes (2 GiB), more than its declared size of 1 GiB.`;
+    // in place
+    const inPlace = await f.call('POST', `/v2/share-backups/${id}/action`, { body: { restore: null } });
+    expect(inPlace.status).toBe(400);
+    expect(inPlace.json.badRequest.message).toBe(message);
+    // out of place
+    const target = await f.share(MEMBER, { size: 1 });
+    expect((await f.call('POST', `/v2/share-backups/${id}/action`, { body: { restore: target.id } })).json.badRequest.message)
+      .toBe(message);
+    // a new share from the backup: refused at 1 GiB, and its default size is what the backup needs
+    expect((await f.call('POST', '/v2/shares', { body: { share: { backup_id: id, size: 1 } } })).json.badRequest.message).toBe(message);
+    expect(f.starter.restores).toEqual([]);
+    const big = await f.share(MEMBER, { size: 2 });
+    expect((await f.call('POST', `/v2/share-backups/${id}/action`, { body: { restore: big.id } })).status).toBe(202);
+    await f.repository.updateBackup(id, { set: { status: 'available' }, remove: ['active_restore_id'] });
+    const fits = await f.call('POST', '/v2/shares', { body: { share: { backup_id: id } } });
+    expect(fits.status).toBe(202);
+    expect(fits.json.share.size).toBe(2);
+  });
+});
+
+describe('reports (ext)', () => {
+  const entry = (operationId: string, seq: number) => ({
+    operation_id: operationId, seq, path: `dir/f${seq}`, what: 'xattrs', action: 'not-kept', why: `EOPNOTSUPP on entry ${seq}`,
+  });
+
+  it('a backup\'s report pages by seq with a next link, counts its warnings, and says when it is truncated', async () => {
+    const f = createFixture();
+    const share = await f.share();
+    const id = await f.backup(share.id);
+    await f.repository.updateBackup(id, { set: { warnings: 5 } });
+    f.repository.reports.set(id, [
+      { operation_id: id, seq: 0, reported: 5, stored: 3, truncated: true },
+      entry(id, 1), entry(id, 2), entry(id, 3),
+    ]);
+    const first = await f.call('GET', `/v2/share-backups/${id}/report`, { query: { limit: '2' } });
+    expect(first.status).toBe(200);
+    expect(first.json).toMatchObject({ warnings: 5, truncated: true });
+    expect(first.json.report).toEqual([
+      { seq: 1, path: 'dir/f1', what: 'xattrs', action: 'not-kept', why: 'EOPNOTSUPP on entry 1' },
+      { seq: 2, path: 'dir/f2', what: 'xattrs', action: 'not-kept', why: 'EOPNOTSUPP on entry 2' },
+    ]);
+    const next = new URL(first.json.report_links[0].href);
+    expect(next.searchParams.get('offset')).toBe('2');
+    const second = await f.call('GET', `/v2/share-backups/${id}/report`, { query: { limit: '2', offset: '2' } });
+    expect(second.json.report.map((e: { seq: number }) => e.seq)).toEqual([3]);
+    expect(second.json.report_links).toBeUndefined();
+    // the warnings count is on the backup itself, beside "available"
+    expect((await f.call('GET', `/v2/share-backups/${id}`)).json.share_backup).toMatchObject({ status: 'available', warnings: 5 });
+  });
+
+  it('a restore\'s report, with its tenancy: reader may read, another project 403, unknown 404, bad paging 400', async () => {
+    const f = createFixture();
+    const share = await f.share();
+    const backupId = await f.backup(share.id);
+    const restore = await f.call('POST', `/v2/share-backups/${backupId}/action`, { body: { restore: null } });
+    const restoreId = restore.json.restore.restore_id as string;
+    f.repository.restores.set(restoreId, { ...f.repository.restores.get(restoreId)!, warnings: 1 });
+    f.repository.reports.set(restoreId, [entry(restoreId, 1), { operation_id: restoreId, seq: 0, reported: 1, stored: 1, truncated: false }]);
+    const read = await f.call('GET', `/v2/share-restores/${restoreId}/report`, { identity: READER });
+    expect(read.status).toBe(200);
+    expect(read.json).toEqual({ report: [expect.objectContaining({ seq: 1 })], warnings: 1, truncated: false });
+    expect((await f.call('GET', `/v2/share-restores/${restoreId}`)).json.share_restore.warnings).toBe(1);
+    expect((await f.call('GET', `/v2/share-restores/${restoreId}/report`, { identity: OTHER })).status).toBe(403);
+    expect((await f.call('GET', `/v2/share-restores/${UNKNOWN}/report`)).status).toBe(404);
+    expect((await f.call('GET', `/v2/share-backups/${UNKNOWN}/report`)).status).toBe(404);
+    expect((await f.call('GET', `/v2/share-restores/${restoreId}/report`, { query: { limit: '-1' } })).json.badRequest.code).toBe(400);
+    // no report items at all: empty, not truncated; a count without a summary (copier killed) is truncated
+    const noReport = await f.call('GET', `/v2/share-backups/${backupId}/report`);
+    expect(noReport.json).toEqual({ report: [], warnings: 0, truncated: false });
+    await f.repository.updateBackup(backupId, { set: { warnings: 2 } });
+    expect((await f.call('GET', `/v2/share-backups/${backupId}/report`)).json.truncated).toBe(true);
   });
 });
 

@@ -15,7 +15,7 @@ const load = (file: string) => JSON.parse(readFileSync(join(dir, file), 'utf8'))
 
 const IMPLEMENTED = new Set<string>([...Object.keys(DYNAMODB_RESOURCES), LAMBDA_RESOURCE, ...Object.values(ECS_RESOURCES)]);
 // The developer reference's substitution list: a ${Name} outside it would break the CDK deploy.
-const SUBSTITUTIONS = ['SharesTable', 'BackupsTable', 'RestoresTable', 'WorkflowFunctionArn', 'ClusterArn', 'CopierImage',
+const SUBSTITUTIONS = ['SharesTable', 'BackupsTable', 'RestoresTable', 'ReportsTable', 'WorkflowFunctionArn', 'ClusterArn', 'CopierImage',
   'CopierTaskRoleArn', 'CopierExecutionRoleArn', 'CopierLogGroup', 'Region', 'CopierSubnetIds', 'CopierSecurityGroupIds',
   'SharesFileSystemId', 'BackupsFileSystemId'];
 
@@ -86,5 +86,12 @@ describe('statemachine/*.asl.json', () => {
     const register = load('backup.asl.json').States.RegisterCopyTaskDefinition as { Parameters: { ContainerDefinitions: { MountPoints: { SourceVolume: string; ReadOnly: boolean }[] }[] } };
     const mounts = register.Parameters.ContainerDefinitions[0]!.MountPoints;
     expect(mounts.find((m) => m.SourceVolume === 'share')?.ReadOnly).toBe(true);
+  });
+
+  it.each([['restore.asl.json', '$.restore_id'], ['backup.asl.json', '$.backup_id']])('%s gives the copier its report table and its operation id', (file, idPath) => {
+    const register = load(file).States.RegisterCopyTaskDefinition as { Parameters: { ContainerDefinitions: { Environment: Record<string, string>[] }[] } };
+    const env = register.Parameters.ContainerDefinitions[0]!.Environment;
+    expect(env).toContainEqual({ Name: 'REPORT_TABLE', Value: '${ReportsTable}' });
+    expect(env).toContainEqual({ Name: 'COPIER_RUN_ID', 'Value.$': idPath });
   });
 });

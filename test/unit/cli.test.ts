@@ -6,6 +6,7 @@ import { parse as parseYaml } from 'yaml';
 import { ApiError, CliError, createClient, type ShareClient } from '../../cli/client.ts';
 import { renderList, renderRecord, renderTable, selectColumns } from '../../cli/output.ts';
 import { findResource, SHARE } from '../../cli/resolve.ts';
+import { warningsLine } from '../../cli/program.ts';
 import { formatBytes, formatDuration, progressLine, Throughput, waitUntilSettled, type Outcome, type WaitSpec } from '../../cli/wait.ts';
 
 const COLUMNS = [{ header: 'ID', key: 'id' }, { header: 'Name', key: 'name' }, { header: 'Share Proto', key: 'share_proto' }];
@@ -177,5 +178,14 @@ describe('--wait loop', () => {
     const stream = captureStream();
     await expect(waitUntilSettled(spec([{ percent: 5, outcome: { state: 'failed', reason: 'disk full' } }]), { stream, intervalMs: 1 }))
       .rejects.toThrow('Restore r1 failed: disk full');
+  });
+});
+
+describe('the warnings line a --wait ends with', () => {
+  it('gives the count, and the command that lists them when there are any', () => {
+    expect(warningsLine('backup', 'b1', { warnings: 0 })).toBe('backup b1: 0 warnings.');
+    expect(warningsLine('backup', 'b1', {})).toBe('backup b1: 0 warnings.');
+    expect(warningsLine('backup', 'b1', { warnings: 3 })).toBe('backup b1: 3 warnings (what it could not keep or had to resolve); read them with: share backup report b1');
+    expect(warningsLine('restore', 'r1', { warnings: 1 })).toBe('restore r1: 1 warning (what it could not keep or had to resolve); read them with: share restore report r1');
   });
 });

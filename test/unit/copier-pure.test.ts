@@ -6,12 +6,13 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { crc32 as zlibCrc32 } from 'node:zlib';
 import { checksumOf, crc32Implementation, createDigest } from '../../copier/checksum.ts';
 import { loadCopierConfig } from '../../copier/config.ts';
-import { snapshotUpdates } from '../../copier/dynamo-progress.ts';
+import { DynamoProgressSink, snapshotUpdates } from '../../copier/dynamo-progress.ts';
+import type { UpdateItemInput } from '../../copier/dynamodb-http.ts';
 import { ConfigError, describeFailure, ManifestError, UnsafePathError } from '../../copier/errors.ts';
 import { nsToSeconds, parseManifestLine, parseSummary, serializeManifestEntry, type ManifestEntry } from '../../copier/manifest.ts';
 import { DirectorySpreadQueue } from '../../copier/directory-spread.ts';
 import { ancestorPaths, manifestPathComponents, parentPath, pathsOverlap } from '../../copier/paths.ts';
-import { etaSeconds, percentOf, ProgressReporter, type ProgressSnapshot } from '../../copier/progress.ts';
+import { etaSeconds, FinalProgressError, percentOf, ProgressReporter, type ProgressSnapshot } from '../../copier/progress.ts';
 
 describe('manifest paths', () => {
   it('names the directory of a manifest path', () => {
@@ -150,12 +151,21 @@ describe('configuration', () => {
     expect(loadCopierConfig(base).progress).toBeUndefined();
   });
 
+  it('reads the report table and the operation id (COPIER_RUN_ID, else PROGRESS_ID); a backup records what it holds', () => {
+    expect(loadCopierConfig({ ...base, REPORT_TABLE: 'reports', COPIER_RUN_ID: 'r1' }).report).toEqual({ table: 'reports', operationId: 'r1' });
+    expect(loadCopierConfig({ ...base, REPORT_TABLE: 'reports', PROGRESS_TABLE: 'restores', PROGRESS_ID: 'r2' }).report).toEqual({ table: 'reports', operationId: 'r2' });
+    expect(loadCopierConfig(base).report).toBeUndefined();
+    const backup = loadCopierConfig({ ...base, COPIER_MODE: 'backup', PROGRESS_TABLE: 'backups', PROGRESS_ID: 'b1' });
+    expect(backup.progress).toEqual({ progress: { table: 'backups', id: 'b1' }, recordMeasured: true });
+  });
+
   it.each([
     [{ ...base, COPIER_MODE: 'sync' }],
     [{ COPIER_MODE: 'backup', COPIER_TARGET: '/t' }],
     [{ ...base, COPIER_CONCURRENCY: '0' }],
     [{ ...base, COPIER_CONCURRENCY: 'many' }],
     [{ ...base, PROGRESS_TABLE: 't' }],
+    [{ ...base, REPORT_TABLE: 'reports' }],
     [{ ...base, PERCENT_TABLE: 't', PERCENT_ID: 'x', PERCENT_ATTRIBUTE: 'a b' }],
   ])('refuses %j with a ConfigError (exit 2)', (env) => {
     let thrown: unknown;
@@ -185,6 +195,19 @@ describe('progress arithmetic', () => {
     expect(etaSeconds(counters, 10_000)).toBe(30);
     expect(etaSeconds({ ...counters, bytes_done: 0 }, 10_000)).toBeNull();
     expect(etaSeconds({ ...counters, phase: 'done' }, 10_000)).toBe(0);
+  });
+});
+
+describe('a full file system, said with its side', () => {
+  const roots = { source: '/mnt/backup', target: '/mnt/share' };
+  const enospc = (path?: string, code = 'ENOSPC') => Object.assign(new Error(`${code}: no space left on device${path ? `, open '${path}'` : ''}`), { code, ...(path ? { path } : {}) });
+  it.each([
+    ['a path under the target', enospc('/mnt/share/d/f'), "No space left on the target (/mnt/share): ENOSPC: no space left on device, open '/mnt/share/d/f'"],
+    ['a path under the source', enospc('/mnt/backup/data/x'), "No space left on the source (/mnt/backup): ENOSPC: no space left on device, open '/mnt/backup/data/x'"],
+    ['no path (a write through a file handle): the written side', enospc(), 'No space left on the target (/mnt/share): ENOSPC: no space left on device'],
+    ['a quota (EDQUOT)', enospc('/mnt/share/f', 'EDQUOT'), "No space left on the target (/mnt/share): EDQUOT: no space left on device, open '/mnt/share/f'"],
+  ])('%s', (_name, error, reason) => {
+    expect(describeFailure(error, roots)).toEqual({ error: 'FileSystemError', reason, exitCode: 1 });
   });
 });
 
@@ -252,6 +275,29 @@ describe('progress throttle', () => {
     expect(writes).toHaveLength(2);
   });
 
+  it('counts warnings into the snapshots; the final write must land, a failure hands over the last figures', async () => {
+    const { writes, sink } = recordingSink();
+    const reporter = new ProgressReporter(sink);
+    reporter.setPhase('copying');
+    reporter.warning();
+    reporter.warning();
+    reporter.setPhase('done');
+    await reporter.finish();
+    expect(writes.at(-1)!.snapshot).toMatchObject({ phase: 'done', warnings: 2, percent: '100' });
+
+    const failing = new ProgressReporter({ write: () => Promise.reject(new Error('db down')), fail: async () => undefined });
+    failing.setPhase('done');
+    await expect(failing.finish()).rejects.toThrow(FinalProgressError);
+
+    const lasts: ProgressSnapshot[] = [];
+    const failed = new ProgressReporter({ write: async () => undefined, fail: async (_reason, last) => void lasts.push(last) });
+    failed.setTotals(10, 100);
+    failed.fileDone();
+    failed.warning();
+    await failed.fail('killed');
+    expect(lasts).toEqual([expect.objectContaining({ files_done: 1, files_total: 10, warnings: 1 })]);
+  });
+
   it('records a failure reason after writes in flight, and survives a failing sink', async () => {
     const reasons: string[] = [];
     const errors: unknown[] = [];
@@ -267,15 +313,43 @@ describe('progress throttle', () => {
 });
 
 describe('progress updates on DynamoDB', () => {
-  const snapshot: ProgressSnapshot = { phase: 'copying', files_total: 4, files_done: 1, bytes_total: 100, bytes_done: 30, eta_seconds: 7, updated_at: '2024-01-01T00:00:00.000Z', percent: '30' };
+  const snapshot: ProgressSnapshot = { phase: 'copying', files_total: 4, files_done: 1, bytes_total: 100, bytes_done: 30, warnings: 0, eta_seconds: 7, updated_at: '2024-01-01T00:00:00.000Z', percent: '30' };
 
   it('updates the progress record and the percent attribute of another record', () => {
     const updates = snapshotUpdates({ progress: { table: 'restores', id: 'r1' }, percent: { table: 'backups', id: 'b1', attribute: 'restore_progress' } }, snapshot);
     expect(updates).toHaveLength(2);
     expect(updates[0]).toMatchObject({ TableName: 'restores', Key: { id: 'r1' }, ConditionExpression: 'attribute_exists(#id)' });
     const values = Object.values(updates[0]!.ExpressionAttributeValues!);
-    expect(values).toEqual(['copying', 4, 1, 100, 30, 7, '2024-01-01T00:00:00.000Z']);
+    expect(values).toEqual(['copying', 4, 1, 100, 30, 7, 0, '2024-01-01T00:00:00.000Z']);
     expect(updates[1]).toMatchObject({ TableName: 'backups', Key: { id: 'b1' }, UpdateExpression: 'SET #a0 = :v0', ExpressionAttributeNames: { '#a0': 'restore_progress' }, ExpressionAttributeValues: { ':v0': '30' } });
+  });
+
+  it('a backup\'s final write records what it holds (files, bytes: the totals it ended with); earlier writes and restores do not', () => {
+    const done = { ...snapshot, phase: 'done' as const, files_total: 4, bytes_total: 2 * 1024 ** 3, warnings: 3, percent: '100' };
+    const [backup] = snapshotUpdates({ progress: { table: 'backups', id: 'b1' }, recordMeasured: true }, done);
+    const set = Object.fromEntries(Object.entries(backup!.ExpressionAttributeNames!).filter(([k]) => k !== '#id')
+      .map(([k, name]) => [name, backup!.ExpressionAttributeValues![k.replace('#a', ':v')]]));
+    expect(set).toMatchObject({ files: 4, bytes: 2 * 1024 ** 3, warnings: 3, phase: 'done' });
+    const [running] = snapshotUpdates({ progress: { table: 'backups', id: 'b1' }, recordMeasured: true }, snapshot);
+    expect(Object.values(running!.ExpressionAttributeNames!)).not.toContain('bytes');
+    const [restore] = snapshotUpdates({ progress: { table: 'restores', id: 'r1' } }, done);
+    expect(Object.values(restore!.ExpressionAttributeNames!)).not.toContain('bytes');
+  });
+
+  it('a failed run\'s last write carries the reason with the counters as they stood, and no percent', async () => {
+    const sent: UpdateItemInput[] = [];
+    const sink = new DynamoProgressSink(
+      { progress: { table: 'restores', id: 'r1' }, percent: { table: 'backups', id: 'b1', attribute: 'restore_progress' } },
+      { updateItem: async (input) => void sent.push(input) },
+    );
+    await sink.fail('ENOSPC on the target', { ...snapshot, files_done: 3, bytes_done: 77, warnings: 2 });
+    expect(sent).toHaveLength(1);
+    expect(sent[0]!.TableName).toBe('restores');
+    const set = Object.fromEntries(Object.entries(sent[0]!.ExpressionAttributeNames!).filter(([k]) => k !== '#id')
+      .map(([k, name]) => [name, sent[0]!.ExpressionAttributeValues![k.replace('#a', ':v')]]));
+    expect(set).toMatchObject({ fail_reason: 'ENOSPC on the target', files_done: 3, bytes_done: 77, warnings: 2, eta_seconds: null });
+    expect(set).not.toHaveProperty('phase');
+    expect(set).not.toHaveProperty('restore_progress');
   });
 
   it('uses one update when progress and percent are the same record', () => {

@@ -6,7 +6,9 @@ import { applyListQuery, parseListQuery } from '../../functions/domain/listing.t
 import { atLeast, BACKUPS_MIN_VERSION, parseMicroversion } from '../../functions/domain/microversion.ts';
 import { callerFromClaims, may, parseRoles, type Caller } from '../../functions/domain/policy.ts';
 import type { BackupRecord, ShareRecord } from '../../functions/domain/records.ts';
-import { checkBackupCreate, checkRestore, checkShareDelete, checkShrink, explainClaimConflict, GIB } from '../../functions/domain/rules.ts';
+import {
+  backupSizeGiB, checkBackupCreate, checkRestore, checkShareDelete, checkShareFromBackup, checkShrink, checkTargetSize, explainClaimConflict, GIB,
+} from '../../functions/domain/rules.ts';
 
 const codeOf = (fn: () => unknown): number | undefined => {
   try {
@@ -127,6 +129,41 @@ describe('restore checks, in api.md order', () => {
     expect(messageOf(check({ target: share({ share_proto: 'CIFS' }), backup: backup({ backup_type: 'legacy' }) }))).toMatch(/CIFS/);
     expect(messageOf(check({ backup: backup({ backup_type: 'legacy' }) }))).toMatch(/support_restore_to_target/);
     expect(check({ backup: backup({ backup_type: 'legacy', share_id: 's1' }) })().name).toBe('legacy');
+  });
+
+  // check 4 of api.md "Restore": the target must hold what the backup holds, measured, whatever
+  // the declared sizes say (a 1 GiB share can hold 2 GiB where its backend enforces no quota)
+  it.each([
+    // target GiB, backup declared GiB, backup measured bytes, refused with
+    [1, 1, undefined, undefined],
+    [1, 1, GIB, undefined],
+    [2, 1, 2 * GIB, undefined],
+    [1, 2, undefined, 'Share size 1 is too small to restore backup of size 2.'],
+    [1, 1, 2 * GIB, 'Share size 1 GiB (1073741824 bytes) is too small to restore backup b1: it holds 2147483648 bytes (2 GiB), more than its declared size of 1 GiB.'],
+    [1, 1, GIB + 1, 'Share size 1 GiB (1073741824 bytes) is too small to restore backup b1: it holds 1073741825 bytes (2 GiB), more than its declared size of 1 GiB.'],
+    [3, 1, 3 * GIB + 5, 'Share size 3 GiB (3221225472 bytes) is too small to restore backup b1: it holds 3221225477 bytes (4 GiB), more than its declared size of 1 GiB.'],
+  ])('target of %i GiB, backup declared %i GiB holding %s bytes: %s', (targetSize, declared, bytes, refusal) => {
+    const run = () => checkTargetSize(targetSize, backup({ size: declared, ...(bytes === undefined ? {} : { bytes }) }));
+    if (refusal === undefined) expect(run).not.toThrow();
+    else expect(messageOf(run)).toBe(refusal);
+    // the same rule in checkRestore, at step 4 (after the target's status, before its protocol)
+    const restore = check({ target: share({ size: targetSize, share_proto: 'CIFS' }), backup: backup({ size: declared, ...(bytes === undefined ? {} : { bytes }) }) });
+    if (refusal === undefined) expect(messageOf(restore)).toMatch(/CIFS/);
+    else expect(messageOf(restore)).toBe(refusal);
+    expect(messageOf(check({ target: share({ size: targetSize, status: 'error' }), backup: backup({ size: declared, ...(bytes === undefined ? {} : { bytes }) }) }))).toMatch(/available/);
+  });
+
+  it.each([
+    [1, undefined, 1], [1, GIB, 1], [1, GIB + 1, 2], [1, 2 * GIB, 2], [4, 2 * GIB, 4], [1, 0, 1],
+  ])('a backup declared %i GiB holding %s bytes needs %i GiB', (declared, bytes, needed) => {
+    expect(backupSizeGiB({ size: declared, ...(bytes === undefined ? {} : { bytes }) })).toBe(needed);
+  });
+
+  it('a new share from a backup defaults to the size the backup needs, and refuses a smaller one with both figures', () => {
+    const input = { caller: member, backupId: 'b1', proto: undefined, drivers, servedProtocols: ['NFS' as const] };
+    expect(checkShareFromBackup({ ...input, backup: backup({ size: 1, bytes: 2 * GIB }), size: undefined }).size).toBe(2);
+    expect(messageOf(() => checkShareFromBackup({ ...input, backup: backup({ size: 1, bytes: 2 * GIB }), size: 1 })))
+      .toBe('Share size 1 GiB (1073741824 bytes) is too small to restore backup b1: it holds 2147483648 bytes (2 GiB), more than its declared size of 1 GiB.');
   });
 
   it('explains a lost claim by re-read state', () => {

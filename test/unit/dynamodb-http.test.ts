@@ -67,6 +67,23 @@ describe('the copier DynamoDB writer', () => {
     });
   });
 
+  it('sends report items as BatchWriteItem PutRequests and a summary as PutItem; hands back what DynamoDB left unprocessed', async () => {
+    const unprocessed = { reports: [{ PutRequest: { Item: { operation_id: { S: 'r1' }, seq: { N: '2' }, path: { S: 'b' } } } }] };
+    const { endpoint, received } = await serve([[200, { UnprocessedItems: unprocessed }], [200, {}]]);
+    const client = new DynamoDbHttpClient(env(endpoint));
+    const left = await client.batchPutItems('reports', [{ operation_id: 'r1', seq: 1, path: 'a' }, { operation_id: 'r1', seq: 2, path: 'b' }]);
+    expect(left).toEqual([{ operation_id: 'r1', seq: 2, path: 'b' }]);
+    expect(received[0]!.headers['x-amz-target']).toBe('DynamoDB_20120810.BatchWriteItem');
+    expect(JSON.parse(received[0]!.body)).toEqual({ RequestItems: { reports: [
+      { PutRequest: { Item: { operation_id: { S: 'r1' }, seq: { N: '1' }, path: { S: 'a' } } } },
+      { PutRequest: { Item: { operation_id: { S: 'r1' }, seq: { N: '2' }, path: { S: 'b' } } } },
+    ] } });
+    await client.putItem('reports', { operation_id: 'r1', seq: 0, truncated: false });
+    expect(received[1]!.headers['x-amz-target']).toBe('DynamoDB_20120810.PutItem');
+    expect(JSON.parse(received[1]!.body)).toEqual({ TableName: 'reports', Item: { operation_id: { S: 'r1' }, seq: { N: '0' }, truncated: { BOOL: false } } });
+    await expect(client.batchPutItems('reports', Array.from({ length: 26 }, (_, seq) => ({ operation_id: 'r1', seq })))).rejects.toThrow(RangeError);
+  });
+
   it('reports DynamoDB\'s error type and message, and does not retry a client error', async () => {
     const { endpoint, received } = await serve([[400, { __type: 'com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException', message: 'The conditional request failed' }]]);
     const failure = await new DynamoDbHttpClient(env(endpoint)).updateItem(input).catch((error: unknown) => error);
@@ -128,7 +145,7 @@ describe('the copier DynamoDB writer', () => {
     vi.stubEnv('AWS_DEFAULT_REGION', '');
     try {
       const sink = new DynamoProgressSink({ progress: { table: 'restores', id: 'r1' } });
-      await expect(sink.write({ phase: 'copying', files_total: 1, files_done: 0, bytes_total: 1, bytes_done: 0, eta_seconds: null, updated_at: '2024-01-01T00:00:00.000Z', percent: '0' })).rejects.toThrow(/AWS_REGION/);
+      await expect(sink.write({ phase: 'copying', files_total: 1, files_done: 0, bytes_total: 1, bytes_done: 0, warnings: 0, eta_seconds: null, updated_at: '2024-01-01T00:00:00.000Z', percent: '0' })).rejects.toThrow(/AWS_REGION/);
     } finally {
       vi.unstubAllEnvs();
     }

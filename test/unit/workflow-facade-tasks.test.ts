@@ -97,9 +97,21 @@ describe('LocalEcs', () => {
     expect((JSON.parse(failure.message) as { Containers: { ExitCode: number }[] }).Containers[0]!.ExitCode).toBe(143);
   });
 
-  it('picks the copier JSON line among log lines, else the last line', () => {
+  it('picks the copier JSON line among log lines; a log line is never a reason', () => {
     expect(copierFailureLine('a\n{"error":"X","reason":"r"}\nb\n')).toBe('{"error":"X","reason":"r"}');
-    expect(copierFailureLine('first\nlast\n\n')).toBe('last');
+    expect(copierFailureLine('copier: manifest checked at 88 ms\n\n')).toBeUndefined();
+  });
+
+  it('a copier killed by SIGKILL stops the task as ECS does: exit 137, no container reason, "Essential container in task exited"', async () => {
+    const ecs = ecsWith("console.error('copier: manifest checked at 88 ms'); process.kill(process.pid, 'SIGKILL')");
+    const arn = ecs.registerTaskDefinition(definition('copier-killed')).TaskDefinition.TaskDefinitionArn;
+    const failure = await ecs.runTaskSync(new ChildProcessGroup())({ TaskDefinition: arn }).catch((e: unknown) => e) as Error;
+    expect(failure.name).toBe('States.TaskFailed');
+    const task = JSON.parse(failure.message) as { Containers: Record<string, unknown>[]; StopCode: string; StoppedReason: string };
+    expect(task).toMatchObject({ StopCode: 'EssentialContainerExited', StoppedReason: 'Essential container in task exited' });
+    expect(task.Containers[0]).toMatchObject({ ExitCode: 137 });
+    expect(task.Containers[0]).not.toHaveProperty('Reason');
+    expect(describeError({ Error: failure.name, Cause: failure.message })).toMatch(/^The copier was killed by signal 9 \(SIGKILL\), exit code 137;/);
   });
 });
 

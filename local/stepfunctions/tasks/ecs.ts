@@ -93,16 +93,20 @@ const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 const clientError = (message: string) => new TaskError('Ecs.ClientException', message);
 
-/** The last stderr line the copier wrote as `{"error","reason"}`, else its last non-empty line. */
-export function copierFailureLine(stderr: string): string {
+/**
+ * The last stderr line the copier wrote as `{"error","reason"}` (it failed and said why), else
+ * undefined. Never another log line: a copier killed mid-run ("copier: manifest checked at 88 ms")
+ * did not fail for the reason its last log line gives, and ECS would not report that line either.
+ */
+export function copierFailureLine(stderr: string): string | undefined {
   const lines = stderr.split('\n').map((l) => l.trim()).filter((l) => l !== '');
   for (let i = lines.length - 1; i >= 0; i--) {
     try {
       const parsed: unknown = JSON.parse(lines[i]!);
-      if (typeof parsed === 'object' && parsed !== null && 'error' in parsed) return lines[i]!;
+      if (typeof parsed === 'object' && parsed !== null && 'error' in parsed) return lines[i]!.slice(0, 1024);
     } catch { /* not the JSON line */ }
   }
-  return (lines.at(-1) ?? '').slice(0, 1024);
+  return undefined;
 }
 
 export class LocalEcs {
@@ -204,7 +208,7 @@ export class LocalEcs {
       const [command, ...args] = this.opts.copierCommand;
       if (!command) throw new TaskError('ECS.AmazonECSException', 'no copier command configured');
 
-      const { exitCode, stderr, startError } = await new Promise<{ exitCode: number; stderr: string; startError?: string }>((resolve) => {
+      const { exitCode, stderr, startError, signal } = await new Promise<{ exitCode: number; stderr: string; startError?: string; signal?: NodeJS.Signals }>((resolve) => {
         let stderrText = '';
         const child = spawn(command, args, {
           // A container has a PATH of its own; the rest is exactly what the task gives it.
@@ -217,13 +221,17 @@ export class LocalEcs {
         child.stderr?.on('data', (chunk: string) => { stderrText = (stderrText + chunk).slice(-65536); });
         child.once('error', (err) => resolve({ exitCode: 255, stderr: stderrText, startError: err.message }));
         child.once('close', (code, signal) => {
+          // as Docker reports a container whose process died of a signal: 128 + the signal's number
           const bySignal = signal ? 128 + (osConstants.signals[signal] ?? 0) : undefined;
-          resolve({ exitCode: code ?? bySignal ?? 255, stderr: stderrText });
+          resolve({ exitCode: code ?? bySignal ?? 255, stderr: stderrText, ...(signal ? { signal } : {}) });
         });
       });
 
       const stoppedAt = Date.now();
-      const reason = startError ? `CannotStartContainerError: ${startError}` : copierFailureLine(stderr);
+      // ECS gives a container a reason only for what ECS saw (it could not start, OOM); a process
+      // that died of a signal has none. The copier's own failure line stands in for the reason it
+      // records on its progress record on AWS.
+      const reason = startError ? `CannotStartContainerError: ${startError}` : signal ? undefined : copierFailureLine(stderr);
       const task = {
         TaskArn: taskArn,
         ClusterArn: params.Cluster,
