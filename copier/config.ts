@@ -12,8 +12,12 @@ export interface CopierConfig {
   failAfterFiles?: number;
   /** restore: COPIER_NETWORK_FS ("true"/"false"), overrides the detection of a network file system */
   networkFileSystem?: boolean;
-  /** restore: COPIER_VERIFY_EXISTING, how a file already in the target counts as restored */
+  /** restore: COPIER_VERIFY_EXISTING, how a file already in the target counts as restored
+   * ('checksum', the default; 'size-mtime', an administrator's opt-in: copy-jobs.ts VerifyExisting) */
   verifyExisting?: 'size-mtime' | 'checksum';
+  /** restore: COPIER_RUN_ID, else PROGRESS_ID: the restore's id, the same for its retries and
+   * redrives (names what it moves aside: conflicts.ts) */
+  runId?: string;
   /** restore: COPIER_CHECKSUM, what every file written is verified with ("crc32" or "sha256") */
   checksum?: 'crc32' | 'sha256';
   /** undefined when no progress record is configured (PROGRESS_TABLE and PERCENT_TABLE unset) */
@@ -70,5 +74,7 @@ export function loadCopierConfig(env: NodeJS.ProcessEnv): CopierConfig {
     progress.percent = { table: env.PERCENT_TABLE, id: required(env, 'PERCENT_ID'), attribute };
   }
   if (progress.progress || progress.percent) config.progress = progress;
+  const runId = env.COPIER_RUN_ID || env.PROGRESS_ID;
+  if (runId) config.runId = runId;
   return config;
 }

@@ -14,6 +14,7 @@ export interface WorkerInit {
   targetRoot: string;
   chown: boolean;
   verifyExisting: VerifyExisting;
+  asideTag: string;
   stopBuffer: SharedArrayBuffer;
   umask: number;
   /** 1: one job at a time, blocking in each call; more: that many jobs in flight, asynchronously */
@@ -57,6 +58,7 @@ const settings: JobSettings = {
   targetRoot: init.targetRoot,
   chown: init.chown,
   verifyExisting: init.verifyExisting,
+  asideTag: init.asideTag,
   stopFlag: new Int32Array(init.stopBuffer),
   onBytes: (bytes) => port.postMessage({ type: 'bytes', bytes } satisfies WorkerMessage),
   umask: init.umask,

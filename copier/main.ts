@@ -28,6 +28,7 @@ async function main(): Promise<number> {
       concurrency: config.concurrency,
       failAfterFiles: config.failAfterFiles,
       verifyExisting: config.verifyExisting,
+      runId: config.runId,
       checksum: config.checksum,
       networkFileSystem: config.networkFileSystem,
       progress: config.progress ? new DynamoProgressSink(config.progress) : undefined,

@@ -1,14 +1,16 @@
 // Restore: stream a backup's manifest and write its tree over the target share's root.
 //
-// Manila's semantics: backup files are written over the target; target files the backup does not
-// have are left alone; where the backup has a directory or writes a file and the target has a
-// symlink (or any other non-directory), that name is replaced, never followed. Directories get their
-// mode and mtime after everything under them was written.
+// Manila's semantics: backup files are written over the target; target entries the backup does not
+// have are left alone (a directory in both is merged). Where the target has an entry of another type
+// than the backup's (a directory where the backup has a file, a symlink where it has a directory,
+// …), the target's entry is renamed aside to "<name>.restore-<first 8 characters of the restore
+// id>" and reported, never deleted and never followed (conflicts.ts). Directories get their mode and
+// mtime after everything under them was written.
 //
 // Safety: every path is validated (paths.ts) before use, and every directory an entry is written
 // into must be a real directory in the target: either one this run created or checked (kept in
 // `realDirs`, one string per directory) or, failing that, one lstat says is a directory. Names are
-// created with O_EXCL|O_NOFOLLOW (symlinks, hard links) or replaced after an lstat, and directory
+// created with O_EXCL|O_NOFOLLOW (symlinks, hard links) or freed after an lstat, and directory
 // metadata is set through an O_NOFOLLOW|O_DIRECTORY descriptor, so no write goes through a symlink.
 // Two entries whose paths overlap are never in flight together (RestoreRun.awaitOverlapping), so one
 // entry cannot turn a directory another is writing into into a symlink.
@@ -20,20 +22,22 @@
 // level first. Progress reaches DynamoDB at most once a second (progress.ts).
 //
 // Resume: a re-run (a retried workflow step, or a new restore onto the same share) keeps every file
-// and symlink already in place per the manifest (size and mtime; also sha256 with
-// verifyExisting = 'checksum') and re-applies ownership, mode and mtime only where they differ.
-// Files in a directory this run created skip that check: nothing can be there yet.
+// whose content has the manifest's checksum (read from the target; with the opt-in
+// verifyExisting = 'size-mtime', a file with the manifest's size and mtime is trusted unread) and
+// every symlink with the manifest's target, and re-applies ownership, mode and mtime only where
+// they differ: a re-run onto a tree in place reads it, and writes nothing. Files in a directory
+// this run created skip that check: nothing can be there yet.
 //
 // The manifest is checked before anything is written (checkManifest: against its sha256 in
 // summary.json, or for older backups by a pass that validates every line), then streamed once to
 // copy; its counts are checked against summary.json again at the end.
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { availableParallelism } from 'node:os';
-import { chmodSync, createReadStream, lstatSync, mkdirSync, opendirSync, statSync, unlinkSync } from 'node:fs';
-import { link, lstat, readFile } from 'node:fs/promises';
+import { chmodSync, createReadStream, lstatSync, mkdirSync, opendirSync, statSync, type BigIntStats } from 'node:fs';
+import { link, lstat, readFile, unlink } from 'node:fs/promises';
 import { ChecksumMismatchError, ConfigError, errnoCode, FaultInjectedError, ManifestError, SizeMismatchError, UnsafePathError } from './errors.ts';
 import type { SerializedError } from './copy-worker.ts';
-import { removeExisting } from './fs-ops.ts';
+import { asideTag, moveAside } from './conflicts.ts';
 import { LineCursor, manifestLineChunks } from './manifest-lines.ts';
 import { ResumeScout } from './resume-scout.ts';
 import { DATA_DIR, MANIFEST_FILE, SUMMARY_FILE, parseManifestLine, parseSummary, type BackupSummary, type ParsedEntry } from './manifest.ts';
@@ -332,11 +336,12 @@ class RestoreRun {
     return true;
   }
 
-  /** On a local disk, whether the main thread finds the entry already in place (a resumed restore):
-   * then no job is needed. Not with verifyExisting 'checksum', which reads the file (a worker's job). */
+  /** On a local disk, whether the main thread finds the entry already in place (a resumed restore)
+   * by looking alone: then no job is needed. A file whose content must be read to tell (the default,
+   * verifyExisting 'checksum') is a worker's job (copy-jobs.ts alreadyRestored). */
   private isAlreadyRestored(job: FileJob | SymlinkJob): boolean {
     const settings = this.mainThread;
-    if (job.fresh || !settings || settings.verifyExisting === 'checksum') return false;
+    if (job.fresh || !settings) return false;
     if (this.scoutFoundLine) return true;
     return runSync(alreadyRestored(job, settings));
   }
@@ -407,8 +412,9 @@ class RestoreRun {
   private settle(batch: Batch, outcomes: JobOutcome[], error: SerializedError | undefined): void {
     const { context } = this;
     for (const [i, outcome] of outcomes.entries()) {
-      // a directory removed to make room: what this run knew under it is gone
-      if (outcome.removedDir !== undefined) this.forgetDirsUnder(outcome.removedDir);
+      // a directory moved aside to make room: what this run knew under it is elsewhere now
+      if (outcome.movedAsideDir !== undefined) this.forgetDirsUnder(outcome.movedAsideDir);
+      if (outcome.reports) for (const entry of outcome.reports) context.report(entry);
       try {
         this.count(batch.jobs[i]!.kind, outcome);
       } catch (fault) {
@@ -516,9 +522,12 @@ class RestoreRun {
     }
   }
 
-  /** Removes whatever is at `path` so a new name can be created there. */
-  private async replace(path: string): Promise<void> {
-    if (await removeExisting(this.abs(path)) === 'dir') this.forgetDirsUnder(path);
+  /** Moves the target's entry at `path` (of another type than the backup's `backupHas`) aside, and
+   * reports it (conflicts.ts); a directory's known subdirectories are forgotten. */
+  private moveAside(path: string, stats: BigIntStats, backupHas: string): void {
+    const settings = this.pool.mainThreadSettings();
+    this.context.report(runSync(moveAside(this.targetRoot, path, stats, settings.asideTag, backupHas)));
+    if (stats.isDirectory()) this.forgetDirsUnder(path);
   }
 
   private restoreDir(entry: ParsedEntry & { type: 'dir' }, ancestors: string[] | undefined): void {
@@ -539,15 +548,16 @@ class RestoreRun {
         if (errnoCode(error) !== 'EEXIST') throw error;
       }
     }
-    const stats = lstatSync(abs, { throwIfNoEntry: false });
+    const stats = lstatSync(abs, { bigint: true, throwIfNoEntry: false });
     if (stats?.isDirectory()) {
       // without root, an existing directory must be writable by us to receive the backup's children
-      if (!this.context.chown && (stats.mode & 0o700) !== 0o700) chmodSync(abs, (stats.mode & 0o7777) | 0o700);
+      const mode = Number(stats.mode & 0o7777n);
+      if (!this.context.chown && (mode & 0o700) !== 0o700) chmodSync(abs, mode | 0o700);
       this.realDirs.set(entry.path, false);
       return;
     }
     this.changedDirs = true;
-    if (stats) unlinkSync(abs);
+    if (stats) this.moveAside(entry.path, stats, 'a directory');
     mkdirSync(abs, 0o700);
     this.realDirs.set(entry.path, true);
   }
@@ -567,9 +577,16 @@ class RestoreRun {
       await link(existingAbs, abs);
     } catch (error) {
       if (errnoCode(error) !== 'EEXIST') throw error;
-      const current = await lstat(abs);
-      if (!(current.ino === existing.ino && current.dev === existing.dev)) {
-        await this.replace(entry.path);
+      const current = await lstat(abs, { bigint: true });
+      if (!(current.ino === BigInt(existing.ino) && current.dev === BigInt(existing.dev))) {
+        const backupHas = `a hard link of ${JSON.stringify(linkTo)}`;
+        if (current.isFile()) {
+          // a file of the same type: replaced, as any file's content is
+          await unlink(abs);
+          this.context.report({ path: entry.path, what: 'content', action: 'repaired', why: `the target had another file at this name, the backup has ${backupHas}` });
+        } else {
+          this.moveAside(entry.path, current, backupHas);
+        }
         await link(existingAbs, abs);
       }
     }
@@ -595,8 +612,8 @@ interface WorkerPlan {
   batchBytes: number;
   /** batches queued or running at most (the manifest is read no faster than the workers copy) */
   maxOutstanding: number;
-  /** on a local disk, with a core beside the main thread's and no checksums to read: a re-run may
-   * hand the back part of the manifest to a resume scout */
+  /** on a local disk, with a core beside the main thread's, and files trusted by size and mtime
+   * (verifyExisting 'size-mtime'): a re-run may hand the back part of the manifest to a resume scout */
   scout: boolean;
   /** the network file system the backup or the target is on, if any */
   network?: string;
@@ -625,7 +642,9 @@ function planWorkers(summary: BackupSummary, options: RunOptions, backupRoot: st
   const workers = Math.max(1, Math.min(shape.workers, batches, summary.files));
   return {
     workers, jobsInFlight: shape.jobsInFlight, batchJobs, batchBytes,
-    scout: network === undefined && availableParallelism() >= 2 && options.verifyExisting !== 'checksum',
+    // (the scout settles a file by looking, which only the size-mtime opt-in allows: copy-jobs.ts
+    // alreadyRestored)
+    scout: network === undefined && availableParallelism() >= 2 && options.verifyExisting === 'size-mtime',
     maxOutstanding: (network ? 3 : 2) * workers, backupLocal,
     ...(network ? { network } : {}),
   };
@@ -642,7 +661,13 @@ export async function runRestore(options: RunOptions): Promise<RunResult> {
     // the workers start (loading their code) while the manifest is checked
     const plan = planWorkers(summary, options, backupRoot, targetRoot);
     context.log(`${plan.workers} copy workers, ${plan.jobsInFlight} file(s) in flight each, batches of up to ${plan.batchJobs} files${plan.network ? ` (${plan.network}: a network file system)` : ''}; CRC-32: ${crc32Implementation()}`);
-    const pool = new CopyWorkerPool({ kernelCopy: plan.network === undefined, workers: plan.workers, jobsInFlight: plan.jobsInFlight, backupLocal: plan.backupLocal, dataRoot: `${backupRoot}/${DATA_DIR}`, targetRoot, chown: context.chown, verifyExisting: options.verifyExisting ?? 'size-mtime', onBytes: (bytes) => reporter.addBytes(bytes) });
+    // the restore id names what this restore moves aside; a run without one (tests, the bench) gets a
+    // random one, so that its aside names are still its own
+    const restoreId = options.runId ?? randomUUID();
+    const pool = new CopyWorkerPool({
+      kernelCopy: plan.network === undefined, workers: plan.workers, jobsInFlight: plan.jobsInFlight, backupLocal: plan.backupLocal, dataRoot: `${backupRoot}/${DATA_DIR}`, targetRoot, chown: context.chown,
+      verifyExisting: options.verifyExisting ?? 'checksum', asideTag: asideTag(restoreId), onBytes: (bytes) => reporter.addBytes(bytes),
+    });
     // a restore into an empty share will copy everything: its workers load while the manifest is
     // checked. Over a tree already there (a resumed restore), they start with the first job, if any.
     const resumed = !isEmptyDirectory(targetRoot);
@@ -654,7 +679,7 @@ export async function runRestore(options: RunOptions): Promise<RunResult> {
     // It starts while the manifest is checked (its thread takes ~0.1 s to load): it only reads and
     // looks, and what it finds is used once the check has passed.
     const scout = resumed && plan.scout && summary.entries >= (options.scoutMinEntries ?? SCOUT_MIN_ENTRIES)
-      ? new ResumeScout({ manifestPath, manifestBytes: statSync(manifestPath).size, entries: summary.entries, targetRoot, chown: context.chown, stopFlag: pool.mainThreadSettings().stopFlag })
+      ? new ResumeScout({ manifestPath, manifestBytes: statSync(manifestPath).size, entries: summary.entries, targetRoot, chown: context.chown, verifyExisting: 'size-mtime', stopFlag: pool.mainThreadSettings().stopFlag })
       : undefined;
     try {
       const started = performance.now();

@@ -15,6 +15,7 @@
 // reach (or found otherwise, or could not read) the main thread handles as before. It stops once
 // the main thread passes it.
 import type { Worker } from 'node:worker_threads';
+import type { VerifyExisting } from './copy-jobs.ts';
 import { startWorker } from './worker-source.ts';
 
 export interface ScoutInit {
@@ -23,6 +24,8 @@ export interface ScoutInit {
   fromByte: number;
   targetRoot: string;
   chown: boolean;
+  /** what settles a file by looking (copy-jobs.ts alreadyRestored): only 'size-mtime' finds files */
+  verifyExisting: VerifyExisting;
   /** Float64Array: byte offsets of the lines found in place, ascending */
   found: SharedArrayBuffer;
   /** Float64Array: beside each, the file's size, or -1 for a symlink */
@@ -56,11 +59,11 @@ export class ResumeScout {
   /** offsets before it are not the scout's */
   readonly fromByte: number;
 
-  constructor(options: { manifestPath: string; manifestBytes: number; entries: number; targetRoot: string; chown: boolean; stopFlag: Int32Array }) {
+  constructor(options: { manifestPath: string; manifestBytes: number; entries: number; targetRoot: string; chown: boolean; verifyExisting: VerifyExisting; stopFlag: Int32Array }) {
     this.fromByte = Math.floor(options.manifestBytes * SCOUT_FROM);
     const capacity = Math.min(SCOUT_MAX_FOUND, options.entries);
     const init: ScoutInit = {
-      manifestPath: options.manifestPath, fromByte: this.fromByte, targetRoot: options.targetRoot, chown: options.chown,
+      manifestPath: options.manifestPath, fromByte: this.fromByte, targetRoot: options.targetRoot, chown: options.chown, verifyExisting: options.verifyExisting,
       found: new SharedArrayBuffer(8 * capacity), foundSizes: new SharedArrayBuffer(8 * capacity), written: new SharedArrayBuffer(4), mainAt: new SharedArrayBuffer(8),
       stopBuffer: options.stopFlag.buffer as SharedArrayBuffer,
     };

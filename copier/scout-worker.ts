@@ -14,7 +14,7 @@ const foundSizes = new Float64Array(init.foundSizes);
 const written = new Int32Array(init.written);
 const mainAt = new Float64Array(init.mainAt);
 const stopFlag = new Int32Array(init.stopBuffer);
-const settings = { targetRoot: init.targetRoot, chown: init.chown };
+const settings = { targetRoot: init.targetRoot, chown: init.chown, verifyExisting: init.verifyExisting };
 
 async function scout(): Promise<void> {
   let count = 0;

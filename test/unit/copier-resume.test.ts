@@ -1,8 +1,9 @@
 // Restore resume and the copy workers: a re-run keeps what is already in place per the manifest and
-// re-applies metadata, a corrupt file of the same size is caught only with COPIER_VERIFY_EXISTING
-// semantics 'checksum', and a multi-worker restore of many small and a few large files is exact.
+// re-applies metadata, a corrupt file of the same size and mtime is repaired unless an administrator
+// opted into trusting size and mtime (COPIER_VERIFY_EXISTING=size-mtime), and a multi-worker
+// restore of many small and a few large files is exact.
 import { createHash } from 'node:crypto';
-import { chmod, lstat, mkdir, mkdtemp, readFile, readdir, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, mkdtemp, readFile, readdir, readlink, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -73,18 +74,24 @@ describe.each([
     expect((await stat(join(target, 'd3/sub/f7.txt'))).ino).toBe(inode);
     expect(await digestTree(target)).toEqual(await digestTree(share));
 
-    // a third run finds everything in place: on a local disk the main thread sees that and starts
-    // no copy worker; on a network file system the workers check, many files in flight
+    // a third run finds everything in place: the workers read every file to compare its checksum
     const log: string[] = [];
     expect(await runRestore({ ...io, source: backup, target, concurrency: 3, log: (line) => log.push(line) })).toMatchObject({ files: 401, unchanged: 402 });
-    expect(log.join('\n')).toMatch(networkFileSystem ? /[1-9]\d* copy workers were started/ : /\b0 copy workers were started/);
+    expect(log.join('\n')).toMatch(/[1-9]\d* copy workers were started/);
     expect(await digestTree(target)).toEqual(await digestTree(share));
 
-    // one file missing: on a local disk one batch, so one worker of the three allowed (each costs
-    // ~90 ms of CPU to start); on a network file system the workers check every entry
+    // trusting size and mtime (the opt-in), on a local disk the main thread sees everything in place
+    // and starts no copy worker; on a network file system the workers check, many files in flight
+    const trusting: string[] = [];
+    expect(await runRestore({ ...io, source: backup, target, concurrency: 3, verifyExisting: 'size-mtime', log: (line) => trusting.push(line) })).toMatchObject({ files: 401, unchanged: 402 });
+    expect(trusting.join('\n')).toMatch(networkFileSystem ? /[1-9]\d* copy workers were started/ : /\b0 copy workers were started/);
+
+    // one file missing (trusting size and mtime): on a local disk one batch, so one worker of the
+    // three allowed (each costs ~90 ms of CPU to start); on a network file system the workers check
+    // every entry
     await rm(join(target, 'd1/sub/f3.txt'));
     const oneMissing: string[] = [];
-    expect(await runRestore({ ...io, source: backup, target, concurrency: 3, log: (line) => oneMissing.push(line) })).toMatchObject({ files: 401, unchanged: 401 });
+    expect(await runRestore({ ...io, source: backup, target, concurrency: 3, verifyExisting: 'size-mtime', log: (line) => oneMissing.push(line) })).toMatchObject({ files: 401, unchanged: 401 });
     if (!networkFileSystem) expect(oneMissing.join('\n')).toMatch(/\b1 copy workers were started/);
     expect(await digestTree(target)).toEqual(await digestTree(share));
   });
@@ -103,7 +110,7 @@ describe.each([
     expect(await digestTree(join(work, 'target'))).toEqual(await digestTree(share));
   });
 
-  it('rewrites a same-size, same-mtime corrupt file only when checksums are verified', async () => {
+  it('repairs a same-size, same-mtime corrupt file, unless size and mtime are trusted (the opt-in)', async () => {
     const share = join(work, 'share');
     const backup = join(work, 'backup');
     const target = join(work, 'target');
@@ -115,9 +122,9 @@ describe.each([
     await writeFile(join(target, 'a.txt'), 'corruptd');
     await utimes(join(target, 'a.txt'), OLD, OLD);
 
-    expect(await runRestore({ ...io,  source: backup, target })).toMatchObject({ unchanged: 1 });
+    expect(await runRestore({ ...io,  source: backup, target, verifyExisting: 'size-mtime' })).toMatchObject({ unchanged: 1 });
     expect(await readFile(join(target, 'a.txt'), 'utf8')).toBe('corruptd');
-    expect(await runRestore({ ...io,  source: backup, target, verifyExisting: 'checksum' })).toMatchObject({ unchanged: 0 });
+    expect(await runRestore({ ...io,  source: backup, target })).toMatchObject({ unchanged: 0, warnings: 1 });
     expect(await readFile(join(target, 'a.txt'), 'utf8')).toBe('original');
   });
 
@@ -176,8 +183,9 @@ async function lateTopDir(backup: string): Promise<string> {
 
 describe('the resume scout (a re-run on a local disk: copier/resume-scout.ts)', () => {
   // scoutMinEntries: 1 gives this small manifest a scout; scoutFirst lets it finish before the main
-  // thread starts, so that its hints are all there to use (or misuse)
-  const scouted = { scoutMinEntries: 1, scoutFirst: true, concurrency: 3 };
+  // thread starts, so that its hints are all there to use (or misuse). The scout settles files by
+  // size and mtime, so it runs only when an administrator opted into trusting them.
+  const scouted = { scoutMinEntries: 1, scoutFirst: true, concurrency: 3, verifyExisting: 'size-mtime' as const };
   const foundBy = (log: string[]) => Number(/the resume scout found (\d+) entries/.exec(log.join('\n'))?.[1] ?? -1);
   /** A share, its backup, and the backup restored once into a target. */
   async function restoredOnce() {
@@ -219,10 +227,12 @@ describe('the resume scout (a re-run on a local disk: copier/resume-scout.ts)', 
     const outsideBefore = await digestTree(outside);
 
     const log: string[] = [];
-    expect(await runRestore({ source: backup, target, ...scouted, log: (line) => log.push(line) })).toMatchObject({ files: 401 });
+    expect(await runRestore({ source: backup, target, ...scouted, runId: 'run00001', log: (line) => log.push(line) })).toMatchObject({ files: 401 });
     expect(foundBy(log)).toBeGreaterThan(50);
-    // the symlink was replaced by a directory, and the files were written into it
+    // the symlink was moved aside for a directory, and the files were written into it
     expect((await lstat(join(target, late))).isDirectory()).toBe(true);
+    expect(await readlink(join(target, `${late}.restore-run00001`))).toBe(join(outside, late));
+    await rm(join(target, `${late}.restore-run00001`));
     expect(await digestTree(target)).toEqual(await digestTree(share));
     expect(await digestTree(outside)).toEqual(outsideBefore);
   });
@@ -245,6 +255,12 @@ describe('the resume scout (a re-run on a local disk: copier/resume-scout.ts)', 
 
 describe('restore configuration', () => {
   const base = { COPIER_MODE: 'restore', COPIER_SOURCE: '/b', COPIER_TARGET: '/t' };
+
+  it('reads COPIER_RUN_ID, else PROGRESS_ID', () => {
+    expect(loadCopierConfig({ ...base, COPIER_RUN_ID: 'exec-1', PROGRESS_TABLE: 'p', PROGRESS_ID: 'rec-1' }).runId).toBe('exec-1');
+    expect(loadCopierConfig({ ...base, PROGRESS_TABLE: 'p', PROGRESS_ID: 'rec-1' }).runId).toBe('rec-1');
+    expect(loadCopierConfig(base).runId).toBeUndefined();
+  });
 
   it('reads COPIER_VERIFY_EXISTING', () => {
     expect(loadCopierConfig({ ...base, COPIER_VERIFY_EXISTING: 'checksum' }).verifyExisting).toBe('checksum');
