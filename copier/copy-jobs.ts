@@ -67,6 +67,9 @@ export interface FileJob extends JobMetadata {
   algorithm: ChecksumAlgorithm;
   /** the target's directory was created by this run: nothing can be at the name yet */
   fresh: boolean;
+  /** this same restore already wrote and verified the file (a retry or redrive below its checkpoint:
+   * restore-checkpoint.ts): a file in place with its size and mtime is trusted unread */
+  trusted?: boolean;
 }
 
 export interface SymlinkJob extends JobMetadata {
@@ -85,7 +88,7 @@ export type Job = FileJob | SymlinkJob | DirMetadataJob;
 
 /** What alreadyRestored needs of a file or symlink job. */
 export type InPlaceQuestion =
-  | Pick<FileJob, 'kind' | 'path' | 'size' | keyof JobMetadata>
+  | Pick<FileJob, 'kind' | 'path' | 'size' | 'trusted' | keyof JobMetadata>
   | Pick<SymlinkJob, 'kind' | 'path' | 'linkTarget' | keyof JobMetadata>;
 
 export interface JobSettings {
@@ -291,7 +294,7 @@ function* keepExistingFile(job: FileJob, target: string, settings: JobSettings, 
   const seen = yield* lstatPathBig(target);
   if (!seen || !seen.isFile()) return NOT_A_FILE;
   if (seen.size !== BigInt(job.size)) return { kept: false, differs: `the target's file had ${seen.size} bytes, the backup's has ${job.size}` };
-  const trustMarks = settings.verifyExisting === 'size-mtime';
+  const trustMarks = settings.verifyExisting === 'size-mtime' || job.trusted === true;
   if (trustMarks && sameMtime(seen, job.mtimeNs) && metadataRight(seen, job, settings.chown)) return KEPT;
   let fd: number;
   try {
@@ -521,15 +524,16 @@ function* applyDirMetadata(job: DirMetadataJob, settings: JobSettings): Steps<Jo
 /**
  * Whether a file or symlink job has nothing left to do, found by looking only (one lstat, a readlink
  * for a symlink), never reading a file's content: a symlink with the right target, owner and mtime;
- * a file only with verifyExisting 'size-mtime' (size, mtime, owner and mode right), since by default
- * a file's content must be read (a worker's job: keepExistingFile). A resumed restore on a local disk
+ * a file only where size and mtime may be trusted (verifyExisting 'size-mtime', or a file this same
+ * restore verified: `trusted`) and they, owner and mode are right, since otherwise a file's content
+ * must be read (a worker's job: keepExistingFile). A resumed restore on a local disk
  * asks this on the main thread, so what it settles sends no job to a worker; anything else goes to a
  * worker, whose job re-checks and does what is needed. The resume scout (resume-scout.ts) asks it
  * too, ahead of the main thread.
  */
 export function* alreadyRestored(job: InPlaceQuestion, settings: Pick<JobSettings, 'targetRoot' | 'chown' | 'verifyExisting'>): Steps<boolean> {
   const target = underRoot(settings.targetRoot, job.path);
-  if (job.kind === 'file' && settings.verifyExisting !== 'size-mtime') return false;
+  if (job.kind === 'file' && settings.verifyExisting !== 'size-mtime' && job.trusted !== true) return false;
   const seen = yield* lstatPathBig(target);
   if (!seen) return false;
   if (job.kind === 'file') return sameContentMarks(seen, job) && metadataRight(seen, job, settings.chown);

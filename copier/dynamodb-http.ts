@@ -1,4 +1,5 @@
-// The copier's one DynamoDB call, UpdateItem, made over HTTP(S) with the SDK's own request signer
+// The copier's DynamoDB calls, UpdateItem (progress) and GetItem (a restore's checkpoint, read once
+// at its start: restore-checkpoint.ts), made over HTTP(S) with the SDK's own request signer
 // (@smithy/signature-v4), the SDK's container credential provider (ECS and Fargate task roles;
 // AWS_ACCESS_KEY_ID and friends when set) and the SDK's marshalling (@aws-sdk/util-dynamodb).
 //
@@ -12,7 +13,7 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { fromHttp } from '@aws-sdk/credential-provider-http';
-import { marshall } from '@aws-sdk/util-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { Sha256 } from '@smithy/core/checksum';
 import { memoize } from '@smithy/core/config';
 import { SignatureV4 } from '@smithy/signature-v4';
@@ -29,6 +30,20 @@ export interface UpdateItemInput {
 
 export interface UpdateItemClient {
   updateItem(input: UpdateItemInput, signal?: AbortSignal): Promise<void>;
+}
+
+/** A GetItem as the document client takes it: a plain key, marshalled here. */
+export interface GetItemInput {
+  TableName: string;
+  Key: Record<string, unknown>;
+  ProjectionExpression?: string;
+  ExpressionAttributeNames?: Record<string, string>;
+  ConsistentRead?: boolean;
+}
+
+export interface GetItemClient {
+  /** the item as plain values, or undefined when there is none */
+  getItem(input: GetItemInput, signal?: AbortSignal): Promise<Record<string, unknown> | undefined>;
 }
 
 /** A DynamoDB error answer (its __type's last part, e.g. ConditionalCheckFailedException). */
@@ -91,7 +106,7 @@ function retryable(error: unknown): boolean {
 
 const ATTEMPTS = 3;
 
-export class DynamoDbHttpClient implements UpdateItemClient {
+export class DynamoDbHttpClient implements UpdateItemClient, GetItemClient {
   private readonly url: URL;
   private readonly signer: SignatureV4;
   private readonly agent: HttpAgent;
@@ -111,9 +126,19 @@ export class DynamoDbHttpClient implements UpdateItemClient {
       Key: marshall(input.Key, { removeUndefinedValues: true }),
       ...(input.ExpressionAttributeValues ? { ExpressionAttributeValues: marshall(input.ExpressionAttributeValues, { removeUndefinedValues: true }) } : {}),
     });
+    await this.sendWithRetries('DynamoDB_20120810.UpdateItem', body, signal);
+  }
+
+  async getItem(input: GetItemInput, signal?: AbortSignal): Promise<Record<string, unknown> | undefined> {
+    const body = JSON.stringify({ ...input, Key: marshall(input.Key, { removeUndefinedValues: true }) });
+    const answer = JSON.parse(await this.sendWithRetries('DynamoDB_20120810.GetItem', body, signal)) as { Item?: Parameters<typeof unmarshall>[0] };
+    return answer.Item ? unmarshall(answer.Item) : undefined;
+  }
+
+  private async sendWithRetries(target: string, body: string, signal: AbortSignal | undefined): Promise<string> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.send('DynamoDB_20120810.UpdateItem', body, signal);
+        return await this.send(target, body, signal);
       } catch (error) {
         if (attempt >= ATTEMPTS || signal?.aborted || !retryable(error)) throw error;
         await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt).unref());
@@ -121,7 +146,8 @@ export class DynamoDbHttpClient implements UpdateItemClient {
     }
   }
 
-  private async send(target: string, body: string, signal: AbortSignal | undefined): Promise<void> {
+  /** One request; the answer's body on HTTP 200. */
+  private async send(target: string, body: string, signal: AbortSignal | undefined): Promise<string> {
     const { url } = this;
     // the request as signed is the request sent
     const signed = await this.signer.sign({
@@ -139,8 +165,8 @@ export class DynamoDbHttpClient implements UpdateItemClient {
     const chunks: Buffer[] = [];
     for await (const chunk of response) chunks.push(chunk as Buffer);
     const status = response.statusCode ?? 0;
-    if (status === 200) return;
     const text = Buffer.concat(chunks).toString('utf8');
+    if (status === 200) return text;
     let type = `HTTP ${status}`;
     let message = text.slice(0, 500);
     try {

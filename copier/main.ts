@@ -7,6 +7,7 @@ import { loadCopierConfig } from './config.ts';
 import { describeFailure, StoppedError } from './errors.ts';
 import { DynamoProgressSink } from './dynamo-progress.ts';
 import { runRestore } from './restore.ts';
+import { DynamoCheckpointStore } from './restore-checkpoint.ts';
 
 function log(message: string): void {
   process.stderr.write(`copier: ${message}\n`);
@@ -29,6 +30,7 @@ async function main(): Promise<number> {
       failAfterFiles: config.failAfterFiles,
       verifyExisting: config.verifyExisting,
       runId: config.runId,
+      checkpoint: config.mode === 'restore' && config.progress?.progress ? new DynamoCheckpointStore(config.progress.progress) : undefined,
       checksum: config.checksum,
       networkFileSystem: config.networkFileSystem,
       progress: config.progress ? new DynamoProgressSink(config.progress) : undefined,

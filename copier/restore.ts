@@ -39,7 +39,8 @@ import { ChecksumMismatchError, ConfigError, errnoCode, FaultInjectedError, Mani
 import type { SerializedError } from './copy-worker.ts';
 import { asideTag, moveAside } from './conflicts.ts';
 import { LineCursor, manifestLineChunks } from './manifest-lines.ts';
-import { ResumeScout } from './resume-scout.ts';
+import { CheckpointWriter, type RestoreCheckpoint } from './restore-checkpoint.ts';
+import { ResumeScout, scoutFromByte } from './resume-scout.ts';
 import { DATA_DIR, MANIFEST_FILE, SUMMARY_FILE, parseManifestLine, parseSummary, type BackupSummary, type ParsedEntry } from './manifest.ts';
 import { ancestorPaths, isSameOrUnder, parentPath, ROOT_PATH, underRoot } from './paths.ts';
 import { resolveRoots, runWithContext, stopError, type RunContext, type RunOptions, type RunResult } from './run.ts';
@@ -137,6 +138,9 @@ interface Batch {
   ancestors: string[][];
   bytes: number;
   done?: Promise<void>;
+  /** the manifest byte offset of its first job's line (what the checkpoint cannot pass until the
+   * batch is settled) */
+  firstOffset: number;
 }
 
 interface DirRecord {
@@ -175,7 +179,13 @@ class RestoreRun {
    * resume scout found in place is counted without being parsed (resume-scout.ts says why) */
   private changedDirs = false;
   private readonly outstanding = new Set<Promise<void>>();
-  private pending: Batch = { jobs: [], paths: [], ancestors: [], bytes: 0 };
+  private pending: Batch = { jobs: [], paths: [], ancestors: [], bytes: 0, firstOffset: 0 };
+  /** batches (and hard links) handed out and not yet settled */
+  private readonly unsettled = new Set<Batch>();
+  /** the byte offset of the manifest line being handled; the manifest's size once all were */
+  private lineOffset = 0;
+  /** set when the run failed or stopped with jobs undone: the checkpoint stays where it was then */
+  private frozenCheckpoint: number | undefined;
   private filesDispatched = 0;
   private failure: { error: unknown } | undefined;
 
@@ -189,7 +199,13 @@ class RestoreRun {
    * a few µs) before it sends a job, and applies directory metadata itself */
   private readonly mainThread: JobSettings | undefined;
 
-  constructor(private readonly context: RunContext, private readonly backupRoot: string, private readonly targetRoot: string, private readonly pool: CopyWorkerPool, plan: WorkerPlan, private readonly scout?: ResumeScout) {
+  /**
+   * `trustedBelow`: the files on manifest lines before this byte offset were written and verified by
+   * this same restore (restore-checkpoint.ts), so size and mtime suffice for them; `checkpoint`
+   * records how far this run got, for a retry.
+   */
+  constructor(private readonly context: RunContext, private readonly backupRoot: string, private readonly targetRoot: string, private readonly pool: CopyWorkerPool, plan: WorkerPlan,
+    private readonly trustedBelow: number, private readonly checkpoint: CheckpointWriter | undefined, private readonly scout?: ResumeScout) {
     this.checksum = context.options.checksum ?? 'crc32';
     // (on a network file system each look is a round trip: the workers make them, many in flight)
     if (plan.network === undefined) this.mainThread = pool.mainThreadSettings();
@@ -205,11 +221,32 @@ class RestoreRun {
 
   private fail(error: unknown): void {
     this.failure ??= { error };
+    this.freezeCheckpoint();
     this.pool.stop();
   }
 
+  /**
+   * The checkpoint (restore-checkpoint.ts): the manifest byte offset before which every entry is
+   * written (or found in place) and verified. Entries are handled in manifest order, but files
+   * finish out of order in the workers: it is the first line of the oldest batch not yet settled,
+   * or the line being handled.
+   */
+  checkpointOffset(): number {
+    if (this.frozenCheckpoint !== undefined) return this.frozenCheckpoint;
+    let offset = this.lineOffset;
+    if (this.pending.jobs.length > 0) offset = Math.min(offset, this.pending.firstOffset);
+    for (const batch of this.unsettled) offset = Math.min(offset, batch.firstOffset);
+    return offset;
+  }
+
+  /** A batch failed or stopped part-way (called while it is still unsettled): its undone jobs lie
+   * after the checkpoint as it is now, and nothing later may be counted as done. */
+  private freezeCheckpoint(): void {
+    this.frozenCheckpoint ??= this.checkpointOffset();
+  }
+
   /** Copies every entry; returns what the manifest held. */
-  async copy(manifestPath: string): Promise<ManifestTally> {
+  async copy(manifestPath: string, manifestBytes: number): Promise<ManifestTally> {
     const signal = this.context.options.signal;
     const tally = new ManifestTally();
     try {
@@ -221,6 +258,7 @@ class RestoreRun {
       copying: for await (const chunk of manifestLineChunks(manifestPath)) {
         // entries are handled synchronously; the loop awaits only when it must wait for a batch
         for (const line = new LineCursor(chunk); line.next();) {
+          this.lineOffset = line.offset;
           if (signal?.aborted || this.failed) break copying;
           if (scout) {
             scout.at(line.offset);
@@ -236,6 +274,7 @@ class RestoreRun {
           if (!(await this.copyEntry(entry))) break copying;
         }
       }
+      if (!signal?.aborted && !this.failed) this.lineOffset = manifestBytes;
     } catch (error) {
       this.fail(error); // a bad line: what is in flight finishes, nothing more starts
     }
@@ -294,13 +333,15 @@ class RestoreRun {
   private copyHardlink(entry: ParsedEntry & { type: 'hardlink' }, ancestors: string[] | undefined): boolean {
     if (this.failed) return false;
     const linkToComponents = entry.link_to.split('/');
-    const link: Batch = { jobs: [], paths: [], ancestors: [], bytes: 0 };
+    const link: Batch = { jobs: [], paths: [], ancestors: [], bytes: 0, firstOffset: this.lineOffset };
+    this.unsettled.add(link);
     this.track(link, entry.path, ancestors ?? ancestorPaths(entry.components));
     const done: Promise<void> = (async () => {
       await this.awaitOverlapping(entry.link_to, ancestorPaths(linkToComponents));
       if (!this.failed) await this.restoreHardlink(entry, linkToComponents);
     })().catch((error: unknown) => this.fail(error)).finally(() => {
       this.release(link);
+      this.unsettled.delete(link);
       this.outstanding.delete(done);
     });
     link.done = done;
@@ -329,6 +370,7 @@ class RestoreRun {
     }
     this.filesDispatched += 1;
     const job: FileJob = { kind: 'file', path: entry.path, size: entry.size, ...verificationOf(entry, this.checksum), fresh, ...metadata };
+    if (this.lineOffset < this.trustedBelow) job.trusted = true;
     if (this.isAlreadyRestored(job)) this.count('file', { bytes, unchanged: true });
     else this.enqueue(job, ancestors ?? ancestorPaths(entry.components), bytes);
     const failAfter = this.context.options.failAfterFiles;
@@ -397,13 +439,16 @@ class RestoreRun {
   private flush(): void {
     const batch = this.pending;
     if (batch.jobs.length === 0) return;
-    this.pending = { jobs: [], paths: [], ancestors: [], bytes: 0 };
+    this.pending = { jobs: [], paths: [], ancestors: [], bytes: 0, firstOffset: 0 };
+    this.unsettled.add(batch);
     const done: Promise<void> = this.pool.run(batch.jobs).then(
       (result) => this.settle(batch, result.outcomes, result.error),
       (error: unknown) => this.fail(error),
     ).finally(() => {
       this.release(batch);
+      this.unsettled.delete(batch);
       this.outstanding.delete(done);
+      this.checkpoint?.advance(this.checkpointOffset());
     });
     batch.done = done;
     this.outstanding.add(done);
@@ -422,6 +467,8 @@ class RestoreRun {
       }
     }
     if (error) this.fail(deserializeError(error, context.options.signal));
+    // stopped part-way (the stop flag: SIGTERM, or another batch's failure)
+    else if (outcomes.length < batch.jobs.length) this.freezeCheckpoint();
   }
 
   /** Counts a file or symlink done (copied, or found in place); may trip the fault switch. */
@@ -438,6 +485,7 @@ class RestoreRun {
 
   /** Counts `path` as in flight in `batch` until the batch is released. */
   private track(batch: Batch, path: string, ancestors: string[]): void {
+    if (batch.paths.length === 0) batch.firstOffset = this.lineOffset;
     batch.paths.push(path);
     batch.ancestors.push(ancestors);
     this.inFlight.set(path, batch);
@@ -612,8 +660,8 @@ interface WorkerPlan {
   batchBytes: number;
   /** batches queued or running at most (the manifest is read no faster than the workers copy) */
   maxOutstanding: number;
-  /** on a local disk, with a core beside the main thread's, and files trusted by size and mtime
-   * (verifyExisting 'size-mtime'): a re-run may hand the back part of the manifest to a resume scout */
+  /** on a local disk, with a core beside the main thread's: a re-run may hand the back part of the
+   * manifest to a resume scout (where files there may be trusted by size and mtime: runRestore) */
   scout: boolean;
   /** the network file system the backup or the target is on, if any */
   network?: string;
@@ -642,9 +690,7 @@ function planWorkers(summary: BackupSummary, options: RunOptions, backupRoot: st
   const workers = Math.max(1, Math.min(shape.workers, batches, summary.files));
   return {
     workers, jobsInFlight: shape.jobsInFlight, batchJobs, batchBytes,
-    // (the scout settles a file by looking, which only the size-mtime opt-in allows: copy-jobs.ts
-    // alreadyRestored)
-    scout: network === undefined && availableParallelism() >= 2 && options.verifyExisting === 'size-mtime',
+    scout: network === undefined && availableParallelism() >= 2,
     maxOutstanding: (network ? 3 : 2) * workers, backupLocal,
     ...(network ? { network } : {}),
   };
@@ -675,11 +721,23 @@ export async function runRestore(options: RunOptions): Promise<RunResult> {
     const stopWorkers = () => pool.stop();
     options.signal?.addEventListener('abort', stopWorkers, { once: true });
     const manifestPath = `${backupRoot}/${MANIFEST_FILE}`;
-    // a re-run over a tree already there, with a core to spare: a scout looks ahead (resume-scout.ts).
-    // It starts while the manifest is checked (its thread takes ~0.1 s to load): it only reads and
-    // looks, and what it finds is used once the check has passed.
-    const scout = resumed && plan.scout && summary.entries >= (options.scoutMinEntries ?? SCOUT_MIN_ENTRIES)
-      ? new ResumeScout({ manifestPath, manifestBytes: statSync(manifestPath).size, entries: summary.entries, targetRoot, chown: context.chown, verifyExisting: 'size-mtime', stopFlag: pool.mainThreadSettings().stopFlag })
+    const manifestBytes = statSync(manifestPath).size;
+    // files this same restore already wrote and verified (a retry, a redrive) are trusted by size and
+    // mtime: how far it got is on its own progress record, out of the tenant's reach
+    // (restore-checkpoint.ts). Over an empty share there is nothing to trust: no read.
+    const store = options.runId !== undefined ? options.checkpoint : undefined;
+    let saved: RestoreCheckpoint | undefined;
+    if (store && resumed) saved = await store.read().catch((error: unknown) => void context.log(`checkpoint read failed (every file in place is read to compare it): ${(error as Error).message}`));
+    const trustedBelow = saved?.runId === restoreId ? Math.min(saved.verifiedBelow, manifestBytes) : 0;
+    if (trustedBelow > 0) context.log(`this restore verified the entries before manifest byte ${trustedBelow} of ${manifestBytes} in an earlier attempt: files there are trusted by size and mtime`);
+    const checkpoint = store ? new CheckpointWriter(store, restoreId, trustedBelow, context.log) : undefined;
+    const trustFilesBelow = options.verifyExisting === 'size-mtime' ? Infinity : trustedBelow;
+    // a re-run over a tree already there, with a core to spare, and files after the scout's start
+    // that may be trusted by size and mtime: a scout looks ahead (resume-scout.ts). It starts while
+    // the manifest is checked (its thread takes ~0.1 s to load): it only reads and looks, and what it
+    // finds is used once the check has passed.
+    const scout = resumed && plan.scout && summary.entries >= (options.scoutMinEntries ?? SCOUT_MIN_ENTRIES) && trustFilesBelow > scoutFromByte(manifestBytes)
+      ? new ResumeScout({ manifestPath, manifestBytes, entries: summary.entries, targetRoot, chown: context.chown, trustFilesBelow, stopFlag: pool.mainThreadSettings().stopFlag })
       : undefined;
     try {
       const started = performance.now();
@@ -690,12 +748,13 @@ export async function runRestore(options: RunOptions): Promise<RunResult> {
 
       reporter.setPhase('copying');
       if (scout && options.scoutFirst) await scout.finished;
-      const run = new RestoreRun(context, backupRoot, targetRoot, pool, plan, scout);
+      const run = new RestoreRun(context, backupRoot, targetRoot, pool, plan, trustedBelow, checkpoint, scout);
       let tally: ManifestTally;
       try {
-        tally = await run.copy(manifestPath);
+        tally = await run.copy(manifestPath, manifestBytes);
       } finally {
         if (scout) context.log(`the resume scout found ${scout.foundCount} entries in place ahead of the main thread`);
+        await checkpoint?.finish(run.checkpointOffset());
       }
 
       context.log(`files copied at ${elapsed()}`);

@@ -2,6 +2,7 @@
 // to what is already there"): a file counts as restored only if its content matches the backup's
 // checksum, and an entry of another type than the backup's is moved aside, never deleted. Every
 // case runs both ways a copy worker makes its calls (blocking, and many files in flight).
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { link, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -59,9 +60,11 @@ describe.each([
     await utimes(join(target(), 'a.txt'), OLD, OLD);
     const big = Buffer.alloc(3 * 1024 * 1024, 1);
     big[big.length - 1] = 2;
-    const bigMtime = (await lstat(join(target(), 'big.bin'))).mtime;
+    // (touch -r: the mtime back to the nanosecond, as utimes through a double would not)
+    await writeFile(join(work, 'reference'), '');
+    execFileSync('touch', ['-r', join(target(), 'big.bin'), join(work, 'reference')]);
     await writeFile(join(target(), 'big.bin'), big);
-    await utimes(join(target(), 'big.bin'), bigMtime, bigMtime);
+    execFileSync('touch', ['-r', join(work, 'reference'), join(target(), 'big.bin')]);
 
     const report = new MemoryReportSink();
     const result = await restore({ runId: 'a-second-restore', report });

@@ -2,6 +2,7 @@
 // re-applies metadata, a corrupt file of the same size and mtime is repaired unless an administrator
 // opted into trusting size and mtime (COPIER_VERIFY_EXISTING=size-mtime), and a multi-worker
 // restore of many small and a few large files is exact.
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmod, lstat, mkdir, mkdtemp, readFile, readdir, readlink, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -10,6 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runBackup } from '../../copier/backup.ts';
 import { loadCopierConfig } from '../../copier/config.ts';
 import { runRestore } from '../../copier/restore.ts';
+import { MemoryCheckpointStore } from '../../copier/restore-checkpoint.ts';
 
 let work: string;
 beforeEach(async () => {
@@ -94,7 +96,7 @@ describe.each([
     expect(await runRestore({ ...io, source: backup, target, concurrency: 3, verifyExisting: 'size-mtime', log: (line) => oneMissing.push(line) })).toMatchObject({ files: 401, unchanged: 401 });
     if (!networkFileSystem) expect(oneMissing.join('\n')).toMatch(/\b1 copy workers were started/);
     expect(await digestTree(target)).toEqual(await digestTree(share));
-  });
+  }, 30_000); // five restores of 401 files, two of them reading every file back
 
   it('starts no more copy workers than the backup has files', async () => {
     const share = join(work, 'share');
@@ -280,5 +282,80 @@ describe('restore configuration', () => {
     expect(loadCopierConfig({ ...base, COPIER_NETWORK_FS: 'false' }).networkFileSystem).toBe(false);
     expect(loadCopierConfig(base).networkFileSystem).toBeUndefined();
     expect(() => loadCopierConfig({ ...base, COPIER_NETWORK_FS: 'yes' })).toThrow('COPIER_NETWORK_FS');
+  });
+});
+
+describe('a restore\'s checkpoint (a retry of the same restore: copier/restore-checkpoint.ts)', () => {
+  async function corruptedAfterRestore(store: MemoryCheckpointStore) {
+    const share = join(work, 'share');
+    const backup = join(work, 'backup');
+    const target = join(work, 'target');
+    await makeShare(share);
+    await runBackup({ source: share, target: backup });
+    expect(await runRestore({ source: backup, target, concurrency: 3, runId: 'restore-1', checkpoint: store })).toMatchObject({ files: 401 });
+    // a file rewritten with the same size, its mtime put back
+    const path = join(target, 'd1/sub/f9.txt');
+    await corruptKeepingMtime(path);
+    return { backup, target, path };
+  }
+
+  /** Rewrites a file with as many bytes of 'x' and puts its mtime back to the nanosecond (`touch -r`:
+   * utimes through a double would move it by up to a few hundred ns). */
+  async function corruptKeepingMtime(path: string): Promise<void> {
+    const reference = join(work, 'mtime-reference');
+    await writeFile(reference, '');
+    execFileSync('touch', ['-r', path, reference]);
+    await writeFile(path, 'x'.repeat((await stat(path)).size));
+    execFileSync('touch', ['-r', reference, path]);
+  }
+
+  it('is written at the end of a restore: every line of the manifest verified', async () => {
+    const store = new MemoryCheckpointStore();
+    const { backup } = await corruptedAfterRestore(store);
+    expect(store.saved).toEqual({ runId: 'restore-1', verifiedBelow: (await stat(join(backup, 'manifest.jsonl'))).size });
+  });
+
+  it('lets a retry of the same restore trust size and mtime, and no other restore', async () => {
+    const store = new MemoryCheckpointStore();
+    const { backup, target, path } = await corruptedAfterRestore(store);
+    // another restore id: the checkpoint is not its own, every file is read, the corruption repaired
+    const other = new MemoryCheckpointStore({ ...store.saved! });
+    expect(await runRestore({ source: backup, target, concurrency: 3, runId: 'restore-2', checkpoint: other })).toMatchObject({ unchanged: 401, warnings: 1 });
+    expect(await readFile(path, 'utf8')).toMatch(/^dir 1 file 9 /);
+    expect(other.saved?.runId).toBe('restore-2');
+    // the same restore id, where its checkpoint covers the file: trusted by size and mtime, not read
+    // (what makes a retry cheap; the file is one this restore wrote and verified)
+    await corruptKeepingMtime(path);
+    const log: string[] = [];
+    expect(await runRestore({ source: backup, target, concurrency: 3, runId: 'restore-2', checkpoint: other, log: (line) => log.push(line) })).toMatchObject({ unchanged: 402, warnings: 0 });
+    expect(log.join('\n')).toMatch(/this restore verified the entries before manifest byte \d+/);
+    // on a local disk the main thread settles every trusted file by looking: no copy worker starts
+    expect(log.join('\n')).toMatch(/\b0 copy workers were started/);
+    // without a restore id, nothing is trusted
+    expect(await runRestore({ source: backup, target, concurrency: 3, checkpoint: other })).toMatchObject({ warnings: 1 });
+  });
+
+  it('covers only entries written and verified when a restore fails part-way', async () => {
+    const share = join(work, 'share');
+    const backup = join(work, 'backup');
+    const target = join(work, 'target');
+    await makeShare(share);
+    await runBackup({ source: share, target: backup });
+    const store = new MemoryCheckpointStore();
+    await expect(runRestore({ source: backup, target, concurrency: 3, runId: 'restore-1', checkpoint: store, failAfterFiles: 150 })).rejects.toThrow(/fault injected/);
+    const verifiedBelow = store.saved!.verifiedBelow;
+    expect(store.saved!.runId).toBe('restore-1');
+    expect(verifiedBelow).toBeGreaterThan(0);
+    const lines = await manifestLines(backup);
+    expect(verifiedBelow).toBeLessThan(lines.at(-1)!.offset);
+    // every file on a line before it is in the target with the backup's content
+    for (const { line, offset } of lines) {
+      const entry = JSON.parse(line) as { path: string; type: string; sha256: string };
+      if (offset >= verifiedBelow || entry.type !== 'file') continue;
+      expect(createHash('sha256').update(await readFile(join(target, entry.path))).digest('hex'), entry.path).toBe(entry.sha256);
+    }
+    // and the retry finishes the restore
+    expect(await runRestore({ source: backup, target, concurrency: 3, runId: 'restore-1', checkpoint: store })).toMatchObject({ files: 401 });
+    expect(await digestTree(target)).toEqual(await digestTree(share));
   });
 });
