@@ -32,7 +32,12 @@ export const REPO_ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 export const COPIER_PROGRESS_ATTRIBUTES = [
   'id', 'phase', 'files_total', 'files_done', 'bytes_total', 'bytes_done', 'eta_seconds', 'updated_at', 'fail_reason',
   'progress', 'restore_progress',
+  // a restore's checkpoint (copier/restore-checkpoint.ts)
+  'verified_run_id', 'verified_below',
 ];
+
+/** What a copier may read: a restore's checkpoint on its own progress record (and the key). */
+export const COPIER_CHECKPOINT_ATTRIBUTES = ['id', 'verified_run_id', 'verified_below'];
 
 export const WORKFLOWS = ['restore', 'backup'] as const;
 export type WorkflowName = (typeof WORKFLOWS)[number];
@@ -120,6 +125,15 @@ export class ServiceStack extends Stack {
       conditions: {
         'ForAllValues:StringEquals': { 'dynamodb:Attributes': COPIER_PROGRESS_ATTRIBUTES },
         StringEqualsIfExists: { 'dynamodb:ReturnValues': 'NONE' },
+      },
+    }));
+    this.copierTaskRole.addToPolicy(new iam.PolicyStatement({
+      sid: 'RestoreCheckpointOnly',
+      actions: ['dynamodb:GetItem'],
+      resources: [data.tables.restores.tableArn],
+      conditions: {
+        'ForAllValues:StringEquals': { 'dynamodb:Attributes': COPIER_CHECKPOINT_ATTRIBUTES },
+        StringEqualsIfExists: { 'dynamodb:Select': 'SPECIFIC_ATTRIBUTES' },
       },
     }));
     this.copierTaskRole.addToPolicy(new iam.PolicyStatement({
