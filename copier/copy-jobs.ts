@@ -369,8 +369,7 @@ function checkHash(job: FileJob, checksum: string): void {
 export const KERNEL_COPY_MIN_BYTES = WHOLE_FILE_LIMIT + 1;
 
 /** Restores one regular file: verified against the manifest's size and checksum. */
-function* restoreFile(job: FileJob, settings: JobSettings, buffers: CopyBuffers): Steps<JobOutcome> {
-  const outcome: JobOutcome = { bytes: job.size, unchanged: false };
+function* restoreFile(job: FileJob, settings: JobSettings, buffers: CopyBuffers, outcome: JobOutcome): Steps<JobOutcome> {
   const targetPath = underRoot(settings.targetRoot, job.path);
   if (!job.fresh) {
     const inPlace = yield* keepExistingFile(job, targetPath, settings, buffers);
@@ -480,8 +479,7 @@ function* applySymlinkMetadata(job: SymlinkJob, target: string, existing: BigInt
 }
 
 /** Restores one symlink (its target verbatim, never followed); one already right is kept. */
-function* restoreSymlink(job: SymlinkJob, settings: JobSettings): Steps<JobOutcome> {
-  const outcome: JobOutcome = { bytes: 0, unchanged: false };
+function* restoreSymlink(job: SymlinkJob, settings: JobSettings, outcome: JobOutcome): Steps<JobOutcome> {
   const target = underRoot(settings.targetRoot, job.path);
   if (job.fresh) {
     try {
@@ -543,13 +541,17 @@ export function* alreadyRestored(job: InPlaceQuestion, settings: Pick<JobSetting
 }
 
 /** One job's steps. */
-export function jobSteps(job: Job, settings: JobSettings, buffers: CopyBuffers): Steps<JobOutcome> {
-  switch (job.kind) {
-    case 'file':
-      return restoreFile(job, settings, buffers);
-    case 'symlink':
-      return restoreSymlink(job, settings);
-    case 'dir-metadata':
-      return applyDirMetadata(job, settings);
+export function* jobSteps(job: Job, settings: JobSettings, buffers: CopyBuffers): Steps<JobOutcome> {
+  if (job.kind === 'dir-metadata') return yield* applyDirMetadata(job, settings);
+  const outcome: JobOutcome = { bytes: job.kind === 'file' ? job.size : 0, unchanged: false };
+  try {
+    return yield* (job.kind === 'file' ? restoreFile(job, settings, buffers, outcome) : restoreSymlink(job, settings, outcome));
+  } catch (error) {
+    // what the job did before it failed (an entry moved aside, say) is still to be reported
+    if (outcome.reports && error instanceof Error) (error as ErrorWithReports).reports = outcome.reports;
+    throw error;
   }
 }
+
+/** A job's failure, with the report entries of what it did before it failed. */
+export type ErrorWithReports = Error & { reports?: ReportEntry[] };

@@ -4,7 +4,8 @@
 // between jobs (and between chunks of a large file) once the shared stop flag is set; the first
 // failing job ends its batch.
 import { parentPort, workerData } from 'node:worker_threads';
-import { CopyBuffers, jobSteps, type Job, type JobOutcome, type JobSettings, type VerifyExisting } from './copy-jobs.ts';
+import { CopyBuffers, jobSteps, type ErrorWithReports, type Job, type JobOutcome, type JobSettings, type VerifyExisting } from './copy-jobs.ts';
+import type { ReportEntry } from './report.ts';
 import { DirectorySpreadQueue } from './directory-spread.ts';
 import { parentPath } from './paths.ts';
 import { runAsync, runSync } from './syscalls.ts';
@@ -35,6 +36,8 @@ export interface SerializedError {
   name: string;
   message: string;
   code?: string;
+  /** what the failed job had done and must still be reported (an entry moved aside, …) */
+  reports?: ReportEntry[];
 }
 
 export type WorkerMessage =
@@ -44,7 +47,8 @@ export type WorkerMessage =
 function serializeError(error: unknown): SerializedError {
   if (error instanceof Error) {
     const code = (error as NodeJS.ErrnoException).code;
-    return { name: error.name, message: error.message, ...(typeof code === 'string' ? { code } : {}) };
+    const { reports } = error as ErrorWithReports;
+    return { name: error.name, message: error.message, ...(typeof code === 'string' ? { code } : {}), ...(reports ? { reports } : {}) };
   }
   return { name: 'Error', message: String(error) };
 }

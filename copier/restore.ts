@@ -466,7 +466,10 @@ class RestoreRun {
         this.fail(fault);
       }
     }
-    if (error) this.fail(deserializeError(error, context.options.signal));
+    if (error) {
+      if (error.reports) for (const entry of error.reports) context.report(entry);
+      this.fail(deserializeError(error, context.options.signal));
+    }
     // stopped part-way (the stop flag: SIGTERM, or another batch's failure)
     else if (outcomes.length < batch.jobs.length) this.freezeCheckpoint();
   }

@@ -193,6 +193,21 @@ describe.each([
     expect(report.entries).toMatchObject([{ path: 'second', action: 'moved-aside', moved_to: `second${ASIDE}` }]);
   });
 
+  it('reports what it moved aside even when the copy that follows fails', async () => {
+    await mkdir(share());
+    await writeFile(join(share(), 'big'), Buffer.alloc(2 * 1024 * 1024, 5));
+    await runBackup({ source: share(), target: backup() });
+    // the data file damaged after the backup (same size): only its checksum can tell, after the copy
+    await writeFile(join(backup(), 'data/big'), Buffer.alloc(2 * 1024 * 1024, 6));
+    await mkdir(join(target(), 'big'), { recursive: true });
+    await writeFile(join(target(), 'big/kept'), 'tenant data');
+
+    const report = new MemoryReportSink();
+    await expect(restore({ report })).rejects.toThrow(/checksum mismatch/);
+    expect(await readFile(join(target(), `big${ASIDE}/kept`), 'utf8')).toBe('tenant data');
+    expect(report.entries).toMatchObject([{ path: 'big', action: 'moved-aside', moved_to: `big${ASIDE}` }]);
+  });
+
   it('picks the next free name when the aside name is taken, and overwrites nothing there', async () => {
     await mkdir(share());
     await writeFile(join(share(), 'x'), 'backup');
