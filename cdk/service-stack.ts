@@ -32,12 +32,17 @@ export const REPO_ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 export const COPIER_PROGRESS_ATTRIBUTES = [
   'id', 'phase', 'files_total', 'files_done', 'bytes_total', 'bytes_done', 'eta_seconds', 'updated_at', 'fail_reason',
   'progress', 'restore_progress', 'warnings', 'files', 'bytes',
+  // a restore's checkpoint (copier/restore-checkpoint.ts)
+  'verified_run_id', 'verified_below',
 ];
 
 /** The attributes of a report item (copier/dynamo-report.ts): entries, and the summary at seq 0. */
 export const COPIER_REPORT_ATTRIBUTES = [
   'operation_id', 'seq', 'path', 'what', 'action', 'why', 'moved_to', 'reported', 'stored', 'truncated',
 ];
+
+/** What a copier may read: a restore's checkpoint on its own progress record (and the key). */
+export const COPIER_CHECKPOINT_ATTRIBUTES = ['id', 'verified_run_id', 'verified_below'];
 
 export const WORKFLOWS = ['restore', 'backup'] as const;
 export type WorkflowName = (typeof WORKFLOWS)[number];
@@ -135,6 +140,15 @@ export class ServiceStack extends Stack {
       actions: ['dynamodb:PutItem', 'dynamodb:BatchWriteItem'],
       resources: [data.tables.reports.tableArn],
       conditions: { 'ForAllValues:StringEquals': { 'dynamodb:Attributes': COPIER_REPORT_ATTRIBUTES } },
+    }));
+    this.copierTaskRole.addToPolicy(new iam.PolicyStatement({
+      sid: 'RestoreCheckpointOnly',
+      actions: ['dynamodb:GetItem'],
+      resources: [data.tables.restores.tableArn],
+      conditions: {
+        'ForAllValues:StringEquals': { 'dynamodb:Attributes': COPIER_CHECKPOINT_ATTRIBUTES },
+        StringEqualsIfExists: { 'dynamodb:Select': 'SPECIFIC_ATTRIBUTES' },
+      },
     }));
     this.copierTaskRole.addToPolicy(new iam.PolicyStatement({
       sid: 'MountThroughAccessPointsOnly',

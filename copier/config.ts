@@ -13,8 +13,12 @@ export interface CopierConfig {
   failAfterFiles?: number;
   /** restore: COPIER_NETWORK_FS ("true"/"false"), overrides the detection of a network file system */
   networkFileSystem?: boolean;
-  /** restore: COPIER_VERIFY_EXISTING, how a file already in the target counts as restored */
+  /** restore: COPIER_VERIFY_EXISTING, how a file already in the target counts as restored
+   * ('checksum', the default; 'size-mtime', an administrator's opt-in: copy-jobs.ts VerifyExisting) */
   verifyExisting?: 'size-mtime' | 'checksum';
+  /** restore: COPIER_RUN_ID, else PROGRESS_ID: the restore's id, the same for its retries and
+   * redrives (names what it moves aside: conflicts.ts) */
+  runId?: string;
   /** restore: COPIER_CHECKSUM, what every file written is verified with ("crc32" or "sha256") */
   checksum?: 'crc32' | 'sha256';
   /** undefined when no progress record is configured (PROGRESS_TABLE and PERCENT_TABLE unset) */
@@ -75,10 +79,11 @@ export function loadCopierConfig(env: NodeJS.ProcessEnv): CopierConfig {
   // a backup's record learns what the backup holds from the final write (restores are checked against it)
   if (progress.progress && mode === 'backup') progress.recordMeasured = true;
   if (progress.progress || progress.percent) config.progress = progress;
+  const runId = env.COPIER_RUN_ID || env.PROGRESS_ID;
+  if (runId) config.runId = runId;
   if (env.REPORT_TABLE) {
-    const operationId = env.COPIER_RUN_ID || env.PROGRESS_ID;
-    if (!operationId) throw new ConfigError('REPORT_TABLE needs COPIER_RUN_ID (the backup or restore id its entries belong to)');
-    config.report = { table: env.REPORT_TABLE, operationId };
+    if (!runId) throw new ConfigError('REPORT_TABLE needs COPIER_RUN_ID (the backup or restore id its entries belong to)');
+    config.report = { table: env.REPORT_TABLE, operationId: runId };
   }
   return config;
 }

@@ -3,23 +3,32 @@
 // or with many jobs in flight per worker (a network file system).
 //
 // The safety rules are those of fs-ops.ts: sources are opened with O_NOFOLLOW, targets created with
-// O_EXCL|O_NOFOLLOW (an existing name, a dangling symlink included, is removed first, never
-// followed), metadata is set through an open descriptor or with the l* calls. The caller (restore.ts)
-// has checked that every ancestor of the path is a real directory of the target.
+// O_EXCL|O_NOFOLLOW, metadata is set through an open descriptor or with the l* calls. The caller
+// (restore.ts) has checked that every ancestor of the path is a real directory of the target.
 //
-// Resume: an existing regular file whose size and mtime (and, when asked, sha256) match the manifest
-// is kept; only its ownership and mode are re-applied where they differ. A symlink with the right
-// target is kept likewise.
+// An existing name is never followed, and never deleted recursively: an entry of the same type (a
+// regular file where the backup has a file, a symlink where it has a symlink) is unlinked and
+// written anew, and reported as repaired; anything else (a directory, a FIFO, a symlink where the
+// backup has a file, …) is moved aside and reported (conflicts.ts).
+//
+// Resume: an existing regular file is kept only if its content matches the manifest's checksum
+// (read from the file), or, with verifyExisting 'size-mtime' (an administrator's opt-in), if its
+// size and mtime match; only its ownership, mode and mtime are re-applied where they differ. Size
+// and mtime prove nothing about content: a file rewritten with the same size and its mtime put back
+// (`touch -r`) has both. A symlink with the right target is kept likewise (its target is read: an
+// exact comparison).
 import { constants, type BigIntStats } from 'node:fs';
 import { checksumOf, createDigest, type ChecksumAlgorithm } from './checksum.ts';
 import { ChecksumMismatchError, errnoCode, ManifestError, SizeMismatchError, StoppedError, UnsafePathError } from './errors.ts';
+import { moveAside } from './conflicts.ts';
+import type { ReportEntry } from './report.ts';
 // Files up to WHOLE_FILE_LIMIT are read whole, hashed, checked and only then written; larger ones
 // stream in CHUNK_SIZE chunks (1 MiB: it stays in the CPU's cache between read, hash and write;
 // 8 MiB chunks measured 15–25 % slower on 8 × 256 MiB), hashed as they go, checked after the last.
 import { CHUNK_SIZE, WHOLE_FILE_LIMIT } from './fs-ops.ts';
 import { underRoot } from './paths.ts';
 import {
-  closeFd, copyFileExclusive, fchmodFd, fchownFd, fstatFd, fstatFdBig, futimesFd, lchownPath, lstatPathBig, lutimesPath, openFile, readAt, readlinkPath, rmTree, symlinkAt, unlinkPath, writeAt,
+  closeFd, copyFileExclusive, fchmodFd, fchownFd, fstatFd, fstatFdBig, futimesFd, lchownPath, lstatPathBig, lutimesPath, openFile, readAt, readlinkPath, symlinkAt, unlinkPath, writeAt,
   type Steps,
 } from './syscalls.ts';
 
@@ -28,7 +37,10 @@ const READ_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW;
 const CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 const DIR_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
 
-/** How an existing target file is recognised as already restored. */
+/** How an existing target file is recognised as already restored: 'checksum', its content is read
+ * and must match the manifest's checksum (the default); 'size-mtime', an administrator's opt-in
+ * (COPIER_VERIFY_EXISTING), a regular file with the manifest's size and mtime is trusted unread,
+ * and only one that differs in either is read. */
 export type VerifyExisting = 'size-mtime' | 'checksum';
 
 /** The manifest attributes every job carries. */
@@ -55,6 +67,9 @@ export interface FileJob extends JobMetadata {
   algorithm: ChecksumAlgorithm;
   /** the target's directory was created by this run: nothing can be at the name yet */
   fresh: boolean;
+  /** this same restore already wrote and verified the file (a retry or redrive below its checkpoint:
+   * restore-checkpoint.ts): a file in place with its size and mtime is trusted unread */
+  trusted?: boolean;
 }
 
 export interface SymlinkJob extends JobMetadata {
@@ -73,7 +88,7 @@ export type Job = FileJob | SymlinkJob | DirMetadataJob;
 
 /** What alreadyRestored needs of a file or symlink job. */
 export type InPlaceQuestion =
-  | Pick<FileJob, 'kind' | 'path' | 'size' | keyof JobMetadata>
+  | Pick<FileJob, 'kind' | 'path' | 'size' | 'trusted' | keyof JobMetadata>
   | Pick<SymlinkJob, 'kind' | 'path' | 'linkTarget' | keyof JobMetadata>;
 
 export interface JobSettings {
@@ -82,6 +97,8 @@ export interface JobSettings {
   targetRoot: string;
   chown: boolean;
   verifyExisting: VerifyExisting;
+  /** the tag of the names the target's entries are moved aside to (conflicts.ts asideTag) */
+  asideTag: string;
   /** Int32Array over a SharedArrayBuffer: non-zero once the run is stopped */
   stopFlag: Int32Array;
   /** bytes copied so far of a large file (progress while it streams) */
@@ -102,8 +119,14 @@ export interface JobOutcome {
   unchanged: boolean;
   /** the bytes were already reported through JobSettings.onBytes while streaming */
   streamed?: boolean;
-  /** a directory that was at the name and was removed (the caller forgets what it knew under it) */
-  removedDir?: string;
+  /** a directory that was at the name and was moved aside (the caller forgets what it knew under it) */
+  movedAsideDir?: string;
+  /** what the job repaired or moved aside (report.ts): the main thread reports them */
+  reports?: ReportEntry[];
+}
+
+function addReport(outcome: JobOutcome, entry: ReportEntry): void {
+  (outcome.reports ??= []).push(entry);
 }
 
 /** mtimes are compared to the microsecond: the finest a time set through libuv (a double of
@@ -123,16 +146,20 @@ function throwIfStopped(stopFlag: Int32Array): void {
   if (Atomics.load(stopFlag, 0) !== 0) throw new StoppedError('stopped');
 }
 
-/** Removes whatever is at `abs` without following it; reports whether it was a directory. */
-function* removeExisting(abs: string): Steps<'dir' | 'other' | undefined> {
-  const stats = yield* lstatPathBig(abs);
-  if (!stats) return undefined;
-  if (stats.isDirectory()) {
-    yield* rmTree(abs);
-    return 'dir';
+/**
+ * Frees the job's name in the target, never following what is there: an entry of the job's own type
+ * (a regular file for a file, a symlink for a symlink) is unlinked, its content being replaced by
+ * the backup's; anything else is moved aside and reported (conflicts.ts).
+ */
+function* clearName(job: FileJob | SymlinkJob, target: string, settings: JobSettings, outcome: JobOutcome): Steps<void> {
+  const stats = yield* lstatPathBig(target);
+  if (!stats) return;
+  if (job.kind === 'file' ? stats.isFile() : stats.isSymbolicLink()) {
+    yield* unlinkPath(target);
+    return;
   }
-  yield* unlinkPath(abs);
-  return 'other';
+  addReport(outcome, yield* moveAside(settings.targetRoot, job.path, stats, settings.asideTag, job.kind === 'file' ? 'a regular file' : 'a symlink'));
+  if (stats.isDirectory()) outcome.movedAsideDir = job.path;
 }
 
 /** Whether `stats` is a regular file with the entry's size and mtime (what a re-run trusts). */
@@ -248,32 +275,46 @@ export class CopyBuffers {
   }
 }
 
+/** What keepExistingFile found: the entry in place (kept), or not; `differs` says how a regular file
+ * at the name differs from the backup's (what its rewrite is reported with). */
+type InPlace = { kept: true } | { kept: false; differs?: string };
+const KEPT: InPlace = { kept: true };
+const NOT_A_FILE: InPlace = { kept: false };
+
 /**
- * An existing target that already holds the entry: a regular file (not followed), same size, same
- * mtime, and with `checksum`, same sha256. Its ownership and mode are re-applied where they differ.
- * Returns false when the name is free, or holds something else (the caller replaces it).
+ * Whether the target already holds the entry: a regular file (not followed) of the manifest's size
+ * whose content has the manifest's checksum. With verifyExisting 'size-mtime', a file whose mtime
+ * matches too is trusted without being read. Its ownership, mode and mtime are re-applied where
+ * they differ. Not kept: the name is free, holds something else, or a file that differs (the caller
+ * frees the name: clearName).
  */
-function* keepExistingFile(job: FileJob, target: string, settings: JobSettings, buffers: CopyBuffers): Steps<boolean> {
-  // one lstat (never follows) settles the common cases of a re-run: the name is free, holds
-  // something else, or holds the file with all its metadata right (nothing to open)
+function* keepExistingFile(job: FileJob, target: string, settings: JobSettings, buffers: CopyBuffers): Steps<InPlace> {
+  // one lstat (never follows) settles the common cases: the name is free, holds something else or
+  // a file of another size, or (size-mtime) the file with all its metadata right (nothing to open)
   const seen = yield* lstatPathBig(target);
-  if (!seen || !sameContentMarks(seen, job)) return false;
-  if (settings.verifyExisting !== 'checksum' && metadataRight(seen, job, settings.chown)) return true;
+  if (!seen || !seen.isFile()) return NOT_A_FILE;
+  if (seen.size !== BigInt(job.size)) return { kept: false, differs: `the target's file had ${seen.size} bytes, the backup's has ${job.size}` };
+  const trustMarks = settings.verifyExisting === 'size-mtime' || job.trusted === true;
+  if (trustMarks && sameMtime(seen, job.mtimeNs) && metadataRight(seen, job, settings.chown)) return KEPT;
   let fd: number;
   try {
     fd = yield* openFile(target, READ_FLAGS);
   } catch (error) {
     const code = errnoCode(error);
-    // free, a symlink (ELOOP), or something we may not read: replaced by the normal path
-    if (code === 'ENOENT' || code === 'ELOOP' || code === 'EACCES' || code === 'ENXIO' || code === 'EISDIR') return false;
+    // gone or replaced meanwhile (a symlink: ELOOP): the normal path frees the name
+    if (code === 'ENOENT' || code === 'ELOOP' || code === 'ENXIO' || code === 'EISDIR') return NOT_A_FILE;
+    if (code === 'EACCES') return { kept: false, differs: 'the target\'s file could not be read to compare it (EACCES)' };
     throw error;
   }
   try {
     const stats = yield* fstatFdBig(fd);
-    if (!sameContentMarks(stats, job)) return false;
-    if (settings.verifyExisting === 'checksum' && (yield* checksumFile(fd, job.algorithm, buffers.forChunk(), settings.stopFlag)) !== job.checksum) return false;
+    if (!stats.isFile() || stats.size !== BigInt(job.size)) return NOT_A_FILE;
+    if (!(trustMarks && sameMtime(stats, job.mtimeNs))) {
+      const actual = yield* checksumFile(fd, job.algorithm, buffers.forChunk(), settings.stopFlag);
+      if (actual !== job.checksum) return { kept: false, differs: `the target's file had the backup's size and another content (${job.algorithm} checksum ${actual}, the backup's ${job.checksum})` };
+    }
     yield* applyMetadataWhereDifferent(fd, currentOf(stats), job, settings.chown);
-    return true;
+    return KEPT;
   } finally {
     yield* closeFd(fd);
   }
@@ -289,15 +330,15 @@ function creationMode(job: FileJob): number {
   return (job.mode & 0o7000) === 0 ? job.mode : 0o600;
 }
 
-/** Creates the target (O_EXCL); an existing name is removed first, never followed. */
-function* createTarget(job: FileJob, target: string, outcome: JobOutcome): Steps<number> {
+/** Creates the target (O_EXCL); an existing name is freed first (clearName), never followed. */
+function* createTarget(job: FileJob, target: string, settings: JobSettings, outcome: JobOutcome): Steps<number> {
   const mode = creationMode(job);
   try {
     return yield* openFile(target, CREATE_FLAGS, mode);
   } catch (error) {
     if (errnoCode(error) !== 'EEXIST') throw error;
   }
-  if ((yield* removeExisting(target)) === 'dir') outcome.removedDir = job.path;
+  yield* clearName(job, target, settings, outcome);
   return yield* openFile(target, CREATE_FLAGS, mode);
 }
 
@@ -328,12 +369,16 @@ function checkHash(job: FileJob, checksum: string): void {
 export const KERNEL_COPY_MIN_BYTES = WHOLE_FILE_LIMIT + 1;
 
 /** Restores one regular file: verified against the manifest's size and checksum. */
-function* restoreFile(job: FileJob, settings: JobSettings, buffers: CopyBuffers): Steps<JobOutcome> {
-  const outcome: JobOutcome = { bytes: job.size, unchanged: false };
+function* restoreFile(job: FileJob, settings: JobSettings, buffers: CopyBuffers, outcome: JobOutcome): Steps<JobOutcome> {
   const targetPath = underRoot(settings.targetRoot, job.path);
-  if (!job.fresh && (yield* keepExistingFile(job, targetPath, settings, buffers))) {
-    outcome.unchanged = true;
-    return outcome;
+  if (!job.fresh) {
+    const inPlace = yield* keepExistingFile(job, targetPath, settings, buffers);
+    if (inPlace.kept) {
+      outcome.unchanged = true;
+      return outcome;
+    }
+    // (reported before the copy: a copy that fails fails the batch, and its outcomes with it)
+    if (inPlace.differs !== undefined) addReport(outcome, { path: job.path, what: 'content', action: 'repaired', why: inPlace.differs });
   }
   const source = yield* openBackupData(job, underRoot(settings.dataRoot, job.path));
   try {
@@ -347,7 +392,7 @@ function* restoreFile(job: FileJob, settings: JobSettings, buffers: CopyBuffers)
       if (length !== job.size) throw new SizeMismatchError(`"${job.path}": read ${length} bytes, expected ${job.size}`);
       checkHash(job, checksumOf(job.algorithm, buffer.subarray(0, length)));
       throwIfStopped(settings.stopFlag);
-      const target = yield* createTarget(job, targetPath, outcome);
+      const target = yield* createTarget(job, targetPath, settings, outcome);
       try {
         // (before the write: on a network file system the create's reply still holds the answer)
         const created = yield* createdMetadata(target, job, settings);
@@ -362,7 +407,7 @@ function* restoreFile(job: FileJob, settings: JobSettings, buffers: CopyBuffers)
       yield* kernelCopyAndVerify(job, underRoot(settings.dataRoot, job.path), targetPath, settings, buffers, outcome);
       return outcome;
     }
-    const target = yield* createTarget(job, targetPath, outcome);
+    const target = yield* createTarget(job, targetPath, settings, outcome);
     const hash = createDigest(job.algorithm);
     let verified = false;
     try {
@@ -410,7 +455,7 @@ function* kernelCopyAndVerify(job: FileJob, sourcePath: string, targetPath: stri
     yield* copyFileExclusive(sourcePath, targetPath);
   } catch (error) {
     if (errnoCode(error) !== 'EEXIST') throw error;
-    if ((yield* removeExisting(targetPath)) === 'dir') outcome.removedDir = job.path;
+    yield* clearName(job, targetPath, settings, outcome);
     yield* copyFileExclusive(sourcePath, targetPath);
   }
   const target = yield* openFile(targetPath, READ_FLAGS);
@@ -434,8 +479,7 @@ function* applySymlinkMetadata(job: SymlinkJob, target: string, existing: BigInt
 }
 
 /** Restores one symlink (its target verbatim, never followed); one already right is kept. */
-function* restoreSymlink(job: SymlinkJob, settings: JobSettings): Steps<JobOutcome> {
-  const outcome: JobOutcome = { bytes: 0, unchanged: false };
+function* restoreSymlink(job: SymlinkJob, settings: JobSettings, outcome: JobOutcome): Steps<JobOutcome> {
   const target = underRoot(settings.targetRoot, job.path);
   if (job.fresh) {
     try {
@@ -447,12 +491,18 @@ function* restoreSymlink(job: SymlinkJob, settings: JobSettings): Steps<JobOutco
     }
   }
   const existing = yield* lstatPathBig(target);
-  if (existing?.isSymbolicLink() && (yield* readlinkPath(target)) === job.linkTarget) {
-    outcome.unchanged = true;
-    yield* applySymlinkMetadata(job, target, existing, settings.chown);
-    return outcome;
+  if (existing?.isSymbolicLink()) {
+    const current = yield* readlinkPath(target);
+    if (current === job.linkTarget) {
+      outcome.unchanged = true;
+      yield* applySymlinkMetadata(job, target, existing, settings.chown);
+      return outcome;
+    }
+    yield* unlinkPath(target);
+    addReport(outcome, { path: job.path, what: 'content', action: 'repaired', why: `the target's symlink pointed to ${JSON.stringify(current)}, the backup's to ${JSON.stringify(job.linkTarget)}` });
+  } else if (existing) {
+    yield* clearName(job, target, settings, outcome);
   }
-  if (existing && (yield* removeExisting(target)) === 'dir') outcome.removedDir = job.path;
   yield* symlinkAt(job.linkTarget, target);
   yield* applySymlinkMetadata(job, target, undefined, settings.chown);
   return outcome;
@@ -470,15 +520,18 @@ function* applyDirMetadata(job: DirMetadataJob, settings: JobSettings): Steps<Jo
 }
 
 /**
- * Whether a file or symlink job has nothing left to do: the target already holds it with every
- * attribute right (size and mtime for a file, the link target for a symlink, owner and mode). Only
- * looks (one lstat, a readlink for a symlink), never writes. A resumed restore on a local disk asks
- * this on the main thread, so a re-run over a restored tree sends no job to a worker (and starts
- * none); anything else goes to a worker, whose job re-checks and does what is needed. The resume
- * scout (resume-scout.ts) asks it too, ahead of the main thread.
+ * Whether a file or symlink job has nothing left to do, found by looking only (one lstat, a readlink
+ * for a symlink), never reading a file's content: a symlink with the right target, owner and mtime;
+ * a file only where size and mtime may be trusted (verifyExisting 'size-mtime', or a file this same
+ * restore verified: `trusted`) and they, owner and mode are right, since otherwise a file's content
+ * must be read (a worker's job: keepExistingFile). A resumed restore on a local disk
+ * asks this on the main thread, so what it settles sends no job to a worker; anything else goes to a
+ * worker, whose job re-checks and does what is needed. The resume scout (resume-scout.ts) asks it
+ * too, ahead of the main thread.
  */
-export function* alreadyRestored(job: InPlaceQuestion, settings: Pick<JobSettings, 'targetRoot' | 'chown'>): Steps<boolean> {
+export function* alreadyRestored(job: InPlaceQuestion, settings: Pick<JobSettings, 'targetRoot' | 'chown' | 'verifyExisting'>): Steps<boolean> {
   const target = underRoot(settings.targetRoot, job.path);
+  if (job.kind === 'file' && settings.verifyExisting !== 'size-mtime' && job.trusted !== true) return false;
   const seen = yield* lstatPathBig(target);
   if (!seen) return false;
   if (job.kind === 'file') return sameContentMarks(seen, job) && metadataRight(seen, job, settings.chown);
@@ -488,13 +541,17 @@ export function* alreadyRestored(job: InPlaceQuestion, settings: Pick<JobSetting
 }
 
 /** One job's steps. */
-export function jobSteps(job: Job, settings: JobSettings, buffers: CopyBuffers): Steps<JobOutcome> {
-  switch (job.kind) {
-    case 'file':
-      return restoreFile(job, settings, buffers);
-    case 'symlink':
-      return restoreSymlink(job, settings);
-    case 'dir-metadata':
-      return applyDirMetadata(job, settings);
+export function* jobSteps(job: Job, settings: JobSettings, buffers: CopyBuffers): Steps<JobOutcome> {
+  if (job.kind === 'dir-metadata') return yield* applyDirMetadata(job, settings);
+  const outcome: JobOutcome = { bytes: job.kind === 'file' ? job.size : 0, unchanged: false };
+  try {
+    return yield* (job.kind === 'file' ? restoreFile(job, settings, buffers, outcome) : restoreSymlink(job, settings, outcome));
+  } catch (error) {
+    // what the job did before it failed (an entry moved aside, say) is still to be reported
+    if (outcome.reports && error instanceof Error) (error as ErrorWithReports).reports = outcome.reports;
+    throw error;
   }
 }
+
+/** A job's failure, with the report entries of what it did before it failed. */
+export type ErrorWithReports = Error & { reports?: ReportEntry[] };

@@ -4,7 +4,8 @@
 // between jobs (and between chunks of a large file) once the shared stop flag is set; the first
 // failing job ends its batch.
 import { parentPort, workerData } from 'node:worker_threads';
-import { CopyBuffers, jobSteps, type Job, type JobOutcome, type JobSettings, type VerifyExisting } from './copy-jobs.ts';
+import { CopyBuffers, jobSteps, type ErrorWithReports, type Job, type JobOutcome, type JobSettings, type VerifyExisting } from './copy-jobs.ts';
+import type { ReportEntry } from './report.ts';
 import { DirectorySpreadQueue } from './directory-spread.ts';
 import { parentPath } from './paths.ts';
 import { runAsync, runSync } from './syscalls.ts';
@@ -14,6 +15,7 @@ export interface WorkerInit {
   targetRoot: string;
   chown: boolean;
   verifyExisting: VerifyExisting;
+  asideTag: string;
   stopBuffer: SharedArrayBuffer;
   umask: number;
   /** 1: one job at a time, blocking in each call; more: that many jobs in flight, asynchronously */
@@ -34,6 +36,8 @@ export interface SerializedError {
   name: string;
   message: string;
   code?: string;
+  /** what the failed job had done and must still be reported (an entry moved aside, …) */
+  reports?: ReportEntry[];
 }
 
 export type WorkerMessage =
@@ -43,7 +47,8 @@ export type WorkerMessage =
 function serializeError(error: unknown): SerializedError {
   if (error instanceof Error) {
     const code = (error as NodeJS.ErrnoException).code;
-    return { name: error.name, message: error.message, ...(typeof code === 'string' ? { code } : {}) };
+    const { reports } = error as ErrorWithReports;
+    return { name: error.name, message: error.message, ...(typeof code === 'string' ? { code } : {}), ...(reports ? { reports } : {}) };
   }
   return { name: 'Error', message: String(error) };
 }
@@ -57,6 +62,7 @@ const settings: JobSettings = {
   targetRoot: init.targetRoot,
   chown: init.chown,
   verifyExisting: init.verifyExisting,
+  asideTag: init.asideTag,
   stopFlag: new Int32Array(init.stopBuffer),
   onBytes: (bytes) => port.postMessage({ type: 'bytes', bytes } satisfies WorkerMessage),
   umask: init.umask,

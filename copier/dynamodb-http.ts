@@ -1,5 +1,6 @@
-// The copier's DynamoDB calls, UpdateItem (progress) and PutItem / BatchWriteItem (report entries),
-// made over HTTP(S) with the SDK's own request signer
+// The copier's DynamoDB calls, UpdateItem (progress), GetItem (a restore's checkpoint, read once at
+// its start: restore-checkpoint.ts) and PutItem / BatchWriteItem (report entries), made over HTTP(S)
+// with the SDK's own request signer
 // (@smithy/signature-v4), the SDK's container credential provider (ECS and Fargate task roles;
 // AWS_ACCESS_KEY_ID and friends when set) and the SDK's marshalling (@aws-sdk/util-dynamodb).
 //
@@ -41,6 +42,20 @@ export interface ItemWriteClient {
 
 /** BatchWriteItem's limit on requests per call. */
 export const BATCH_WRITE_MAX_ITEMS = 25;
+
+/** A GetItem as the document client takes it: a plain key, marshalled here. */
+export interface GetItemInput {
+  TableName: string;
+  Key: Record<string, unknown>;
+  ProjectionExpression?: string;
+  ExpressionAttributeNames?: Record<string, string>;
+  ConsistentRead?: boolean;
+}
+
+export interface GetItemClient {
+  /** the item as plain values, or undefined when there is none */
+  getItem(input: GetItemInput, signal?: AbortSignal): Promise<Record<string, unknown> | undefined>;
+}
 
 /** A DynamoDB error answer (its __type's last part, e.g. ConditionalCheckFailedException). */
 export class DynamoDbRequestError extends Error {
@@ -102,7 +117,7 @@ function retryable(error: unknown): boolean {
 
 const ATTEMPTS = 3;
 
-export class DynamoDbHttpClient implements UpdateItemClient, ItemWriteClient {
+export class DynamoDbHttpClient implements UpdateItemClient, GetItemClient, ItemWriteClient {
   private readonly url: URL;
   private readonly signer: SignatureV4;
   private readonly agent: HttpAgent;
@@ -144,6 +159,12 @@ export class DynamoDbHttpClient implements UpdateItemClient, ItemWriteClient {
       .map((item) => unmarshall(item));
   }
 
+  async getItem(input: GetItemInput, signal?: AbortSignal): Promise<Record<string, unknown> | undefined> {
+    const body = JSON.stringify({ ...input, Key: marshall(input.Key, { removeUndefinedValues: true }) });
+    const answer = JSON.parse(await this.call('DynamoDB_20120810.GetItem', body, signal)) as { Item?: Parameters<typeof unmarshall>[0] };
+    return answer.Item ? unmarshall(answer.Item) : undefined;
+  }
+
   /** One request, tried again on throttling, a server error or a dropped connection; the answer's text. */
   private async call(target: string, body: string, signal: AbortSignal | undefined): Promise<string> {
     for (let attempt = 1; ; attempt++) {
@@ -156,6 +177,7 @@ export class DynamoDbHttpClient implements UpdateItemClient, ItemWriteClient {
     }
   }
 
+  /** One request; the answer's body on HTTP 200. */
   private async send(target: string, body: string, signal: AbortSignal | undefined): Promise<string> {
     const { url } = this;
     // the request as signed is the request sent

@@ -4,7 +4,7 @@
 // descriptor or with the l* calls.
 import { BackupDigests } from './checksum.ts';
 import { constants } from 'node:fs';
-import { lstat, open, rm, unlink, type FileHandle } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import { errnoCode, SizeMismatchError, StoppedError } from './errors.ts';
 
 /** Files up to this size are read whole, hashed and written in one go; larger ones stream in chunks. */
@@ -26,26 +26,6 @@ export interface FileMetadata {
   mtime: number;
   /** set only when the copier may change ownership (root) */
   owner?: Ownership;
-}
-
-/**
- * Removes whatever is at `abs` (not following it): a directory with everything under it, anything
- * else with unlink. Returns what was there ('dir', 'other') or undefined when nothing was.
- */
-export async function removeExisting(abs: string): Promise<'dir' | 'other' | undefined> {
-  let stats;
-  try {
-    stats = await lstat(abs);
-  } catch (error) {
-    if (errnoCode(error) === 'ENOENT') return undefined;
-    throw error;
-  }
-  if (stats.isDirectory()) {
-    await rm(abs, { recursive: true, force: true });
-    return 'dir';
-  }
-  await unlink(abs);
-  return 'other';
 }
 
 /**

@@ -8,6 +8,7 @@ import { describeFailure, StoppedError } from './errors.ts';
 import { DynamoProgressSink } from './dynamo-progress.ts';
 import { DynamoReportSink } from './dynamo-report.ts';
 import { runRestore } from './restore.ts';
+import { DynamoCheckpointStore } from './restore-checkpoint.ts';
 
 function log(message: string): void {
   process.stderr.write(`copier: ${message}\n`);
@@ -31,6 +32,8 @@ async function main(): Promise<number> {
       concurrency: config.concurrency,
       failAfterFiles: config.failAfterFiles,
       verifyExisting: config.verifyExisting,
+      runId: config.runId,
+      checkpoint: config.mode === 'restore' && config.progress?.progress ? new DynamoCheckpointStore(config.progress.progress) : undefined,
       checksum: config.checksum,
       networkFileSystem: config.networkFileSystem,
       progress: config.progress ? new DynamoProgressSink(config.progress) : undefined,

@@ -1,14 +1,16 @@
 // Restore: stream a backup's manifest and write its tree over the target share's root.
 //
-// Manila's semantics: backup files are written over the target; target files the backup does not
-// have are left alone; where the backup has a directory or writes a file and the target has a
-// symlink (or any other non-directory), that name is replaced, never followed. Directories get their
-// mode and mtime after everything under them was written.
+// Manila's semantics: backup files are written over the target; target entries the backup does not
+// have are left alone (a directory in both is merged). Where the target has an entry of another type
+// than the backup's (a directory where the backup has a file, a symlink where it has a directory,
+// …), the target's entry is renamed aside to "<name>.restore-<first 8 characters of the restore
+// id>" and reported, never deleted and never followed (conflicts.ts). Directories get their mode and
+// mtime after everything under them was written.
 //
 // Safety: every path is validated (paths.ts) before use, and every directory an entry is written
 // into must be a real directory in the target: either one this run created or checked (kept in
 // `realDirs`, one string per directory) or, failing that, one lstat says is a directory. Names are
-// created with O_EXCL|O_NOFOLLOW (symlinks, hard links) or replaced after an lstat, and directory
+// created with O_EXCL|O_NOFOLLOW (symlinks, hard links) or freed after an lstat, and directory
 // metadata is set through an O_NOFOLLOW|O_DIRECTORY descriptor, so no write goes through a symlink.
 // Two entries whose paths overlap are never in flight together (RestoreRun.awaitOverlapping), so one
 // entry cannot turn a directory another is writing into into a symlink.
@@ -20,22 +22,25 @@
 // level first. Progress reaches DynamoDB at most once a second (progress.ts).
 //
 // Resume: a re-run (a retried workflow step, or a new restore onto the same share) keeps every file
-// and symlink already in place per the manifest (size and mtime; also sha256 with
-// verifyExisting = 'checksum') and re-applies ownership, mode and mtime only where they differ.
-// Files in a directory this run created skip that check: nothing can be there yet.
+// whose content has the manifest's checksum (read from the target; with the opt-in
+// verifyExisting = 'size-mtime', a file with the manifest's size and mtime is trusted unread) and
+// every symlink with the manifest's target, and re-applies ownership, mode and mtime only where
+// they differ: a re-run onto a tree in place reads it, and writes nothing. Files in a directory
+// this run created skip that check: nothing can be there yet.
 //
 // The manifest is checked before anything is written (checkManifest: against its sha256 in
 // summary.json, or for older backups by a pass that validates every line), then streamed once to
 // copy; its counts are checked against summary.json again at the end.
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { availableParallelism } from 'node:os';
-import { chmodSync, createReadStream, lstatSync, mkdirSync, opendirSync, statSync, unlinkSync } from 'node:fs';
-import { link, lstat, readFile } from 'node:fs/promises';
+import { chmodSync, createReadStream, lstatSync, mkdirSync, opendirSync, statSync, type BigIntStats } from 'node:fs';
+import { link, lstat, readFile, unlink } from 'node:fs/promises';
 import { ChecksumMismatchError, ConfigError, errnoCode, FaultInjectedError, ManifestError, SizeMismatchError, UnsafePathError } from './errors.ts';
 import type { SerializedError } from './copy-worker.ts';
-import { removeExisting } from './fs-ops.ts';
+import { asideTag, moveAside } from './conflicts.ts';
 import { LineCursor, manifestLineChunks } from './manifest-lines.ts';
-import { ResumeScout } from './resume-scout.ts';
+import { CheckpointWriter, type RestoreCheckpoint } from './restore-checkpoint.ts';
+import { ResumeScout, scoutFromByte } from './resume-scout.ts';
 import { DATA_DIR, MANIFEST_FILE, SUMMARY_FILE, parseManifestLine, parseSummary, type BackupSummary, type ParsedEntry } from './manifest.ts';
 import { ancestorPaths, isSameOrUnder, parentPath, ROOT_PATH, underRoot } from './paths.ts';
 import { resolveRoots, runWithContext, stopError, type RunContext, type RunOptions, type RunResult } from './run.ts';
@@ -133,6 +138,9 @@ interface Batch {
   ancestors: string[][];
   bytes: number;
   done?: Promise<void>;
+  /** the manifest byte offset of its first job's line (what the checkpoint cannot pass until the
+   * batch is settled) */
+  firstOffset: number;
 }
 
 interface DirRecord {
@@ -171,7 +179,13 @@ class RestoreRun {
    * resume scout found in place is counted without being parsed (resume-scout.ts says why) */
   private changedDirs = false;
   private readonly outstanding = new Set<Promise<void>>();
-  private pending: Batch = { jobs: [], paths: [], ancestors: [], bytes: 0 };
+  private pending: Batch = { jobs: [], paths: [], ancestors: [], bytes: 0, firstOffset: 0 };
+  /** batches (and hard links) handed out and not yet settled */
+  private readonly unsettled = new Set<Batch>();
+  /** the byte offset of the manifest line being handled; the manifest's size once all were */
+  private lineOffset = 0;
+  /** set when the run failed or stopped with jobs undone: the checkpoint stays where it was then */
+  private frozenCheckpoint: number | undefined;
   private filesDispatched = 0;
   private failure: { error: unknown } | undefined;
 
@@ -185,7 +199,13 @@ class RestoreRun {
    * a few µs) before it sends a job, and applies directory metadata itself */
   private readonly mainThread: JobSettings | undefined;
 
-  constructor(private readonly context: RunContext, private readonly backupRoot: string, private readonly targetRoot: string, private readonly pool: CopyWorkerPool, plan: WorkerPlan, private readonly scout?: ResumeScout) {
+  /**
+   * `trustedBelow`: the files on manifest lines before this byte offset were written and verified by
+   * this same restore (restore-checkpoint.ts), so size and mtime suffice for them; `checkpoint`
+   * records how far this run got, for a retry.
+   */
+  constructor(private readonly context: RunContext, private readonly backupRoot: string, private readonly targetRoot: string, private readonly pool: CopyWorkerPool, plan: WorkerPlan,
+    private readonly trustedBelow: number, private readonly checkpoint: CheckpointWriter | undefined, private readonly scout?: ResumeScout) {
     this.checksum = context.options.checksum ?? 'crc32';
     // (on a network file system each look is a round trip: the workers make them, many in flight)
     if (plan.network === undefined) this.mainThread = pool.mainThreadSettings();
@@ -201,11 +221,32 @@ class RestoreRun {
 
   private fail(error: unknown): void {
     this.failure ??= { error };
+    this.freezeCheckpoint();
     this.pool.stop();
   }
 
+  /**
+   * The checkpoint (restore-checkpoint.ts): the manifest byte offset before which every entry is
+   * written (or found in place) and verified. Entries are handled in manifest order, but files
+   * finish out of order in the workers: it is the first line of the oldest batch not yet settled,
+   * or the line being handled.
+   */
+  checkpointOffset(): number {
+    if (this.frozenCheckpoint !== undefined) return this.frozenCheckpoint;
+    let offset = this.lineOffset;
+    if (this.pending.jobs.length > 0) offset = Math.min(offset, this.pending.firstOffset);
+    for (const batch of this.unsettled) offset = Math.min(offset, batch.firstOffset);
+    return offset;
+  }
+
+  /** A batch failed or stopped part-way (called while it is still unsettled): its undone jobs lie
+   * after the checkpoint as it is now, and nothing later may be counted as done. */
+  private freezeCheckpoint(): void {
+    this.frozenCheckpoint ??= this.checkpointOffset();
+  }
+
   /** Copies every entry; returns what the manifest held. */
-  async copy(manifestPath: string): Promise<ManifestTally> {
+  async copy(manifestPath: string, manifestBytes: number): Promise<ManifestTally> {
     const signal = this.context.options.signal;
     const tally = new ManifestTally();
     try {
@@ -217,6 +258,7 @@ class RestoreRun {
       copying: for await (const chunk of manifestLineChunks(manifestPath)) {
         // entries are handled synchronously; the loop awaits only when it must wait for a batch
         for (const line = new LineCursor(chunk); line.next();) {
+          this.lineOffset = line.offset;
           if (signal?.aborted || this.failed) break copying;
           if (scout) {
             scout.at(line.offset);
@@ -232,6 +274,7 @@ class RestoreRun {
           if (!(await this.copyEntry(entry))) break copying;
         }
       }
+      if (!signal?.aborted && !this.failed) this.lineOffset = manifestBytes;
     } catch (error) {
       this.fail(error); // a bad line: what is in flight finishes, nothing more starts
     }
@@ -290,13 +333,15 @@ class RestoreRun {
   private copyHardlink(entry: ParsedEntry & { type: 'hardlink' }, ancestors: string[] | undefined): boolean {
     if (this.failed) return false;
     const linkToComponents = entry.link_to.split('/');
-    const link: Batch = { jobs: [], paths: [], ancestors: [], bytes: 0 };
+    const link: Batch = { jobs: [], paths: [], ancestors: [], bytes: 0, firstOffset: this.lineOffset };
+    this.unsettled.add(link);
     this.track(link, entry.path, ancestors ?? ancestorPaths(entry.components));
     const done: Promise<void> = (async () => {
       await this.awaitOverlapping(entry.link_to, ancestorPaths(linkToComponents));
       if (!this.failed) await this.restoreHardlink(entry, linkToComponents);
     })().catch((error: unknown) => this.fail(error)).finally(() => {
       this.release(link);
+      this.unsettled.delete(link);
       this.outstanding.delete(done);
     });
     link.done = done;
@@ -325,6 +370,7 @@ class RestoreRun {
     }
     this.filesDispatched += 1;
     const job: FileJob = { kind: 'file', path: entry.path, size: entry.size, ...verificationOf(entry, this.checksum), fresh, ...metadata };
+    if (this.lineOffset < this.trustedBelow) job.trusted = true;
     if (this.isAlreadyRestored(job)) this.count('file', { bytes, unchanged: true });
     else this.enqueue(job, ancestors ?? ancestorPaths(entry.components), bytes);
     const failAfter = this.context.options.failAfterFiles;
@@ -332,11 +378,12 @@ class RestoreRun {
     return true;
   }
 
-  /** On a local disk, whether the main thread finds the entry already in place (a resumed restore):
-   * then no job is needed. Not with verifyExisting 'checksum', which reads the file (a worker's job). */
+  /** On a local disk, whether the main thread finds the entry already in place (a resumed restore)
+   * by looking alone: then no job is needed. A file whose content must be read to tell (the default,
+   * verifyExisting 'checksum') is a worker's job (copy-jobs.ts alreadyRestored). */
   private isAlreadyRestored(job: FileJob | SymlinkJob): boolean {
     const settings = this.mainThread;
-    if (job.fresh || !settings || settings.verifyExisting === 'checksum') return false;
+    if (job.fresh || !settings) return false;
     if (this.scoutFoundLine) return true;
     return runSync(alreadyRestored(job, settings));
   }
@@ -392,13 +439,16 @@ class RestoreRun {
   private flush(): void {
     const batch = this.pending;
     if (batch.jobs.length === 0) return;
-    this.pending = { jobs: [], paths: [], ancestors: [], bytes: 0 };
+    this.pending = { jobs: [], paths: [], ancestors: [], bytes: 0, firstOffset: 0 };
+    this.unsettled.add(batch);
     const done: Promise<void> = this.pool.run(batch.jobs).then(
       (result) => this.settle(batch, result.outcomes, result.error),
       (error: unknown) => this.fail(error),
     ).finally(() => {
       this.release(batch);
+      this.unsettled.delete(batch);
       this.outstanding.delete(done);
+      this.checkpoint?.advance(this.checkpointOffset());
     });
     batch.done = done;
     this.outstanding.add(done);
@@ -407,15 +457,21 @@ class RestoreRun {
   private settle(batch: Batch, outcomes: JobOutcome[], error: SerializedError | undefined): void {
     const { context } = this;
     for (const [i, outcome] of outcomes.entries()) {
-      // a directory removed to make room: what this run knew under it is gone
-      if (outcome.removedDir !== undefined) this.forgetDirsUnder(outcome.removedDir);
+      // a directory moved aside to make room: what this run knew under it is elsewhere now
+      if (outcome.movedAsideDir !== undefined) this.forgetDirsUnder(outcome.movedAsideDir);
+      if (outcome.reports) for (const entry of outcome.reports) context.report(entry);
       try {
         this.count(batch.jobs[i]!.kind, outcome);
       } catch (fault) {
         this.fail(fault);
       }
     }
-    if (error) this.fail(deserializeError(error, context.options.signal));
+    if (error) {
+      if (error.reports) for (const entry of error.reports) context.report(entry);
+      this.fail(deserializeError(error, context.options.signal));
+    }
+    // stopped part-way (the stop flag: SIGTERM, or another batch's failure)
+    else if (outcomes.length < batch.jobs.length) this.freezeCheckpoint();
   }
 
   /** Counts a file or symlink done (copied, or found in place); may trip the fault switch. */
@@ -432,6 +488,7 @@ class RestoreRun {
 
   /** Counts `path` as in flight in `batch` until the batch is released. */
   private track(batch: Batch, path: string, ancestors: string[]): void {
+    if (batch.paths.length === 0) batch.firstOffset = this.lineOffset;
     batch.paths.push(path);
     batch.ancestors.push(ancestors);
     this.inFlight.set(path, batch);
@@ -516,9 +573,12 @@ class RestoreRun {
     }
   }
 
-  /** Removes whatever is at `path` so a new name can be created there. */
-  private async replace(path: string): Promise<void> {
-    if (await removeExisting(this.abs(path)) === 'dir') this.forgetDirsUnder(path);
+  /** Moves the target's entry at `path` (of another type than the backup's `backupHas`) aside, and
+   * reports it (conflicts.ts); a directory's known subdirectories are forgotten. */
+  private moveAside(path: string, stats: BigIntStats, backupHas: string): void {
+    const settings = this.pool.mainThreadSettings();
+    this.context.report(runSync(moveAside(this.targetRoot, path, stats, settings.asideTag, backupHas)));
+    if (stats.isDirectory()) this.forgetDirsUnder(path);
   }
 
   private restoreDir(entry: ParsedEntry & { type: 'dir' }, ancestors: string[] | undefined): void {
@@ -539,15 +599,16 @@ class RestoreRun {
         if (errnoCode(error) !== 'EEXIST') throw error;
       }
     }
-    const stats = lstatSync(abs, { throwIfNoEntry: false });
+    const stats = lstatSync(abs, { bigint: true, throwIfNoEntry: false });
     if (stats?.isDirectory()) {
       // without root, an existing directory must be writable by us to receive the backup's children
-      if (!this.context.chown && (stats.mode & 0o700) !== 0o700) chmodSync(abs, (stats.mode & 0o7777) | 0o700);
+      const mode = Number(stats.mode & 0o7777n);
+      if (!this.context.chown && (mode & 0o700) !== 0o700) chmodSync(abs, mode | 0o700);
       this.realDirs.set(entry.path, false);
       return;
     }
     this.changedDirs = true;
-    if (stats) unlinkSync(abs);
+    if (stats) this.moveAside(entry.path, stats, 'a directory');
     mkdirSync(abs, 0o700);
     this.realDirs.set(entry.path, true);
   }
@@ -567,9 +628,16 @@ class RestoreRun {
       await link(existingAbs, abs);
     } catch (error) {
       if (errnoCode(error) !== 'EEXIST') throw error;
-      const current = await lstat(abs);
-      if (!(current.ino === existing.ino && current.dev === existing.dev)) {
-        await this.replace(entry.path);
+      const current = await lstat(abs, { bigint: true });
+      if (!(current.ino === BigInt(existing.ino) && current.dev === BigInt(existing.dev))) {
+        const backupHas = `a hard link of ${JSON.stringify(linkTo)}`;
+        if (current.isFile()) {
+          // a file of the same type: replaced, as any file's content is
+          await unlink(abs);
+          this.context.report({ path: entry.path, what: 'content', action: 'repaired', why: `the target had another file at this name, the backup has ${backupHas}` });
+        } else {
+          this.moveAside(entry.path, current, backupHas);
+        }
         await link(existingAbs, abs);
       }
     }
@@ -595,8 +663,8 @@ interface WorkerPlan {
   batchBytes: number;
   /** batches queued or running at most (the manifest is read no faster than the workers copy) */
   maxOutstanding: number;
-  /** on a local disk, with a core beside the main thread's and no checksums to read: a re-run may
-   * hand the back part of the manifest to a resume scout */
+  /** on a local disk, with a core beside the main thread's: a re-run may hand the back part of the
+   * manifest to a resume scout (where files there may be trusted by size and mtime: runRestore) */
   scout: boolean;
   /** the network file system the backup or the target is on, if any */
   network?: string;
@@ -625,7 +693,7 @@ function planWorkers(summary: BackupSummary, options: RunOptions, backupRoot: st
   const workers = Math.max(1, Math.min(shape.workers, batches, summary.files));
   return {
     workers, jobsInFlight: shape.jobsInFlight, batchJobs, batchBytes,
-    scout: network === undefined && availableParallelism() >= 2 && options.verifyExisting !== 'checksum',
+    scout: network === undefined && availableParallelism() >= 2,
     maxOutstanding: (network ? 3 : 2) * workers, backupLocal,
     ...(network ? { network } : {}),
   };
@@ -642,7 +710,13 @@ export async function runRestore(options: RunOptions): Promise<RunResult> {
     // the workers start (loading their code) while the manifest is checked
     const plan = planWorkers(summary, options, backupRoot, targetRoot);
     context.log(`${plan.workers} copy workers, ${plan.jobsInFlight} file(s) in flight each, batches of up to ${plan.batchJobs} files${plan.network ? ` (${plan.network}: a network file system)` : ''}; CRC-32: ${crc32Implementation()}`);
-    const pool = new CopyWorkerPool({ kernelCopy: plan.network === undefined, workers: plan.workers, jobsInFlight: plan.jobsInFlight, backupLocal: plan.backupLocal, dataRoot: `${backupRoot}/${DATA_DIR}`, targetRoot, chown: context.chown, verifyExisting: options.verifyExisting ?? 'size-mtime', onBytes: (bytes) => reporter.addBytes(bytes) });
+    // the restore id names what this restore moves aside; a run without one (tests, the bench) gets a
+    // random one, so that its aside names are still its own
+    const restoreId = options.runId ?? randomUUID();
+    const pool = new CopyWorkerPool({
+      kernelCopy: plan.network === undefined, workers: plan.workers, jobsInFlight: plan.jobsInFlight, backupLocal: plan.backupLocal, dataRoot: `${backupRoot}/${DATA_DIR}`, targetRoot, chown: context.chown,
+      verifyExisting: options.verifyExisting ?? 'checksum', asideTag: asideTag(restoreId), onBytes: (bytes) => reporter.addBytes(bytes),
+    });
     // a restore into an empty share will copy everything: its workers load while the manifest is
     // checked. Over a tree already there (a resumed restore), they start with the first job, if any.
     const resumed = !isEmptyDirectory(targetRoot);
@@ -650,11 +724,23 @@ export async function runRestore(options: RunOptions): Promise<RunResult> {
     const stopWorkers = () => pool.stop();
     options.signal?.addEventListener('abort', stopWorkers, { once: true });
     const manifestPath = `${backupRoot}/${MANIFEST_FILE}`;
-    // a re-run over a tree already there, with a core to spare: a scout looks ahead (resume-scout.ts).
-    // It starts while the manifest is checked (its thread takes ~0.1 s to load): it only reads and
-    // looks, and what it finds is used once the check has passed.
-    const scout = resumed && plan.scout && summary.entries >= (options.scoutMinEntries ?? SCOUT_MIN_ENTRIES)
-      ? new ResumeScout({ manifestPath, manifestBytes: statSync(manifestPath).size, entries: summary.entries, targetRoot, chown: context.chown, stopFlag: pool.mainThreadSettings().stopFlag })
+    const manifestBytes = statSync(manifestPath).size;
+    // files this same restore already wrote and verified (a retry, a redrive) are trusted by size and
+    // mtime: how far it got is on its own progress record, out of the tenant's reach
+    // (restore-checkpoint.ts). Over an empty share there is nothing to trust: no read.
+    const store = options.runId !== undefined ? options.checkpoint : undefined;
+    let saved: RestoreCheckpoint | undefined;
+    if (store && resumed) saved = await store.read().catch((error: unknown) => void context.log(`checkpoint read failed (every file in place is read to compare it): ${(error as Error).message}`));
+    const trustedBelow = saved?.runId === restoreId ? Math.min(saved.verifiedBelow, manifestBytes) : 0;
+    if (trustedBelow > 0) context.log(`this restore verified the entries before manifest byte ${trustedBelow} of ${manifestBytes} in an earlier attempt: files there are trusted by size and mtime`);
+    const checkpoint = store ? new CheckpointWriter(store, restoreId, trustedBelow, context.log) : undefined;
+    const trustFilesBelow = options.verifyExisting === 'size-mtime' ? Infinity : trustedBelow;
+    // a re-run over a tree already there, with a core to spare, and files after the scout's start
+    // that may be trusted by size and mtime: a scout looks ahead (resume-scout.ts). It starts while
+    // the manifest is checked (its thread takes ~0.1 s to load): it only reads and looks, and what it
+    // finds is used once the check has passed.
+    const scout = resumed && plan.scout && summary.entries >= (options.scoutMinEntries ?? SCOUT_MIN_ENTRIES) && trustFilesBelow > scoutFromByte(manifestBytes)
+      ? new ResumeScout({ manifestPath, manifestBytes, entries: summary.entries, targetRoot, chown: context.chown, trustFilesBelow, stopFlag: pool.mainThreadSettings().stopFlag })
       : undefined;
     try {
       const started = performance.now();
@@ -665,12 +751,13 @@ export async function runRestore(options: RunOptions): Promise<RunResult> {
 
       reporter.setPhase('copying');
       if (scout && options.scoutFirst) await scout.finished;
-      const run = new RestoreRun(context, backupRoot, targetRoot, pool, plan, scout);
+      const run = new RestoreRun(context, backupRoot, targetRoot, pool, plan, trustedBelow, checkpoint, scout);
       let tally: ManifestTally;
       try {
-        tally = await run.copy(manifestPath);
+        tally = await run.copy(manifestPath, manifestBytes);
       } finally {
         if (scout) context.log(`the resume scout found ${scout.foundCount} entries in place ahead of the main thread`);
+        await checkpoint?.finish(run.checkpointOffset());
       }
 
       context.log(`files copied at ${elapsed()}`);

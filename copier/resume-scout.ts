@@ -4,7 +4,8 @@
 // the same share) is bound, on a local disk, by the main thread: it parses and checks every line
 // and makes one lstat per file (~8–11 µs each from Node here, most of its time). The scout takes
 // the back part of the manifest on another core: it parses those lines, asks the question the
-// main thread would (copy-jobs.ts alreadyRestored) and records in shared memory, in order, the byte
+// main thread would (copy-jobs.ts alreadyRestored: for a file, only where size and mtime may be
+// trusted, ScoutInit.trustFilesBelow) and records in shared memory, in order, the byte
 // offset of every line it found in place (with its size). When the main thread reaches such a line
 // it counts the entry as unchanged without parsing it or looking: the scout parsed and validated
 // it. Only while this run has created, replaced or removed no directory, though: the scout's lstat
@@ -23,6 +24,10 @@ export interface ScoutInit {
   fromByte: number;
   targetRoot: string;
   chown: boolean;
+  /** files on lines before this byte offset may be settled by size and mtime (copy-jobs.ts
+   * alreadyRestored: the size-mtime opt-in, Infinity; else the restore's checkpoint,
+   * restore-checkpoint.ts); files after it are left to the main thread, whose workers read them */
+  trustFilesBelow: number;
   /** Float64Array: byte offsets of the lines found in place, ascending */
   found: SharedArrayBuffer;
   /** Float64Array: beside each, the file's size, or -1 for a symlink */
@@ -40,6 +45,13 @@ export interface ScoutInit {
  * scout also starts ~0.1 s late). Measured on 50,000 files in place, six runs each, median copy
  * phase: from 0.4 of the way, 0.86 s; 0.5, 0.73 s; 0.55, 0.79 s; no scout, 1.1 s. */
 const SCOUT_FROM = 0.5;
+/** The byte offset a scout of a manifest of `manifestBytes` starts at: a scout is worth starting
+ * only where files after it may be trusted by size and mtime (a file whose content must be read is a
+ * copy worker's job, and the scout would find nothing but symlinks). */
+export function scoutFromByte(manifestBytes: number): number {
+  return Math.floor(manifestBytes * SCOUT_FROM);
+}
+
 /** Lines the scout can record at most (16 bytes each): 1,000,000 lines in place, 16 MB. */
 const SCOUT_MAX_FOUND = 1_000_000;
 
@@ -56,11 +68,11 @@ export class ResumeScout {
   /** offsets before it are not the scout's */
   readonly fromByte: number;
 
-  constructor(options: { manifestPath: string; manifestBytes: number; entries: number; targetRoot: string; chown: boolean; stopFlag: Int32Array }) {
-    this.fromByte = Math.floor(options.manifestBytes * SCOUT_FROM);
+  constructor(options: { manifestPath: string; manifestBytes: number; entries: number; targetRoot: string; chown: boolean; trustFilesBelow: number; stopFlag: Int32Array }) {
+    this.fromByte = scoutFromByte(options.manifestBytes);
     const capacity = Math.min(SCOUT_MAX_FOUND, options.entries);
     const init: ScoutInit = {
-      manifestPath: options.manifestPath, fromByte: this.fromByte, targetRoot: options.targetRoot, chown: options.chown,
+      manifestPath: options.manifestPath, fromByte: this.fromByte, targetRoot: options.targetRoot, chown: options.chown, trustFilesBelow: options.trustFilesBelow,
       found: new SharedArrayBuffer(8 * capacity), foundSizes: new SharedArrayBuffer(8 * capacity), written: new SharedArrayBuffer(4), mainAt: new SharedArrayBuffer(8),
       stopBuffer: options.stopFlag.buffer as SharedArrayBuffer,
     };

@@ -7,6 +7,7 @@ import { isSameOrUnder } from './paths.ts';
 import type { ChecksumAlgorithm } from './checksum.ts';
 import { ProgressReporter, type ProgressSink } from './progress.ts';
 import type { ReportEntry, ReportSink } from './report.ts';
+import type { CheckpointStore } from './restore-checkpoint.ts';
 
 export interface RunOptions {
   /** backup: the share's root; restore: the backup's root (manifest.jsonl, summary.json, data/) */
@@ -24,8 +25,17 @@ export interface RunOptions {
   failAfterFiles?: number;
   /** stops the run: no new entry starts, large copies stop between chunks */
   signal?: AbortSignal;
-  /** restore: how a file already in the target is recognised as restored (default 'size-mtime') */
+  /** restore: how a file already in the target is recognised as restored (copy-jobs.ts
+   * VerifyExisting): 'checksum' (default), its content is read and compared; 'size-mtime', an
+   * administrator's opt-in, a file with the manifest's size and mtime is trusted unread */
   verifyExisting?: 'size-mtime' | 'checksum';
+  /** restore: the restore's id (COPIER_RUN_ID, else PROGRESS_ID), the same for every retry and
+   * redrive of one restore; its first 8 characters name what the restore moves aside (default: a
+   * random id) */
+  runId?: string;
+  /** restore: where this restore keeps its checkpoint (restore-checkpoint.ts: how far it wrote and
+   * verified, for a retry to trust); used only with `runId`. None: every file in place is read. */
+  checkpoint?: CheckpointStore;
   /** restore: what every file written is verified with (default 'crc32' where the manifest records
    * it, else 'sha256'; checksum.ts says why) */
   checksum?: ChecksumAlgorithm;

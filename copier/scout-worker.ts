@@ -14,7 +14,8 @@ const foundSizes = new Float64Array(init.foundSizes);
 const written = new Int32Array(init.written);
 const mainAt = new Float64Array(init.mainAt);
 const stopFlag = new Int32Array(init.stopBuffer);
-const settings = { targetRoot: init.targetRoot, chown: init.chown };
+// a file is settled by looking only where it is trusted (init.trustFilesBelow): `trusted` below
+const settings = { targetRoot: init.targetRoot, chown: init.chown, verifyExisting: 'checksum' as const };
 
 async function scout(): Promise<void> {
   let count = 0;
@@ -30,7 +31,10 @@ async function scout(): Promise<void> {
       // (a line number is not known here: a bad line ends the scouting, the main thread reports it)
       const entry = parseManifestLine(line.text(), 0);
       let question: InPlaceQuestion;
-      if (entry.type === 'file') question = { kind: 'file', path: entry.path, size: entry.size, ...jobMetadataOf(entry) };
+      if (entry.type === 'file') {
+        if (at >= init.trustFilesBelow) continue;
+        question = { kind: 'file', path: entry.path, size: entry.size, trusted: true, ...jobMetadataOf(entry) };
+      }
       else if (entry.type === 'symlink') question = { kind: 'symlink', path: entry.path, linkTarget: entry.target, ...jobMetadataOf(entry) };
       else continue;
       if (runSync(alreadyRestored(question, settings))) {

@@ -12,8 +12,8 @@
 //
 // One job body, two drivers: the safety rules and the resume logic exist once.
 import {
-  close, closeSync, constants, copyFile, copyFileSync, fchmod, fchmodSync, fchown, fchownSync, fstat, fstatSync, futimes, futimesSync, lchown, lchownSync, lstat, lstatSync, lutimes, lutimesSync, open, openSync,
-  read, readlink, readlinkSync, readSync, rm, rmSync, symlink, symlinkSync, unlink, unlinkSync, write, writeSync,
+  close, closeSync, constants, copyFile, copyFileSync, fchmod, fchmodSync, fchown, fchownSync, fstat, fstatSync, futimes, futimesSync, lchown, lchownSync, link, linkSync, lstat, lstatSync, lutimes, lutimesSync,
+  mkdir, mkdirSync, open, openSync, read, readlink, readlinkSync, readSync, rename, renameSync, rmdir, rmdirSync, symlink, symlinkSync, unlink, unlinkSync, write, writeSync,
   type BigIntStats, type Stats,
 } from 'node:fs';
 
@@ -32,8 +32,13 @@ export type Syscall =
   | { call: 'lchown'; path: string; uid: number; gid: number }
   | { call: 'lutimes'; path: string; seconds: number }
   | { call: 'unlink'; path: string }
-  /** recursive, never following symlinks */
-  | { call: 'rmTree'; path: string }
+  /** an empty directory only */
+  | { call: 'rmdir'; path: string }
+  | { call: 'mkdir'; path: string; mode: number }
+  /** replaces a non-directory at `to` (or an empty directory, when `from` is one) */
+  | { call: 'rename'; from: string; to: string }
+  /** a hard link: fails with EEXIST on any existing name; a symlink at `from` is linked, not followed */
+  | { call: 'link'; from: string; to: string }
   | { call: 'symlink'; target: string; path: string }
   | { call: 'readlink'; path: string }
   /** copy_file_range where the kernel can; the target is created O_EXCL (never through a symlink) */
@@ -82,8 +87,17 @@ export function* lutimesPath(path: string, seconds: number): Steps<void> {
 export function* unlinkPath(path: string): Steps<void> {
   yield { call: 'unlink', path };
 }
-export function* rmTree(path: string): Steps<void> {
-  yield { call: 'rmTree', path };
+export function* rmdirPath(path: string): Steps<void> {
+  yield { call: 'rmdir', path };
+}
+export function* mkdirPath(path: string, mode: number): Steps<void> {
+  yield { call: 'mkdir', path, mode };
+}
+export function* renamePath(from: string, to: string): Steps<void> {
+  yield { call: 'rename', from, to };
+}
+export function* linkPath(from: string, to: string): Steps<void> {
+  yield { call: 'link', from, to };
 }
 export function* symlinkAt(target: string, path: string): Steps<void> {
   yield { call: 'symlink', target, path };
@@ -110,7 +124,10 @@ function callSync(syscall: Syscall): unknown {
     case 'lchown': return lchownSync(syscall.path, syscall.uid, syscall.gid);
     case 'lutimes': return lutimesSync(syscall.path, syscall.seconds, syscall.seconds);
     case 'unlink': return unlinkSync(syscall.path);
-    case 'rmTree': return rmSync(syscall.path, { recursive: true, force: true });
+    case 'rmdir': return rmdirSync(syscall.path);
+    case 'mkdir': return mkdirSync(syscall.path, syscall.mode);
+    case 'rename': return renameSync(syscall.from, syscall.to);
+    case 'link': return linkSync(syscall.from, syscall.to);
     case 'symlink': return symlinkSync(syscall.target, syscall.path);
     case 'readlink': return readlinkSync(syscall.path);
     case 'copyFile': return copyFileSync(syscall.source, syscall.target, constants.COPYFILE_EXCL);
@@ -134,7 +151,10 @@ function callAsync(syscall: Syscall, done: Callback): void {
     case 'lchown': return lchown(syscall.path, syscall.uid, syscall.gid, done);
     case 'lutimes': return lutimes(syscall.path, syscall.seconds, syscall.seconds, done);
     case 'unlink': return unlink(syscall.path, done);
-    case 'rmTree': return rm(syscall.path, { recursive: true, force: true }, done);
+    case 'rmdir': return rmdir(syscall.path, done);
+    case 'mkdir': return mkdir(syscall.path, syscall.mode, done);
+    case 'rename': return rename(syscall.from, syscall.to, done);
+    case 'link': return link(syscall.from, syscall.to, done);
     case 'symlink': return symlink(syscall.target, syscall.path, done);
     case 'readlink': return readlink(syscall.path, done);
     case 'copyFile': return copyFile(syscall.source, syscall.target, constants.COPYFILE_EXCL, done);

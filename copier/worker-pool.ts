@@ -29,6 +29,8 @@ export interface CopyWorkerPoolOptions {
   targetRoot: string;
   chown: boolean;
   verifyExisting: VerifyExisting;
+  /** the tag of the names the target's entries are moved aside to (conflicts.ts asideTag) */
+  asideTag: string;
   /** large files copied by the kernel and verified by reading the copy back */
   kernelCopy: boolean;
   /** with jobs in flight: the backup is on a local file system (its calls are made blocking) */
@@ -59,7 +61,7 @@ export class CopyWorkerPool {
   constructor(options: CopyWorkerPoolOptions) {
     this.batchesPerWorker = options.jobsInFlight > 1 ? 2 : 1;
     this.workerData = {
-      dataRoot: options.dataRoot, targetRoot: options.targetRoot, umask: process.umask(), chown: options.chown, verifyExisting: options.verifyExisting,
+      dataRoot: options.dataRoot, targetRoot: options.targetRoot, umask: process.umask(), chown: options.chown, verifyExisting: options.verifyExisting, asideTag: options.asideTag,
       stopBuffer: this.stopFlag.buffer as SharedArrayBuffer, jobsInFlight: options.jobsInFlight, backupLocal: options.backupLocal, kernelCopy: options.kernelCopy,
     };
     this.options = options;
@@ -68,7 +70,7 @@ export class CopyWorkerPool {
   /** The settings the workers run jobs with, for the few the main thread runs itself (restore.ts). */
   mainThreadSettings(): JobSettings {
     const init = this.workerData;
-    return { dataRoot: init.dataRoot, targetRoot: init.targetRoot, chown: init.chown, verifyExisting: init.verifyExisting, stopFlag: this.stopFlag, umask: init.umask, kernelCopy: init.kernelCopy };
+    return { dataRoot: init.dataRoot, targetRoot: init.targetRoot, chown: init.chown, verifyExisting: init.verifyExisting, asideTag: init.asideTag, stopFlag: this.stopFlag, umask: init.umask, kernelCopy: init.kernelCopy };
   }
 
   /**

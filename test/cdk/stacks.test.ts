@@ -7,7 +7,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import aslValidator from 'asl-validator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, type ShareBackupApp } from '../../cdk/app.ts';
-import { COPIER_PROGRESS_ATTRIBUTES, COPIER_REPORT_ATTRIBUTES, REPO_ROOT, WORKFLOWS } from '../../cdk/service-stack.ts';
+import { COPIER_CHECKPOINT_ATTRIBUTES, COPIER_PROGRESS_ATTRIBUTES, COPIER_REPORT_ATTRIBUTES, REPO_ROOT, WORKFLOWS } from '../../cdk/service-stack.ts';
 import { findTaskStates, substitute } from '../../local/stepfunctions/definitions.ts';
 import { DYNAMODB_RESOURCES } from '../../local/stepfunctions/tasks/dynamodb.ts';
 import { ECS_RESOURCES } from '../../local/stepfunctions/tasks/ecs.ts';
@@ -221,10 +221,10 @@ describe('copier on Fargate', () => {
     expect(cluster.Properties.ClusterSettings).toEqual([{ Name: 'containerInsights', Value: 'enabled' }]);
   });
 
-  it('task role: EFS client access only through access points, DynamoDB only the progress attributes', () => {
+  it('task role: EFS client access only through access points, DynamoDB only the progress attributes and a restore\'s checkpoint', () => {
     const statements = statementsOf(service, 'CopierTaskRole');
     expect(statements.flatMap(actions).sort()).toEqual([
-      'dynamodb:BatchWriteItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem',
+      'dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem',
       'elasticfilesystem:ClientMount', 'elasticfilesystem:ClientRootAccess', 'elasticfilesystem:ClientWrite',
     ]);
     // report entries: new items in the reports table only, of the report's shape
@@ -241,6 +241,10 @@ describe('copier on Fargate', () => {
     expect(dynamo.Condition?.['ForAllValues:StringEquals']?.['dynamodb:Attributes']).toEqual(COPIER_PROGRESS_ATTRIBUTES);
     expect(JSON.stringify(dynamo.Resource)).toMatch(/RestoresTable.*BackupsTable/);
     expect(JSON.stringify(dynamo.Resource)).not.toContain('SharesTable');
+    const read = statements.find((s) => actions(s).includes('dynamodb:GetItem'))!;
+    expect(read.Condition?.['ForAllValues:StringEquals']?.['dynamodb:Attributes']).toEqual(COPIER_CHECKPOINT_ATTRIBUTES);
+    expect(JSON.stringify(read.Resource)).toMatch(/RestoresTable/);
+    expect(JSON.stringify(read.Resource)).not.toMatch(/BackupsTable|SharesTable/);
   });
 
   it('image is a Docker asset of copier/Dockerfile, staged without node_modules', () => {

@@ -238,7 +238,7 @@ describe('restore over an existing share', () => {
     expect(await readFile(join(target, 'top.txt'), 'utf8')).toBe('top');
   });
 
-  it('replaces a symlink where the backup has a directory, without touching where it pointed', async () => {
+  it('puts a directory where the target has a symlink, without touching where it pointed', async () => {
     const backup = join(work, 'backup');
     const target = join(work, 'target');
     const outside = join(work, 'outside');
@@ -254,7 +254,7 @@ describe('restore over an existing share', () => {
     expect(await readdir(outside)).toEqual(['keep.txt']);
   });
 
-  it('replaces a symlink where the backup writes a file, instead of writing through it', async () => {
+  it('writes a file where the target has a symlink, instead of writing through it', async () => {
     const backup = join(work, 'backup');
     const target = join(work, 'target');
     const outside = join(work, 'outside.txt');
@@ -465,7 +465,7 @@ describe('a copy worker with files in flight', () => {
     }));
     // b/1 has no data file: its job fails at once, in the second lane
     for (const { path } of jobs) if (path !== 'b/1') await writeFile(join(dataRoot, path), contentOf(path));
-    const pool = new CopyWorkerPool({ workers: 1, jobsInFlight: 2, dataRoot, targetRoot, chown: false, verifyExisting: 'size-mtime', kernelCopy: false, backupLocal: true, onBytes: () => undefined });
+    const pool = new CopyWorkerPool({ workers: 1, jobsInFlight: 2, dataRoot, targetRoot, chown: false, verifyExisting: 'size-mtime', asideTag: 'test0001', kernelCopy: false, backupLocal: true, onBytes: () => undefined });
     try {
       const result = await pool.run(jobs);
       expect(result.error?.name).toBe('ManifestError');

@@ -147,6 +147,8 @@ describe('configuration', () => {
       concurrency: 16,
       failAfterFiles: 3,
       progress: { progress: { table: 'restores', id: 'r1' }, percent: { table: 'backups', id: 'b1', attribute: 'restore_progress' } },
+      // (no COPIER_RUN_ID: the progress record's id is the restore's id)
+      runId: 'r1',
     });
     expect(loadCopierConfig(base).progress).toBeUndefined();
   });

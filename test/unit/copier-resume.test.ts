@@ -1,14 +1,17 @@
 // Restore resume and the copy workers: a re-run keeps what is already in place per the manifest and
-// re-applies metadata, a corrupt file of the same size is caught only with COPIER_VERIFY_EXISTING
-// semantics 'checksum', and a multi-worker restore of many small and a few large files is exact.
+// re-applies metadata, a corrupt file of the same size and mtime is repaired unless an administrator
+// opted into trusting size and mtime (COPIER_VERIFY_EXISTING=size-mtime), and a multi-worker
+// restore of many small and a few large files is exact.
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmod, lstat, mkdir, mkdtemp, readFile, readdir, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, mkdtemp, readFile, readdir, readlink, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runBackup } from '../../copier/backup.ts';
 import { loadCopierConfig } from '../../copier/config.ts';
 import { runRestore } from '../../copier/restore.ts';
+import { MemoryCheckpointStore } from '../../copier/restore-checkpoint.ts';
 
 let work: string;
 beforeEach(async () => {
@@ -73,21 +76,27 @@ describe.each([
     expect((await stat(join(target, 'd3/sub/f7.txt'))).ino).toBe(inode);
     expect(await digestTree(target)).toEqual(await digestTree(share));
 
-    // a third run finds everything in place: on a local disk the main thread sees that and starts
-    // no copy worker; on a network file system the workers check, many files in flight
+    // a third run finds everything in place: the workers read every file to compare its checksum
     const log: string[] = [];
     expect(await runRestore({ ...io, source: backup, target, concurrency: 3, log: (line) => log.push(line) })).toMatchObject({ files: 401, unchanged: 402 });
-    expect(log.join('\n')).toMatch(networkFileSystem ? /[1-9]\d* copy workers were started/ : /\b0 copy workers were started/);
+    expect(log.join('\n')).toMatch(/[1-9]\d* copy workers were started/);
     expect(await digestTree(target)).toEqual(await digestTree(share));
 
-    // one file missing: on a local disk one batch, so one worker of the three allowed (each costs
-    // ~90 ms of CPU to start); on a network file system the workers check every entry
+    // trusting size and mtime (the opt-in), on a local disk the main thread sees everything in place
+    // and starts no copy worker; on a network file system the workers check, many files in flight
+    const trusting: string[] = [];
+    expect(await runRestore({ ...io, source: backup, target, concurrency: 3, verifyExisting: 'size-mtime', log: (line) => trusting.push(line) })).toMatchObject({ files: 401, unchanged: 402 });
+    expect(trusting.join('\n')).toMatch(networkFileSystem ? /[1-9]\d* copy workers were started/ : /\b0 copy workers were started/);
+
+    // one file missing (trusting size and mtime): on a local disk one batch, so one worker of the
+    // three allowed (each costs ~90 ms of CPU to start); on a network file system the workers check
+    // every entry
     await rm(join(target, 'd1/sub/f3.txt'));
     const oneMissing: string[] = [];
-    expect(await runRestore({ ...io, source: backup, target, concurrency: 3, log: (line) => oneMissing.push(line) })).toMatchObject({ files: 401, unchanged: 401 });
+    expect(await runRestore({ ...io, source: backup, target, concurrency: 3, verifyExisting: 'size-mtime', log: (line) => oneMissing.push(line) })).toMatchObject({ files: 401, unchanged: 401 });
     if (!networkFileSystem) expect(oneMissing.join('\n')).toMatch(/\b1 copy workers were started/);
     expect(await digestTree(target)).toEqual(await digestTree(share));
-  });
+  }, 30_000); // five restores of 401 files, two of them reading every file back
 
   it('starts no more copy workers than the backup has files', async () => {
     const share = join(work, 'share');
@@ -103,7 +112,7 @@ describe.each([
     expect(await digestTree(join(work, 'target'))).toEqual(await digestTree(share));
   });
 
-  it('rewrites a same-size, same-mtime corrupt file only when checksums are verified', async () => {
+  it('repairs a same-size, same-mtime corrupt file, unless size and mtime are trusted (the opt-in)', async () => {
     const share = join(work, 'share');
     const backup = join(work, 'backup');
     const target = join(work, 'target');
@@ -115,9 +124,9 @@ describe.each([
     await writeFile(join(target, 'a.txt'), 'corruptd');
     await utimes(join(target, 'a.txt'), OLD, OLD);
 
-    expect(await runRestore({ ...io,  source: backup, target })).toMatchObject({ unchanged: 1 });
+    expect(await runRestore({ ...io,  source: backup, target, verifyExisting: 'size-mtime' })).toMatchObject({ unchanged: 1 });
     expect(await readFile(join(target, 'a.txt'), 'utf8')).toBe('corruptd');
-    expect(await runRestore({ ...io,  source: backup, target, verifyExisting: 'checksum' })).toMatchObject({ unchanged: 0 });
+    expect(await runRestore({ ...io,  source: backup, target })).toMatchObject({ unchanged: 0, warnings: 1 });
     expect(await readFile(join(target, 'a.txt'), 'utf8')).toBe('original');
   });
 
@@ -176,8 +185,9 @@ async function lateTopDir(backup: string): Promise<string> {
 
 describe('the resume scout (a re-run on a local disk: copier/resume-scout.ts)', () => {
   // scoutMinEntries: 1 gives this small manifest a scout; scoutFirst lets it finish before the main
-  // thread starts, so that its hints are all there to use (or misuse)
-  const scouted = { scoutMinEntries: 1, scoutFirst: true, concurrency: 3 };
+  // thread starts, so that its hints are all there to use (or misuse). The scout settles files by
+  // size and mtime, so it runs only when an administrator opted into trusting them.
+  const scouted = { scoutMinEntries: 1, scoutFirst: true, concurrency: 3, verifyExisting: 'size-mtime' as const };
   const foundBy = (log: string[]) => Number(/the resume scout found (\d+) entries/.exec(log.join('\n'))?.[1] ?? -1);
   /** A share, its backup, and the backup restored once into a target. */
   async function restoredOnce() {
@@ -219,10 +229,12 @@ describe('the resume scout (a re-run on a local disk: copier/resume-scout.ts)', 
     const outsideBefore = await digestTree(outside);
 
     const log: string[] = [];
-    expect(await runRestore({ source: backup, target, ...scouted, log: (line) => log.push(line) })).toMatchObject({ files: 401 });
+    expect(await runRestore({ source: backup, target, ...scouted, runId: 'run00001', log: (line) => log.push(line) })).toMatchObject({ files: 401 });
     expect(foundBy(log)).toBeGreaterThan(50);
-    // the symlink was replaced by a directory, and the files were written into it
+    // the symlink was moved aside for a directory, and the files were written into it
     expect((await lstat(join(target, late))).isDirectory()).toBe(true);
+    expect(await readlink(join(target, `${late}.restore-run00001`))).toBe(join(outside, late));
+    await rm(join(target, `${late}.restore-run00001`));
     expect(await digestTree(target)).toEqual(await digestTree(share));
     expect(await digestTree(outside)).toEqual(outsideBefore);
   });
@@ -246,6 +258,12 @@ describe('the resume scout (a re-run on a local disk: copier/resume-scout.ts)', 
 describe('restore configuration', () => {
   const base = { COPIER_MODE: 'restore', COPIER_SOURCE: '/b', COPIER_TARGET: '/t' };
 
+  it('reads COPIER_RUN_ID, else PROGRESS_ID', () => {
+    expect(loadCopierConfig({ ...base, COPIER_RUN_ID: 'exec-1', PROGRESS_TABLE: 'p', PROGRESS_ID: 'rec-1' }).runId).toBe('exec-1');
+    expect(loadCopierConfig({ ...base, PROGRESS_TABLE: 'p', PROGRESS_ID: 'rec-1' }).runId).toBe('rec-1');
+    expect(loadCopierConfig(base).runId).toBeUndefined();
+  });
+
   it('reads COPIER_VERIFY_EXISTING', () => {
     expect(loadCopierConfig({ ...base, COPIER_VERIFY_EXISTING: 'checksum' }).verifyExisting).toBe('checksum');
     expect(loadCopierConfig(base).verifyExisting).toBeUndefined();
@@ -264,5 +282,80 @@ describe('restore configuration', () => {
     expect(loadCopierConfig({ ...base, COPIER_NETWORK_FS: 'false' }).networkFileSystem).toBe(false);
     expect(loadCopierConfig(base).networkFileSystem).toBeUndefined();
     expect(() => loadCopierConfig({ ...base, COPIER_NETWORK_FS: 'yes' })).toThrow('COPIER_NETWORK_FS');
+  });
+});
+
+describe('a restore\'s checkpoint (a retry of the same restore: copier/restore-checkpoint.ts)', () => {
+  async function corruptedAfterRestore(store: MemoryCheckpointStore) {
+    const share = join(work, 'share');
+    const backup = join(work, 'backup');
+    const target = join(work, 'target');
+    await makeShare(share);
+    await runBackup({ source: share, target: backup });
+    expect(await runRestore({ source: backup, target, concurrency: 3, runId: 'restore-1', checkpoint: store })).toMatchObject({ files: 401 });
+    // a file rewritten with the same size, its mtime put back
+    const path = join(target, 'd1/sub/f9.txt');
+    await corruptKeepingMtime(path);
+    return { backup, target, path };
+  }
+
+  /** Rewrites a file with as many bytes of 'x' and puts its mtime back to the nanosecond (`touch -r`:
+   * utimes through a double would move it by up to a few hundred ns). */
+  async function corruptKeepingMtime(path: string): Promise<void> {
+    const reference = join(work, 'mtime-reference');
+    await writeFile(reference, '');
+    execFileSync('touch', ['-r', path, reference]);
+    await writeFile(path, 'x'.repeat((await stat(path)).size));
+    execFileSync('touch', ['-r', reference, path]);
+  }
+
+  it('is written at the end of a restore: every line of the manifest verified', async () => {
+    const store = new MemoryCheckpointStore();
+    const { backup } = await corruptedAfterRestore(store);
+    expect(store.saved).toEqual({ runId: 'restore-1', verifiedBelow: (await stat(join(backup, 'manifest.jsonl'))).size });
+  });
+
+  it('lets a retry of the same restore trust size and mtime, and no other restore', async () => {
+    const store = new MemoryCheckpointStore();
+    const { backup, target, path } = await corruptedAfterRestore(store);
+    // another restore id: the checkpoint is not its own, every file is read, the corruption repaired
+    const other = new MemoryCheckpointStore({ ...store.saved! });
+    expect(await runRestore({ source: backup, target, concurrency: 3, runId: 'restore-2', checkpoint: other })).toMatchObject({ unchanged: 401, warnings: 1 });
+    expect(await readFile(path, 'utf8')).toMatch(/^dir 1 file 9 /);
+    expect(other.saved?.runId).toBe('restore-2');
+    // the same restore id, where its checkpoint covers the file: trusted by size and mtime, not read
+    // (what makes a retry cheap; the file is one this restore wrote and verified)
+    await corruptKeepingMtime(path);
+    const log: string[] = [];
+    expect(await runRestore({ source: backup, target, concurrency: 3, runId: 'restore-2', checkpoint: other, log: (line) => log.push(line) })).toMatchObject({ unchanged: 402, warnings: 0 });
+    expect(log.join('\n')).toMatch(/this restore verified the entries before manifest byte \d+/);
+    // on a local disk the main thread settles every trusted file by looking: no copy worker starts
+    expect(log.join('\n')).toMatch(/\b0 copy workers were started/);
+    // without a restore id, nothing is trusted
+    expect(await runRestore({ source: backup, target, concurrency: 3, checkpoint: other })).toMatchObject({ warnings: 1 });
+  });
+
+  it('covers only entries written and verified when a restore fails part-way', async () => {
+    const share = join(work, 'share');
+    const backup = join(work, 'backup');
+    const target = join(work, 'target');
+    await makeShare(share);
+    await runBackup({ source: share, target: backup });
+    const store = new MemoryCheckpointStore();
+    await expect(runRestore({ source: backup, target, concurrency: 3, runId: 'restore-1', checkpoint: store, failAfterFiles: 150 })).rejects.toThrow(/fault injected/);
+    const verifiedBelow = store.saved!.verifiedBelow;
+    expect(store.saved!.runId).toBe('restore-1');
+    expect(verifiedBelow).toBeGreaterThan(0);
+    const lines = await manifestLines(backup);
+    expect(verifiedBelow).toBeLessThan(lines.at(-1)!.offset);
+    // every file on a line before it is in the target with the backup's content
+    for (const { line, offset } of lines) {
+      const entry = JSON.parse(line) as { path: string; type: string; sha256: string };
+      if (offset >= verifiedBelow || entry.type !== 'file') continue;
+      expect(createHash('sha256').update(await readFile(join(target, entry.path))).digest('hex'), entry.path).toBe(entry.sha256);
+    }
+    // and the retry finishes the restore
+    expect(await runRestore({ source: backup, target, concurrency: 3, runId: 'restore-1', checkpoint: store })).toMatchObject({ files: 401 });
+    expect(await digestTree(target)).toEqual(await digestTree(share));
   });
 });

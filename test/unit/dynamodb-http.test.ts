@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DynamoProgressSink } from '../../copier/dynamo-progress.ts';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { copierCredentials, DynamoDbHttpClient, DynamoDbRequestError, dynamoDbEndpoint, signingSha256 } from '../../copier/dynamodb-http.ts';
+import { DynamoCheckpointStore } from '../../copier/restore-checkpoint.ts';
 
 interface Received {
   headers: IncomingMessage['headers'];
@@ -82,6 +83,27 @@ describe('the copier DynamoDB writer', () => {
     expect(received[1]!.headers['x-amz-target']).toBe('DynamoDB_20120810.PutItem');
     expect(JSON.parse(received[1]!.body)).toEqual({ TableName: 'reports', Item: { operation_id: { S: 'r1' }, seq: { N: '0' }, truncated: { BOOL: false } } });
     await expect(client.batchPutItems('reports', Array.from({ length: 26 }, (_, seq) => ({ operation_id: 'r1', seq })))).rejects.toThrow(RangeError);
+  });
+
+  it('sends a consistent GetItem of a restore\'s checkpoint and reads the item back unmarshalled (none: undefined)', async () => {
+    const { endpoint, received } = await serve([[200, { Item: { id: { S: 'r1' }, verified_run_id: { S: 'exec-1' }, verified_below: { N: '4096' } } }], [200, {}]]);
+    const store = new DynamoCheckpointStore({ table: 'restores', id: 'r1' }, new DynamoDbHttpClient(env(endpoint)));
+    expect(await store.read()).toEqual({ runId: 'exec-1', verifiedBelow: 4096 });
+    expect(received[0]!.headers['x-amz-target']).toBe('DynamoDB_20120810.GetItem');
+    expect(JSON.parse(received[0]!.body)).toEqual({
+      TableName: 'restores', Key: { id: { S: 'r1' } }, ConsistentRead: true,
+      ProjectionExpression: '#r, #b', ExpressionAttributeNames: { '#r': 'verified_run_id', '#b': 'verified_below' },
+    });
+    // a record without a checkpoint (an item without them, or no item at all)
+    expect(await store.read()).toBeUndefined();
+  });
+
+  it('writes a restore\'s checkpoint onto its existing progress record only', async () => {
+    const { endpoint, received } = await serve([[200, {}]]);
+    await new DynamoCheckpointStore({ table: 'restores', id: 'r1' }, new DynamoDbHttpClient(env(endpoint))).write({ runId: 'exec-1', verifiedBelow: 123 });
+    const body = JSON.parse(received[0]!.body) as Record<string, unknown>;
+    expect(received[0]!.headers['x-amz-target']).toBe('DynamoDB_20120810.UpdateItem');
+    expect(body).toMatchObject({ ConditionExpression: 'attribute_exists(#id)', ExpressionAttributeNames: { '#a0': 'verified_run_id', '#a1': 'verified_below' }, ExpressionAttributeValues: { ':v0': { S: 'exec-1' }, ':v1': { N: '123' } } });
   });
 
   it('reports DynamoDB\'s error type and message, and does not retry a client error', async () => {
