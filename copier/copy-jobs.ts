@@ -584,12 +584,21 @@ function* restoreSpecial(job: SpecialJob, settings: JobSettings): Steps<JobOutco
   const target = underRoot(settings.targetRoot, job.path);
   const typeBits = SPECIAL_TYPE_BITS[job.type];
   let existing: BigIntStats | undefined;
-  if (!job.fresh) {
+  let made = false;
+  if (job.fresh) {
+    try {
+      yield* mknodPath(target, typeBits | 0o600);
+      made = true;
+    } catch (error) {
+      if (errnoCode(error) !== 'EEXIST') throw error;
+    }
+  }
+  if (!made) {
     const seen = yield* lstatPathBig(target);
     if (seen && (Number(seen.mode) & constants.S_IFMT) === typeBits) existing = seen;
     else if (seen && (yield* removeExisting(target)) === 'dir') outcome.removedDir = job.path;
+    if (!existing) yield* mknodPath(target, typeBits | 0o600);
   }
-  if (!existing) yield* mknodPath(target, typeBits | 0o600);
   outcome.unchanged = existing !== undefined;
   if (settings.chown && (!existing || existing.uid !== BigInt(job.uid) || existing.gid !== BigInt(job.gid))) yield* lchownPath(target, job.uid, job.gid);
   const mtimeDiffers = !existing || !sameMtime(existing, job.mtimeNs);

@@ -141,11 +141,19 @@ describe.skipIf(!canRun)('fidelity: a torture tree backed up and restored', () =
     expect(report.entries).toEqual([]);
     expect(result.warnings).toBe(0);
     expectSameTree(share, target);
+    // a re-run over it (a resumed restore) finds every entry in place and changes nothing
+    const again = await runRestore({ source: backup, target, networkFileSystem, report });
+    expect(again.warnings).toBe(0);
+    expect(again.unchanged).toBeGreaterThanOrEqual(again.files + again.symlinks);
+    expectSameTree(share, target);
   }, 300_000);
 
-  it('a restore reports an xattr the target refuses, and keeps the rest', async () => {
+  it.each([
+    { io: 'blocking calls', networkFileSystem: false },
+    { io: 'files in flight', networkFileSystem: true },
+  ])('a restore reports an xattr the target refuses, and keeps the rest ($io: from the copy workers)', async ({ networkFileSystem }) => {
     // a backup whose manifest has an xattr in a namespace no Linux file system takes
-    const altered = join(work, 'altered-backup');
+    const altered = join(work, `altered-backup-${networkFileSystem}`);
     sh('cp', ['-a', backup, altered]);
     const manifestPath = join(altered, 'manifest.jsonl');
     const lines = readFileSync(manifestPath, 'utf8').trim().split('\n').map((line) => {
@@ -160,8 +168,8 @@ describe.skipIf(!canRun)('fidelity: a torture tree backed up and restored', () =
     writeFileSync(summaryPath, JSON.stringify({ ...summary, manifest_sha256: createHash('sha256').update(text).digest('hex') }));
 
     const report = new MemoryReportSink();
-    const target = join(work, 'restored-refused');
-    const result = await runRestore({ source: altered, target, report });
+    const target = join(work, `restored-refused-${networkFileSystem}`);
+    const result = await runRestore({ source: altered, target, report, networkFileSystem });
     expect(report.entries).toEqual([
       { path: 'attrs/file', what: 'xattrs', action: 'not-kept', why: expect.stringMatching(/bogus\.namespace.*ENOTSUP/) },
     ]);
