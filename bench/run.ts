@@ -20,6 +20,7 @@ import { bundleCopier, COPIER_ENTRY, COPIER_NODE_OPTIONS } from '../cdk/copier-b
 import { runBackup } from '../copier/backup.ts';
 import { DynamoProgressSink } from '../copier/dynamo-progress.ts';
 import { DynamoDbHttpClient } from '../copier/dynamodb-http.ts';
+import { fsx, xattrNames } from '../copier/fsx.ts';
 import { networkFileSystem } from '../copier/io-plan.ts';
 import { createTables, localDynamoDbClient, startDynamoDbLocal } from '../local/dynamodb-local.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../local/env.ts';
@@ -128,25 +129,41 @@ function generateMixed(root: string, files: number): void {
   }
 }
 
-/** Paths, types, modes, mtimes (ms), sizes, symlink targets, hard-link groups and content hashes. */
+/** An entry's extended attributes (ACLs among them), sorted, as one string ('' for none, and on a
+ * file system without them, e.g. a FUSE mount: the data sets have none). */
+function xattrsOf(abs: string): string {
+  const native = fsx();
+  let list: Buffer;
+  try {
+    list = native.llistxattr(abs);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOTSUP') return '';
+    throw error;
+  }
+  return xattrNames(list).sort().map((name) => `${name}=${native.lgetxattr(abs, name).toString('base64')}`).join(',');
+}
+
+/** Paths, types, modes, mtimes (ns), sizes, symlink targets, hard-link groups, content hashes,
+ * extended attributes and whether a file has holes (fewer blocks than its size needs). */
 function digestTree(root: string): string[] {
   const lines: string[] = [];
-  const inodes = new Map<number, string>();
+  const inodes = new Map<bigint, string>();
   const walk = (rel: string) => {
     for (const name of readdirSync(join(root, rel)).sort()) {
       const path = rel ? `${rel}/${name}` : name;
       const abs = join(root, path);
-      const stats = lstatSync(abs);
+      const stats = lstatSync(abs, { bigint: true });
       if (stats.isSymbolicLink()) {
         lines.push(`${path} link ${readlinkSync(abs)}`);
       } else if (stats.isDirectory()) {
-        lines.push(`${path} dir ${stats.mode & 0o7777} ${Math.floor(stats.mtimeMs)}`);
+        lines.push(`${path} dir ${stats.mode & 0o7777n} ${stats.mtimeNs} ${xattrsOf(abs)}`);
         walk(path);
       } else {
-        const first = stats.nlink > 1 ? inodes.get(stats.ino) : undefined;
-        if (stats.nlink > 1 && !first) inodes.set(stats.ino, path);
+        const first = stats.nlink > 1n ? inodes.get(stats.ino) : undefined;
+        if (stats.nlink > 1n && !first) inodes.set(stats.ino, path);
         const content = createHash('sha256').update(readFileSync(abs)).digest('hex');
-        lines.push(`${path} file ${stats.mode & 0o7777} ${Math.floor(stats.mtimeMs)} ${stats.size} ${content} ${first ?? ''}`);
+        const holes = stats.blocks * 512n < stats.size ? 'sparse' : '';
+        lines.push(`${path} file ${stats.mode & 0o7777n} ${stats.mtimeNs} ${stats.size} ${content} ${first ?? ''} ${xattrsOf(abs)} ${holes}`);
       }
     }
   };

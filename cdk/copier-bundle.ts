@@ -10,6 +10,7 @@ import { join, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build, type BuildOptions, type Metafile } from 'esbuild';
 import { NATIVE_CRC32_FILE } from '../copier/checksum.ts';
+import { NATIVE_FSX_FILE } from '../copier/fsx.ts';
 
 const REPO_ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 
@@ -88,13 +89,21 @@ export function nativeCrc32Binary(): string | undefined {
   return Object.keys(load.cache).find((path) => path.endsWith('.node') && path.includes(`${sep}@node-rs${sep}crc32`));
 }
 
+/** The copier's own native addon (native/fsx.c), as `npm ci` (or `node native/build.mjs`) built it. */
+export const NATIVE_FSX_BINARY = join(REPO_ROOT, 'native', 'build', NATIVE_FSX_FILE);
+
 /** Bundles the copier into `outdir` (copier.cjs, copier.js, copy-worker.js, scout-worker.js, their
- * maps, and crc32.node where npm has one for this platform); returns esbuild's metafile of the copier. */
+ * maps, fsx.node, and crc32.node where npm has one for this platform); returns esbuild's metafile of
+ * the copier. */
 export async function bundleCopier(outdir: string): Promise<Metafile> {
   const [result] = await Promise.all([build(copierBuildOptions(resolve(outdir))), build(launcherBuildOptions(resolve(outdir)))]);
   if (!result.metafile) throw new Error('esbuild returned no metafile');
   const crc32Binary = nativeCrc32Binary();
   if (crc32Binary) await copyFile(crc32Binary, join(outdir, NATIVE_CRC32_FILE));
+  // (no fallback for this one: copier/fsx.ts says why; a missing binary fails the build here)
+  await copyFile(NATIVE_FSX_BINARY, join(outdir, NATIVE_FSX_FILE)).catch((error: unknown) => {
+    throw new Error(`${NATIVE_FSX_BINARY} is not built (run \`node native/build.mjs\`): ${(error as Error).message}`);
+  });
   // .js files are ES modules only under a package.json that says so
   await writeFile(join(outdir, 'package.json'), `${JSON.stringify({ type: 'module' })}\n`);
   return result.metafile;

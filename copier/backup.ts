@@ -14,28 +14,41 @@
 // Idempotence: a re-run (a retried workflow step) clears what an earlier attempt left in the backup's
 // root; the manifest is written as manifest.jsonl.partial and renamed, and summary.json comes last,
 // so a backup root with a summary is complete.
+//
+// Fidelity (docs/user-guide.md, "Fidelity"): names of any bytes (read as Buffers, kept as names.ts
+// decodes them), mtimes to the nanosecond (futimens on the data files), FIFOs and sockets (in the
+// manifest only: a restore makes them with mknod), extended attributes and POSIX ACLs (in the
+// manifest's `xattrs`: the backup store, EFS, keeps none), sparse files (data extents only, holes
+// recreated in the data file, `sparse` in the manifest). What cannot be kept is a report entry:
+// device nodes (skipped), xattrs the share will not list or read.
 import { createHash } from 'node:crypto';
-import { opendirSync, lstatSync } from 'node:fs';
-import { link, lstat, mkdir, open, opendir, readlink, rename, rm, symlink, lchown, lutimes, writeFile, type FileHandle } from 'node:fs/promises';
+import { opendirSync, lstatSync, type BigIntStats } from 'node:fs';
+import { link, lstat, mkdir, open, opendir, readlink, rename, rm, symlink, lchown, writeFile, type FileHandle } from 'node:fs/promises';
 import { ConfigError, errnoCode, UnsafePathError } from './errors.ts';
 import { applyMetadata, copyFileHashing, createFile, DIR_FLAGS, openSource, type FileMetadata } from './fs-ops.ts';
-import { DATA_DIR, MANIFEST_FILE, SUMMARY_FILE, nsToSeconds, serializeManifestEntry, type BackupSummary, type ManifestEntry } from './manifest.ts';
+import { fsx, fsxCall, splitNs, xattrNames, xattrRefused } from './fsx.ts';
+import { networkFileSystem } from './io-plan.ts';
+import { DATA_DIR, MANIFEST_FILE, SUMMARY_FILE, serializeManifestEntry, type BackupSummary, type ManifestEntry } from './manifest.ts';
+import { decodeName, encodeName, fsTarget, type FsPath } from './names.ts';
 import { childPath, manifestPathComponents, ROOT_PATH, underRoot } from './paths.ts';
 import { PathTaskPool } from './pool.ts';
 import { resolveRoots, runWithContext, stopError, type RunContext, type RunOptions, type RunResult } from './run.ts';
 
-type WalkKind = 'dir' | 'file' | 'symlink' | 'other';
+type WalkKind = 'dir' | 'file' | 'symlink' | 'fifo' | 'socket' | 'device';
 
 interface WalkItem {
   path: string;
   kind: WalkKind;
 }
 
-function kindOf(entry: { isDirectory(): boolean; isFile(): boolean; isSymbolicLink(): boolean }): WalkKind {
+function kindOf(entry: { isDirectory(): boolean; isFile(): boolean; isSymbolicLink(): boolean; isFIFO(): boolean; isSocket(): boolean; isBlockDevice(): boolean; isCharacterDevice(): boolean }): WalkKind | undefined {
   if (entry.isDirectory()) return 'dir';
   if (entry.isFile()) return 'file';
   if (entry.isSymbolicLink()) return 'symlink';
-  return 'other';
+  if (entry.isFIFO()) return 'fifo';
+  if (entry.isSocket()) return 'socket';
+  if (entry.isBlockDevice() || entry.isCharacterDevice()) return 'device';
+  return undefined; // DT_UNKNOWN: the file system did not say
 }
 
 function vanished(error: unknown): boolean {
@@ -51,18 +64,19 @@ async function* walk(root: string, path: string = ROOT_PATH): AsyncGenerator<Wal
   if (path === ROOT_PATH) yield { path, kind: 'dir' };
   let dir;
   try {
-    dir = await opendir(underRoot(root, path), { bufferSize: 256 });
+    // names as bytes: a name that is not UTF-8 would come back with U+FFFD in it, a name that does
+    // not exist (names.ts)
+    dir = await opendir(underRoot(root, path) as string, { bufferSize: 256, encoding: 'buffer' as BufferEncoding });
   } catch (error) {
     if (vanished(error)) return;
     throw error;
   }
   for await (const dirent of dir) {
-    const child = childPath(path, dirent.name);
+    const child = childPath(path, decodeName(dirent.name as unknown as Buffer));
     let kind = kindOf(dirent);
-    if (kind === 'other' && !(dirent.isFIFO() || dirent.isSocket() || dirent.isBlockDevice() || dirent.isCharacterDevice())) {
-      // the file system did not say (DT_UNKNOWN): ask
+    if (kind === undefined) {
       try {
-        kind = kindOf(await lstat(underRoot(root, child)));
+        kind = kindOf(await lstat(underRoot(root, child))) ?? 'device';
       } catch (error) {
         if (vanished(error)) continue;
         throw error;
@@ -78,19 +92,21 @@ function countTree(root: string, context: RunContext): { files: number; bytes: n
   let files = 0;
   let bytes = 0;
   const linkedInodes = new Set<string>();
-  const pending: string[] = [root];
+  // (paths as bytes: names.ts)
+  const slash = Buffer.from('/');
+  const pending: Buffer[] = [Buffer.from(root)];
   while (pending.length > 0) {
     const dirPath = pending.pop()!;
     let dir;
     try {
-      dir = opendirSync(dirPath, { bufferSize: 256 });
+      dir = opendirSync(dirPath, { bufferSize: 256, encoding: 'buffer' as BufferEncoding });
     } catch (error) {
       if (vanished(error)) continue;
       throw error;
     }
     try {
       for (let dirent = dir.readSync(); dirent !== null; dirent = dir.readSync()) {
-        const abs = `${dirPath}/${dirent.name}`;
+        const abs = Buffer.concat([dirPath, slash, dirent.name as unknown as Buffer]);
         if (dirent.isDirectory()) {
           pending.push(abs);
           continue;
@@ -169,15 +185,33 @@ interface DirMetadata {
   metadata: FileMetadata;
 }
 
+/** A device node's kind and numbers, for its report entry. */
+function deviceOf(stats: BigIntStats): string {
+  const rdev = Number(stats.rdev);
+  // glibc's major()/minor() for Linux's dev_t
+  const major = ((rdev >>> 8) & 0xfff) | Number((stats.rdev >> 32n) & ~0xfffn);
+  const minor = (rdev & 0xff) | ((rdev >>> 12) & ~0xff);
+  return `a ${stats.isBlockDevice() ? 'block' : 'character'} device (${major}:${minor})`;
+}
+
 class BackupRun {
   private readonly pool: PathTaskPool;
   private readonly inodes = new Map<string, InodeCopy>();
   private readonly dirMetadata: DirMetadata[] = [];
   private readonly dataRoot: string;
+  /** native calls on the share made blocking: it is on a local disk (a few µs each, against ten
+   * times that for a hand-off to libuv's thread pool); on a network file system each is a round
+   * trip and goes to the pool */
+  private readonly shareLocal: boolean;
+  private readonly backupLocal: boolean;
+  /** the share's file system lists no xattrs (ENOTSUP): reported once, not asked again */
+  private xattrsUnsupported = false;
 
   constructor(private readonly context: RunContext, private readonly shareRoot: string, backupRoot: string, private readonly manifest: ManifestWriter) {
     this.pool = new PathTaskPool(context.concurrency);
     this.dataRoot = `${backupRoot}/${DATA_DIR}`;
+    this.shareLocal = networkFileSystem(shareRoot) === undefined;
+    this.backupLocal = networkFileSystem(backupRoot) === undefined;
   }
 
   async copy(): Promise<void> {
@@ -200,9 +234,12 @@ class BackupRun {
         case 'symlink':
           await this.pool.submit(item.path, () => this.copySymlink(item.path));
           break;
-        case 'other':
-          this.context.result.skipped += 1;
-          this.context.log(`skipped ${JSON.stringify(item.path)}: sockets, FIFOs and device nodes are not backed up`);
+        case 'fifo':
+        case 'socket':
+          await this.pool.submit(item.path, () => this.copySpecial(item.path, item.kind as 'fifo' | 'socket'));
+          break;
+        case 'device':
+          await this.pool.submit(item.path, () => this.skipDevice(item.path));
           break;
       }
     }
@@ -215,7 +252,7 @@ class BackupRun {
       const dir = this.dirMetadata[i]!;
       const handle = await open(underRoot(this.dataRoot, dir.path), DIR_FLAGS);
       try {
-        await applyMetadata(handle, dir.metadata);
+        await applyMetadata(handle, dir.metadata, this.backupLocal);
       } finally {
         await handle.close();
       }
@@ -226,19 +263,66 @@ class BackupRun {
     return this.context.chown ? { uid: Number(uid), gid: Number(gid) } : undefined;
   }
 
+  /**
+   * The entry's extended attributes (POSIX ACLs among them), name → base64, or undefined when it
+   * has none. Through the open descriptor of a file, else by name without following. What cannot
+   * be read is a report entry; a share whose file system lists none (ENOTSUP) is reported once.
+   */
+  private async xattrsOf(path: string, at: number | FsPath): Promise<Record<string, string> | undefined> {
+    if (this.xattrsUnsupported) return undefined;
+    const native = fsx();
+    let list: Buffer;
+    try {
+      if (typeof at === 'number') list = this.shareLocal ? native.flistxattr(at) : await fsxCall<Buffer>((callback) => native.flistxattr(at, callback));
+      else list = this.shareLocal ? native.llistxattr(at) : await fsxCall<Buffer>((callback) => native.llistxattr(at, callback));
+    } catch (error) {
+      const code = errnoCode(error);
+      if (code === 'ENOTSUP' && path === ROOT_PATH) {
+        this.xattrsUnsupported = true;
+        this.context.report({ path, what: 'xattrs', action: 'not-kept', why: 'the share\'s file system does not list extended attributes (ENOTSUP): none are backed up' });
+        return undefined;
+      }
+      if (vanished(error)) return undefined;
+      if (!xattrRefused(code)) throw error;
+      this.context.report({ path, what: 'xattrs', action: 'not-kept', why: `the extended attributes could not be listed (${code})` });
+      return undefined;
+    }
+    if (list.length === 0) return undefined;
+    const xattrs: Record<string, string> = {};
+    let found = false;
+    for (const name of xattrNames(list)) {
+      const rawName = name.isWellFormed() ? name : encodeName(name);
+      try {
+        const value = typeof at === 'number'
+          ? (this.shareLocal ? native.fgetxattr(at, rawName) : await fsxCall<Buffer>((callback) => native.fgetxattr(at, rawName, callback)))
+          : (this.shareLocal ? native.lgetxattr(at, rawName) : await fsxCall<Buffer>((callback) => native.lgetxattr(at, rawName, callback)));
+        xattrs[name] = value.toString('base64');
+        found = true;
+      } catch (error) {
+        const code = errnoCode(error);
+        if (code === 'ENODATA' || vanished(error)) continue; // removed since it was listed
+        if (!xattrRefused(code)) throw error;
+        this.context.report({ path, what: name.startsWith('system.posix_acl_') ? 'acl' : 'xattrs', action: 'not-kept', why: `the extended attribute ${JSON.stringify(name)} could not be read (${code})` });
+      }
+    }
+    return found ? xattrs : undefined;
+  }
+
   private async copyDir(path: string): Promise<void> {
     let stats;
+    const abs = underRoot(this.shareRoot, path);
     try {
-      stats = await lstat(underRoot(this.shareRoot, path), { bigint: true });
+      stats = await lstat(abs, { bigint: true });
     } catch (error) {
       if (vanished(error)) return;
       throw error;
     }
     if (!stats.isDirectory()) return; // replaced meanwhile; the walk will not find anything under it
     const mode = Number(stats.mode & 0o7777n);
+    const xattrs = await this.xattrsOf(path, abs);
     await mkdir(underRoot(this.dataRoot, path), 0o700);
-    this.dirMetadata.push({ path, metadata: { mode, mtime: nsToSeconds(stats.mtimeNs), owner: this.owner(stats.uid, stats.gid) } });
-    this.manifest.append({ path, type: 'dir', mode, uid: Number(stats.uid), gid: Number(stats.gid), mtime_ns: stats.mtimeNs.toString(), size: 0 });
+    this.dirMetadata.push({ path, metadata: { mode, mtimeNs: stats.mtimeNs.toString(), owner: this.owner(stats.uid, stats.gid) } });
+    this.manifest.append({ path, type: 'dir', mode, uid: Number(stats.uid), gid: Number(stats.gid), mtime_ns: stats.mtimeNs.toString(), size: 0, ...(xattrs ? { xattrs } : {}) });
     this.context.result.entries += 1;
     this.context.result.dirs += 1;
   }
@@ -266,6 +350,7 @@ class BackupRun {
           source = undefined;
           await first.done;
           await link(underRoot(this.dataRoot, first.path), underRoot(this.dataRoot, path));
+          // (the inode's xattrs are on its first path's line)
           this.manifest.append({ ...common, type: 'hardlink', size: Number(stats.size), link_to: first.path });
           this.context.result.entries += 1;
           this.context.result.hardlinks += 1;
@@ -276,18 +361,22 @@ class BackupRun {
         firstCopy = { resolve };
         this.inodes.set(key, { path, done });
       }
+      const xattrs = await this.xattrsOf(path, source.fd);
       const result = await copyFileHashing({
         source,
         size: Number(stats.size),
         label: JSON.stringify(path),
-        metadata: { mode, mtime: nsToSeconds(stats.mtimeNs), owner: this.owner(stats.uid, stats.gid) },
+        metadata: { mode, mtimeNs: stats.mtimeNs.toString(), owner: this.owner(stats.uid, stats.gid) },
         signal: this.context.options.signal,
+        // fewer 512-byte blocks than the size needs: it may have holes
+        sparse: stats.blocks * 512n < stats.size,
+        blocking: this.backupLocal,
         createTarget: () => createFile(underRoot(this.dataRoot, path), async () => {
           throw new ConfigError(`${JSON.stringify(path)} already exists in the backup's data`);
         }),
         onBytes: (bytes) => this.context.reporter.addBytes(bytes),
       });
-      this.manifest.append({ ...common, type: 'file', size: result.size, sha256: result.sha256, crc32: result.crc32 });
+      this.manifest.append({ ...common, type: 'file', size: result.size, sha256: result.sha256, crc32: result.crc32, ...(result.sparse ? { sparse: true } : {}), ...(xattrs ? { xattrs } : {}) });
       this.context.result.entries += 1;
       this.context.fileWritten(result.size);
     } finally {
@@ -303,20 +392,52 @@ class BackupRun {
     try {
       stats = await lstat(abs, { bigint: true });
       if (!stats.isSymbolicLink()) return;
-      target = await readlink(abs);
+      target = decodeName(await readlink(abs, { encoding: 'buffer' }));
     } catch (error) {
       if (vanished(error) || errnoCode(error) === 'EINVAL') return;
       throw error;
     }
+    const xattrs = await this.xattrsOf(path, abs);
     const copy = underRoot(this.dataRoot, path);
-    await symlink(target, copy);
+    await symlink(fsTarget(target), copy);
     const owner = this.owner(stats.uid, stats.gid);
     if (owner) await lchown(copy, owner.uid, owner.gid);
-    const mtime = nsToSeconds(stats.mtimeNs);
-    await lutimes(copy, mtime, mtime);
-    this.manifest.append({ path, type: 'symlink', mode: Number(stats.mode & 0o7777n), uid: Number(stats.uid), gid: Number(stats.gid), mtime_ns: stats.mtimeNs.toString(), size: 0, target });
+    const [seconds, nanoseconds] = splitNs(stats.mtimeNs);
+    if (this.backupLocal) fsx().lutimens(copy, seconds, nanoseconds);
+    else await fsxCall((callback) => fsx().lutimens(copy, seconds, nanoseconds, callback));
+    this.manifest.append({ path, type: 'symlink', mode: Number(stats.mode & 0o7777n), uid: Number(stats.uid), gid: Number(stats.gid), mtime_ns: stats.mtimeNs.toString(), size: 0, target, ...(xattrs ? { xattrs } : {}) });
     this.context.result.entries += 1;
     this.context.result.symlinks += 1;
+  }
+
+  /** A FIFO or socket: a manifest line only (no data; a restore makes it with mknod). */
+  private async copySpecial(path: string, type: 'fifo' | 'socket'): Promise<void> {
+    const abs = underRoot(this.shareRoot, path);
+    let stats;
+    try {
+      stats = await lstat(abs, { bigint: true });
+    } catch (error) {
+      if (vanished(error)) return;
+      throw error;
+    }
+    if (!(type === 'fifo' ? stats.isFIFO() : stats.isSocket())) return; // replaced meanwhile
+    const xattrs = await this.xattrsOf(path, abs);
+    this.manifest.append({ path, type, mode: Number(stats.mode & 0o7777n), uid: Number(stats.uid), gid: Number(stats.gid), mtime_ns: stats.mtimeNs.toString(), size: 0, ...(xattrs ? { xattrs } : {}) });
+    this.context.result.entries += 1;
+  }
+
+  /** A device node: not backed up (it has no place in a tenant share), and reported. */
+  private async skipDevice(path: string): Promise<void> {
+    let stats;
+    try {
+      stats = await lstat(underRoot(this.shareRoot, path), { bigint: true });
+    } catch (error) {
+      if (vanished(error)) return;
+      throw error;
+    }
+    this.context.result.skipped += 1;
+    const what = stats.isBlockDevice() || stats.isCharacterDevice() ? deviceOf(stats) : 'an entry of an unknown type';
+    this.context.report({ path, what: 'entry', action: 'skipped', why: `${what} is not backed up: device nodes have no place in a tenant share` });
   }
 }
 
@@ -349,7 +470,7 @@ export async function runBackup(options: RunOptions): Promise<RunResult> {
     const { result } = context;
     // what was copied is what the manifest says; the pre-pass count was only an estimate
     reporter.setTotals(result.files, result.bytes);
-    const summary: BackupSummary = { version: 1, entries: result.entries, files: result.files, bytes: result.bytes, manifest_sha256: manifest.sha256(), created_at: new Date().toISOString() };
+    const summary: BackupSummary = { version: 2, entries: result.entries, files: result.files, bytes: result.bytes, manifest_sha256: manifest.sha256(), created_at: new Date().toISOString() };
     await writeFile(`${backupRoot}/${SUMMARY_FILE}.partial`, `${JSON.stringify(summary)}\n`, { mode: 0o600 });
     await rename(`${backupRoot}/${SUMMARY_FILE}.partial`, `${backupRoot}/${SUMMARY_FILE}`);
   });

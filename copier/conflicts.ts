@@ -19,6 +19,7 @@
 // renamed: only a name created in that instant could be replaced.
 import type { BigIntStats } from 'node:fs';
 import { errnoCode, UnsafePathError } from './errors.ts';
+import type { FsPath } from './names.ts';
 import { underRoot } from './paths.ts';
 import { linkPath, lstatPathBig, mkdirPath, renamePath, rmdirPath, unlinkPath, type Steps } from './syscalls.ts';
 import type { ReportEntry } from './report.ts';
@@ -66,7 +67,7 @@ export function* moveAside(targetRoot: string, path: string, stats: BigIntStats,
 }
 
 /** Renames a directory to `to` if that name is free; false when it is taken. */
-function* renameDirectory(from: string, to: string): Steps<boolean> {
+function* renameDirectory(from: FsPath, to: FsPath): Steps<boolean> {
   try {
     yield* mkdirPath(to, 0o700);
   } catch (error) {
@@ -90,7 +91,7 @@ function* renameDirectory(from: string, to: string): Steps<boolean> {
 }
 
 /** Moves a non-directory to `to` if that name is free; false when it is taken. */
-function* renameNonDirectory(from: string, to: string): Steps<boolean> {
+function* renameNonDirectory(from: FsPath, to: FsPath): Steps<boolean> {
   try {
     yield* linkPath(from, to);
   } catch (error) {

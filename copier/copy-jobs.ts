@@ -7,28 +7,39 @@
 // (restore.ts) has checked that every ancestor of the path is a real directory of the target.
 //
 // An existing name is never followed, and never deleted recursively: an entry of the same type (a
-// regular file where the backup has a file, a symlink where it has a symlink) is unlinked and
-// written anew, and reported as repaired; anything else (a directory, a FIFO, a symlink where the
-// backup has a file, …) is moved aside and reported (conflicts.ts).
+// regular file where the backup has a file, a symlink where it has a symlink, a FIFO where it has a
+// FIFO, …) is unlinked and written anew (a regular file or symlink reported as repaired), or, for a
+// FIFO or socket, kept; anything else (a directory, a FIFO, a symlink where the backup has a file,
+// …) is moved aside and reported (conflicts.ts).
 //
 // Resume: an existing regular file is kept only if its content matches the manifest's checksum
-// (read from the file), or, with verifyExisting 'size-mtime' (an administrator's opt-in), if its
-// size and mtime match; only its ownership, mode and mtime are re-applied where they differ. Size
-// and mtime prove nothing about content: a file rewritten with the same size and its mtime put back
-// (`touch -r`) has both. A symlink with the right target is kept likewise (its target is read: an
-// exact comparison).
+// (read from the file), or, with verifyExisting 'size-mtime' (an administrator's opt-in) or below
+// this same restore's checkpoint (`trusted`), if its size and mtime (to the nanosecond) match; only
+// its ownership, mode, xattrs and mtime are re-applied where they differ. Size and mtime prove
+// nothing about content: a file rewritten with the same size and its mtime put back (`touch -r`)
+// has both. A symlink with the right target is kept likewise (its target is read: an exact
+// comparison).
+//
+// Fidelity (docs/user-guide.md, "Fidelity"): mtimes to the nanosecond (futimens, through the native
+// addon fsx.ts), extended attributes and POSIX ACLs from the manifest's `xattrs`, sparse files with
+// their holes, FIFOs and sockets. An xattr the target refuses is a report entry on the job's
+// outcome (the main thread hands it to the run's report), never a failure and never silent. The
+// mtime is set last, after the xattrs: a file whose mtime matches was completed, xattrs included.
 import { constants, type BigIntStats } from 'node:fs';
 import { checksumOf, createDigest, type ChecksumAlgorithm } from './checksum.ts';
 import { ChecksumMismatchError, errnoCode, ManifestError, SizeMismatchError, StoppedError, UnsafePathError } from './errors.ts';
 import { moveAside } from './conflicts.ts';
-import type { ReportEntry } from './report.ts';
 // Files up to WHOLE_FILE_LIMIT are read whole, hashed, checked and only then written; larger ones
 // stream in CHUNK_SIZE chunks (1 MiB: it stays in the CPU's cache between read, hash and write;
 // 8 MiB chunks measured 15–25 % slower on 8 × 256 MiB), hashed as they go, checked after the last.
 import { CHUNK_SIZE, WHOLE_FILE_LIMIT } from './fs-ops.ts';
+import { xattrRefused } from './fsx.ts';
+import { encodeName, fsTarget, type FsPath } from './names.ts';
 import { underRoot } from './paths.ts';
+import type { ReportEntry } from './report.ts';
 import {
-  closeFd, copyFileExclusive, fchmodFd, fchownFd, fstatFd, fstatFdBig, futimesFd, lchownPath, lstatPathBig, lutimesPath, openFile, readAt, readlinkPath, symlinkAt, unlinkPath, writeAt,
+  closeFd, copyFileExclusive, fchmodFd, fchownFd, fsetxattrFd, fstatFd, fstatFdBig, ftruncateFd, futimensFd, lchmodPath, lchownPath, lsetxattrPath, lstatPathBig, lutimensPath, mknodPath, openFile, readAt,
+  readlinkPath, seekDataFd, seekHoleFd, symlinkAt, unlinkPath, writeAt,
   type Steps,
 } from './syscalls.ts';
 
@@ -50,11 +61,15 @@ export interface JobMetadata {
   gid: number;
   /** nanoseconds since the epoch, decimal (the manifest's mtime_ns) */
   mtimeNs: string;
+  /** extended attributes, name → base64 value (the manifest's xattrs); none: nothing to set */
+  xattrs?: Record<string, string>;
 }
 
 /** A manifest entry's metadata as jobs carry it. */
-export function jobMetadataOf(entry: { mode: number; uid: number; gid: number; mtime_ns: string }): JobMetadata {
-  return { mode: entry.mode, uid: entry.uid, gid: entry.gid, mtimeNs: entry.mtime_ns };
+export function jobMetadataOf(entry: { mode: number; uid: number; gid: number; mtime_ns: string; xattrs?: Record<string, string> }): JobMetadata {
+  const metadata: JobMetadata = { mode: entry.mode, uid: entry.uid, gid: entry.gid, mtimeNs: entry.mtime_ns };
+  if (entry.xattrs !== undefined) metadata.xattrs = entry.xattrs;
+  return metadata;
 }
 
 export interface FileJob extends JobMetadata {
@@ -70,6 +85,8 @@ export interface FileJob extends JobMetadata {
   /** this same restore already wrote and verified the file (a retry or redrive below its checkpoint:
    * restore-checkpoint.ts): a file in place with its size and mtime is trusted unread */
   trusted?: boolean;
+  /** the source had holes: only the backup data's extents are written, the holes recreated */
+  sparse?: boolean;
 }
 
 export interface SymlinkJob extends JobMetadata {
@@ -84,7 +101,16 @@ export interface DirMetadataJob extends JobMetadata {
   path: string;
 }
 
-export type Job = FileJob | SymlinkJob | DirMetadataJob;
+/** A FIFO or a socket, made with mknod (a socket so made is a name no process listens on, as cp -a
+ * and rsync --specials make it). */
+export interface SpecialJob extends JobMetadata {
+  kind: 'special';
+  path: string;
+  type: 'fifo' | 'socket';
+  fresh: boolean;
+}
+
+export type Job = FileJob | SymlinkJob | DirMetadataJob | SpecialJob;
 
 /** What alreadyRestored needs of a file or symlink job. */
 export type InPlaceQuestion =
@@ -121,7 +147,7 @@ export interface JobOutcome {
   streamed?: boolean;
   /** a directory that was at the name and was moved aside (the caller forgets what it knew under it) */
   movedAsideDir?: string;
-  /** what the job repaired or moved aside (report.ts): the main thread reports them */
+  /** what the job repaired, moved aside or could not keep (report.ts): the main thread reports them */
   reports?: ReportEntry[];
 }
 
@@ -129,36 +155,60 @@ function addReport(outcome: JobOutcome, entry: ReportEntry): void {
   (outcome.reports ??= []).push(entry);
 }
 
-/** mtimes are compared to the microsecond: the finest a time set through libuv (a double of
- * seconds) keeps. */
+/** mtimes are compared to the nanosecond: futimens sets them so (fsx.ts). */
 function sameMtime(stats: BigIntStats, mtimeNs: string): boolean {
-  return stats.mtimeNs / 1000n === BigInt(mtimeNs) / 1000n;
+  return stats.mtimeNs === BigInt(mtimeNs);
 }
 
-/** Seconds for futimes/lutimes: the middle of the manifest's microsecond, so that the double's
- * rounding (~240 ns at present-day times) and libuv's truncation to ns stay in that microsecond. */
-function seconds(mtimeNs: string): number {
-  const ns = BigInt(mtimeNs);
-  return Number(ns / 1_000_000_000n) + (Number((ns % 1_000_000_000n) / 1000n) * 1000 + 500) / 1e9;
+/** Sets the manifest's xattrs with `set` (fsetxattr or lsetxattr); one the target refuses (ENOTSUP,
+ * EPERM for trusted.* without CAP_SYS_ADMIN, ...) becomes a report entry on `outcome`. POSIX ACLs
+ * are the xattrs system.posix_acl_access/default and go the same way. */
+function* applyXattrs(job: JobMetadata & { path: string }, outcome: JobOutcome, set: (name: FsPath, value: Buffer) => Steps<void>): Steps<void> {
+  if (!job.xattrs) return;
+  for (const [name, value] of Object.entries(job.xattrs)) {
+    try {
+      yield* set(name.isWellFormed() ? name : encodeName(name), Buffer.from(value, 'base64'));
+    } catch (error) {
+      const code = errnoCode(error);
+      if (!xattrRefused(code)) throw error;
+      const what = name.startsWith('system.posix_acl_') ? 'acl' : 'xattrs';
+      addReport(outcome, { path: job.path, what, action: 'not-kept', why: `the target refused the extended attribute ${JSON.stringify(name)} (${code})` });
+    }
+  }
 }
 
 function throwIfStopped(stopFlag: Int32Array): void {
   if (Atomics.load(stopFlag, 0) !== 0) throw new StoppedError('stopped');
 }
 
+/** What a report calls the backup's entry of a job's type. */
+function backupKind(job: FileJob | SymlinkJob | SpecialJob): string {
+  if (job.kind === 'file') return 'a regular file';
+  if (job.kind === 'symlink') return 'a symlink';
+  return job.type === 'fifo' ? 'a FIFO' : 'a socket';
+}
+
+/** Whether the entry lstat saw is of the job's own type. */
+function sameType(job: FileJob | SymlinkJob | SpecialJob, stats: BigIntStats): boolean {
+  if (job.kind === 'file') return stats.isFile();
+  if (job.kind === 'symlink') return stats.isSymbolicLink();
+  return job.type === 'fifo' ? stats.isFIFO() : stats.isSocket();
+}
+
 /**
  * Frees the job's name in the target, never following what is there: an entry of the job's own type
- * (a regular file for a file, a symlink for a symlink) is unlinked, its content being replaced by
- * the backup's; anything else is moved aside and reported (conflicts.ts).
+ * (a regular file for a file, a symlink for a symlink, a FIFO for a FIFO, a socket for a socket) is
+ * unlinked, its content being replaced by the backup's; anything else is moved aside and reported
+ * (conflicts.ts).
  */
-function* clearName(job: FileJob | SymlinkJob, target: string, settings: JobSettings, outcome: JobOutcome): Steps<void> {
-  const stats = yield* lstatPathBig(target);
+function* clearName(job: FileJob | SymlinkJob | SpecialJob, target: FsPath, settings: JobSettings, outcome: JobOutcome, seen?: BigIntStats): Steps<void> {
+  const stats = seen ?? (yield* lstatPathBig(target));
   if (!stats) return;
-  if (job.kind === 'file' ? stats.isFile() : stats.isSymbolicLink()) {
+  if (sameType(job, stats)) {
     yield* unlinkPath(target);
     return;
   }
-  addReport(outcome, yield* moveAside(settings.targetRoot, job.path, stats, settings.asideTag, job.kind === 'file' ? 'a regular file' : 'a symlink'));
+  addReport(outcome, yield* moveAside(settings.targetRoot, job.path, stats, settings.asideTag, backupKind(job)));
   if (stats.isDirectory()) outcome.movedAsideDir = job.path;
 }
 
@@ -213,16 +263,19 @@ function* createdMetadata(fd: number, job: FileJob, settings: JobSettings): Step
   return { uid: stats.uid, gid: stats.gid, mode: stats.mode & 0o7777 };
 }
 
-/** Ownership (when asked; first, since chown clears set-id bits), mode and mtime, each only where
- * it differs from what the descriptor has. */
-function* applyMetadataWhereDifferent(fd: number, current: CurrentMetadata, job: JobMetadata, chown: boolean): Steps<void> {
+/** Ownership (when asked; first, since chown clears set-id bits), xattrs (with the mtime: see the
+ * top), mode and mtime (last), each only where it differs from what the descriptor has. An ACL
+ * sets the group bits to its mask, which the backup's mode has too: the chmod after agrees with it. */
+function* applyMetadataWhereDifferent(fd: number, current: CurrentMetadata, job: JobMetadata & { path: string }, chown: boolean, outcome: JobOutcome): Steps<void> {
   let chowned = false;
   if (chown && (current.uid !== job.uid || current.gid !== job.gid)) {
     yield* fchownFd(fd, job.uid, job.gid);
     chowned = true;
   }
-  if (current.mode !== job.mode || (chowned && (job.mode & 0o6000) !== 0)) yield* fchmodFd(fd, job.mode);
-  if (!current.stats || !sameMtime(current.stats, job.mtimeNs)) yield* futimesFd(fd, seconds(job.mtimeNs));
+  const mtimeDiffers = !current.stats || !sameMtime(current.stats, job.mtimeNs);
+  if (mtimeDiffers) yield* applyXattrs(job, outcome, (name, value) => fsetxattrFd(fd, name, value));
+  if (current.mode !== job.mode || (chowned && (job.mode & 0o6000) !== 0) || (mtimeDiffers && job.xattrs)) yield* fchmodFd(fd, job.mode);
+  if (mtimeDiffers) yield* futimensFd(fd, job.mtimeNs);
 }
 
 function* readFull(fd: number, buffer: Buffer, length: number, position: number): Steps<number> {
@@ -288,7 +341,7 @@ const NOT_A_FILE: InPlace = { kept: false };
  * they differ. Not kept: the name is free, holds something else, or a file that differs (the caller
  * frees the name: clearName).
  */
-function* keepExistingFile(job: FileJob, target: string, settings: JobSettings, buffers: CopyBuffers): Steps<InPlace> {
+function* keepExistingFile(job: FileJob, target: FsPath, settings: JobSettings, buffers: CopyBuffers, outcome: JobOutcome): Steps<InPlace> {
   // one lstat (never follows) settles the common cases: the name is free, holds something else or
   // a file of another size, or (size-mtime) the file with all its metadata right (nothing to open)
   const seen = yield* lstatPathBig(target);
@@ -313,7 +366,7 @@ function* keepExistingFile(job: FileJob, target: string, settings: JobSettings, 
       const actual = yield* checksumFile(fd, job.algorithm, buffers.forChunk(), settings.stopFlag);
       if (actual !== job.checksum) return { kept: false, differs: `the target's file had the backup's size and another content (${job.algorithm} checksum ${actual}, the backup's ${job.checksum})` };
     }
-    yield* applyMetadataWhereDifferent(fd, currentOf(stats), job, settings.chown);
+    yield* applyMetadataWhereDifferent(fd, currentOf(stats), job, settings.chown, outcome);
     return KEPT;
   } finally {
     yield* closeFd(fd);
@@ -331,7 +384,7 @@ function creationMode(job: FileJob): number {
 }
 
 /** Creates the target (O_EXCL); an existing name is freed first (clearName), never followed. */
-function* createTarget(job: FileJob, target: string, settings: JobSettings, outcome: JobOutcome): Steps<number> {
+function* createTarget(job: FileJob, target: FsPath, settings: JobSettings, outcome: JobOutcome): Steps<number> {
   const mode = creationMode(job);
   try {
     return yield* openFile(target, CREATE_FLAGS, mode);
@@ -342,7 +395,7 @@ function* createTarget(job: FileJob, target: string, settings: JobSettings, outc
   return yield* openFile(target, CREATE_FLAGS, mode);
 }
 
-function* openBackupData(job: FileJob, source: string): Steps<number> {
+function* openBackupData(job: FileJob, source: FsPath): Steps<number> {
   try {
     return yield* openFile(source, READ_FLAGS);
   } catch (error) {
@@ -372,7 +425,7 @@ export const KERNEL_COPY_MIN_BYTES = WHOLE_FILE_LIMIT + 1;
 function* restoreFile(job: FileJob, settings: JobSettings, buffers: CopyBuffers, outcome: JobOutcome): Steps<JobOutcome> {
   const targetPath = underRoot(settings.targetRoot, job.path);
   if (!job.fresh) {
-    const inPlace = yield* keepExistingFile(job, targetPath, settings, buffers);
+    const inPlace = yield* keepExistingFile(job, targetPath, settings, buffers, outcome);
     if (inPlace.kept) {
       outcome.unchanged = true;
       return outcome;
@@ -385,6 +438,10 @@ function* restoreFile(job: FileJob, settings: JobSettings, buffers: CopyBuffers,
     const stats = yield* fstatFd(source);
     if (!stats.isFile()) throw new ManifestError(`"${job.path}": the backup's data file is not a regular file`);
     if (stats.size !== job.size) throw new SizeMismatchError(`"${job.path}": the backup's data file has ${stats.size} bytes, the manifest says ${job.size}`);
+    if (job.sparse) {
+      yield* copySparse(job, source, targetPath, settings, buffers, outcome);
+      return outcome;
+    }
     if (job.size <= WHOLE_FILE_LIMIT) {
       // read and check first: a corrupt small file never replaces what the target has
       const buffer = buffers.forSmall(job.size);
@@ -397,7 +454,7 @@ function* restoreFile(job: FileJob, settings: JobSettings, buffers: CopyBuffers,
         // (before the write: on a network file system the create's reply still holds the answer)
         const created = yield* createdMetadata(target, job, settings);
         yield* writeAll(target, buffer, length, 0);
-        yield* applyMetadataWhereDifferent(target, created, job, settings.chown);
+        yield* applyMetadataWhereDifferent(target, created, job, settings.chown, outcome);
       } finally {
         yield* closeFd(target);
       }
@@ -427,7 +484,7 @@ function* restoreFile(job: FileJob, settings: JobSettings, buffers: CopyBuffers,
       if (position !== job.size) throw new SizeMismatchError(`"${job.path}": read ${position} bytes, expected ${job.size}`);
       outcome.streamed = true;
       verified = hash.hex() === job.checksum;
-      if (verified) yield* applyMetadataWhereDifferent(target, created, job, settings.chown);
+      if (verified) yield* applyMetadataWhereDifferent(target, created, job, settings.chown, outcome);
     } finally {
       yield* closeFd(target);
     }
@@ -450,7 +507,7 @@ function* restoreFile(job: FileJob, settings: JobSettings, buffers: CopyBuffers,
  * removed. Only for data files without set-id bits (the kernel copy creates the target with the
  * data file's mode, before its owner is set).
  */
-function* kernelCopyAndVerify(job: FileJob, sourcePath: string, targetPath: string, settings: JobSettings, buffers: CopyBuffers, outcome: JobOutcome): Steps<void> {
+function* kernelCopyAndVerify(job: FileJob, sourcePath: FsPath, targetPath: FsPath, settings: JobSettings, buffers: CopyBuffers, outcome: JobOutcome): Steps<void> {
   try {
     yield* copyFileExclusive(sourcePath, targetPath);
   } catch (error) {
@@ -465,17 +522,75 @@ function* kernelCopyAndVerify(job: FileJob, sourcePath: string, targetPath: stri
     if (stats.size !== BigInt(job.size)) throw new SizeMismatchError(`"${job.path}": copied ${stats.size} bytes, expected ${job.size}`);
     checkHash(job, yield* checksumFile(target, job.algorithm, buffers.forChunk(), settings.stopFlag));
     verified = true;
-    yield* applyMetadataWhereDifferent(target, currentOf(stats), job, settings.chown);
+    yield* applyMetadataWhereDifferent(target, currentOf(stats), job, settings.chown, outcome);
   } finally {
     yield* closeFd(target);
     if (!verified) yield* unlinkPath(targetPath);
   }
 }
 
-/** A symlink's ownership (when asked) and mtime, each only where it differs from `existing`. */
-function* applySymlinkMetadata(job: SymlinkJob, target: string, existing: BigIntStats | undefined, chown: boolean): Steps<void> {
+/** Zeros to hash for a hole (a hole reads as zeros, and the checksum is of the content). */
+const ZEROS = Buffer.alloc(CHUNK_SIZE);
+
+/**
+ * A sparse file: only the backup data's extents (SEEK_DATA/SEEK_HOLE) are read and written, so the
+ * target gets holes where the backup has them, and its size from ftruncate. The checksum covers the
+ * holes as the zeros they read as. Where the backup's file system reports no holes (lseek's generic
+ * answer: all data), the file is copied whole, and dense.
+ */
+function* copySparse(job: FileJob, source: number, targetPath: FsPath, settings: JobSettings, buffers: CopyBuffers, outcome: JobOutcome): Steps<void> {
+  const target = yield* createTarget(job, targetPath, settings, outcome);
+  const hash = createDigest(job.algorithm);
+  const hashZeros = (length: number) => {
+    for (let left = length; left > 0; left -= ZEROS.length) hash.update(ZEROS.subarray(0, Math.min(left, ZEROS.length)));
+  };
+  let verified = false;
+  try {
+    const created = yield* createdMetadata(target, job, settings);
+    const buffer = buffers.forChunk();
+    let position = 0;
+    let written = 0;
+    while (position < job.size) {
+      throwIfStopped(settings.stopFlag);
+      const data = yield* seekDataFd(source, position);
+      if (data === -1 || data >= job.size) break;
+      hashZeros(data - position);
+      const end = Math.min(job.size, yield* seekHoleFd(source, data));
+      for (position = data; position < end;) {
+        throwIfStopped(settings.stopFlag);
+        const length = yield* readFull(source, buffer, Math.min(buffer.length, end - position), position);
+        if (length === 0) throw new SizeMismatchError(`"${job.path}": read ${position} bytes, expected ${job.size}`);
+        hash.update(buffer.subarray(0, length));
+        yield* writeAll(target, buffer, length, position);
+        position += length;
+        written += length;
+        settings.onBytes?.(length);
+      }
+    }
+    hashZeros(job.size - position);
+    yield* ftruncateFd(target, job.size);
+    outcome.streamed = true;
+    // the holes' bytes count as done too: progress is of the files' sizes
+    settings.onBytes?.(job.size - written);
+    verified = hash.hex() === job.checksum;
+    if (verified) yield* applyMetadataWhereDifferent(target, created, job, settings.chown, outcome);
+  } finally {
+    yield* closeFd(target);
+  }
+  if (!verified) {
+    yield* unlinkPath(targetPath);
+    checkHash(job, hash.hex());
+  }
+}
+
+/** A symlink's ownership (when asked), xattrs and mtime, each only where it differs from `existing`
+ * (Linux keeps no mode of a symlink's own). */
+function* applySymlinkMetadata(job: SymlinkJob, target: FsPath, existing: BigIntStats | undefined, chown: boolean, outcome: JobOutcome): Steps<void> {
   if (chown && (!existing || existing.uid !== BigInt(job.uid) || existing.gid !== BigInt(job.gid))) yield* lchownPath(target, job.uid, job.gid);
-  if (!existing || !sameMtime(existing, job.mtimeNs)) yield* lutimesPath(target, seconds(job.mtimeNs));
+  if (!existing || !sameMtime(existing, job.mtimeNs)) {
+    yield* applyXattrs(job, outcome, (name, value) => lsetxattrPath(target, name, value));
+    yield* lutimensPath(target, job.mtimeNs);
+  }
 }
 
 /** Restores one symlink (its target verbatim, never followed); one already right is kept. */
@@ -483,8 +598,8 @@ function* restoreSymlink(job: SymlinkJob, settings: JobSettings, outcome: JobOut
   const target = underRoot(settings.targetRoot, job.path);
   if (job.fresh) {
     try {
-      yield* symlinkAt(job.linkTarget, target);
-      yield* applySymlinkMetadata(job, target, undefined, settings.chown);
+      yield* symlinkAt(fsTarget(job.linkTarget), target);
+      yield* applySymlinkMetadata(job, target, undefined, settings.chown, outcome);
       return outcome;
     } catch (error) {
       if (errnoCode(error) !== 'EEXIST') throw error;
@@ -495,28 +610,65 @@ function* restoreSymlink(job: SymlinkJob, settings: JobSettings, outcome: JobOut
     const current = yield* readlinkPath(target);
     if (current === job.linkTarget) {
       outcome.unchanged = true;
-      yield* applySymlinkMetadata(job, target, existing, settings.chown);
+      yield* applySymlinkMetadata(job, target, existing, settings.chown, outcome);
       return outcome;
     }
     yield* unlinkPath(target);
     addReport(outcome, { path: job.path, what: 'content', action: 'repaired', why: `the target's symlink pointed to ${JSON.stringify(current)}, the backup's to ${JSON.stringify(job.linkTarget)}` });
   } else if (existing) {
-    yield* clearName(job, target, settings, outcome);
+    yield* clearName(job, target, settings, outcome, existing);
   }
-  yield* symlinkAt(job.linkTarget, target);
-  yield* applySymlinkMetadata(job, target, undefined, settings.chown);
+  yield* symlinkAt(fsTarget(job.linkTarget), target);
+  yield* applySymlinkMetadata(job, target, undefined, settings.chown, outcome);
   return outcome;
 }
 
 /** A directory's ownership, mode and mtime, through an O_NOFOLLOW|O_DIRECTORY descriptor. */
 function* applyDirMetadata(job: DirMetadataJob, settings: JobSettings): Steps<JobOutcome> {
+  const outcome: JobOutcome = { bytes: 0, unchanged: false };
   const fd = yield* openFile(underRoot(settings.targetRoot, job.path), DIR_FLAGS);
   try {
-    yield* applyMetadataWhereDifferent(fd, currentOf(yield* fstatFdBig(fd)), job, settings.chown);
+    yield* applyMetadataWhereDifferent(fd, currentOf(yield* fstatFdBig(fd)), job, settings.chown, outcome);
   } finally {
     yield* closeFd(fd);
   }
-  return { bytes: 0, unchanged: false };
+  return outcome;
+}
+
+const SPECIAL_TYPE_BITS = { fifo: constants.S_IFIFO, socket: constants.S_IFSOCK } as const;
+
+/**
+ * A FIFO or socket: made with mknod (0600), then its owner, xattrs, mode and mtime set by name
+ * without following (lchown, lsetxattr, fchmodat(AT_SYMLINK_NOFOLLOW), utimensat): opening a FIFO
+ * could block and a socket cannot be opened. One of the same type already there is kept and its
+ * metadata set; anything else at the name is moved aside and reported (clearName), never deleted.
+ */
+function* restoreSpecial(job: SpecialJob, settings: JobSettings, outcome: JobOutcome): Steps<JobOutcome> {
+  const target = underRoot(settings.targetRoot, job.path);
+  const typeBits = SPECIAL_TYPE_BITS[job.type];
+  let existing: BigIntStats | undefined;
+  let made = false;
+  if (job.fresh) {
+    try {
+      yield* mknodPath(target, typeBits | 0o600);
+      made = true;
+    } catch (error) {
+      if (errnoCode(error) !== 'EEXIST') throw error;
+    }
+  }
+  if (!made) {
+    const seen = yield* lstatPathBig(target);
+    if (seen && sameType(job, seen)) existing = seen;
+    else if (seen) yield* clearName(job, target, settings, outcome, seen);
+    if (!existing) yield* mknodPath(target, typeBits | 0o600);
+  }
+  outcome.unchanged = existing !== undefined;
+  if (settings.chown && (!existing || existing.uid !== BigInt(job.uid) || existing.gid !== BigInt(job.gid))) yield* lchownPath(target, job.uid, job.gid);
+  const mtimeDiffers = !existing || !sameMtime(existing, job.mtimeNs);
+  if (mtimeDiffers) yield* applyXattrs(job, outcome, (name, value) => lsetxattrPath(target, name, value));
+  if (!existing || Number(existing.mode & 0o7777n) !== job.mode || mtimeDiffers) yield* lchmodPath(target, job.mode);
+  if (mtimeDiffers) yield* lutimensPath(target, job.mtimeNs);
+  return outcome;
 }
 
 /**
@@ -545,7 +697,14 @@ export function* jobSteps(job: Job, settings: JobSettings, buffers: CopyBuffers)
   if (job.kind === 'dir-metadata') return yield* applyDirMetadata(job, settings);
   const outcome: JobOutcome = { bytes: job.kind === 'file' ? job.size : 0, unchanged: false };
   try {
-    return yield* (job.kind === 'file' ? restoreFile(job, settings, buffers, outcome) : restoreSymlink(job, settings, outcome));
+    switch (job.kind) {
+      case 'file':
+        return yield* restoreFile(job, settings, buffers, outcome);
+      case 'symlink':
+        return yield* restoreSymlink(job, settings, outcome);
+      case 'special':
+        return yield* restoreSpecial(job, settings, outcome);
+    }
   } catch (error) {
     // what the job did before it failed (an entry moved aside, say) is still to be reported
     if (outcome.reports && error instanceof Error) (error as ErrorWithReports).reports = outcome.reports;

@@ -23,28 +23,40 @@ const common = {
   size: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
 } as const;
 const commonRequired = ['path', 'type', 'mode', 'uid', 'gid', 'mtime_ns', 'size'] as const;
+/** Optional on every entry (since 0.5): extended attributes and POSIX ACLs (system.posix_acl_*),
+ * name → base64 of the value. Names are decoded as paths are (names.ts); Linux caps a name at 255
+ * bytes and a value at 64 KiB. */
+const xattrs = {
+  type: 'object',
+  propertyNames: { minLength: 1, maxLength: 255 },
+  additionalProperties: { type: 'string', maxLength: 87384, pattern: '^[A-Za-z0-9+/]*={0,2}$' },
+} as const;
 
 function variant<T extends string>(type: T, extra: Record<string, object> = {}, optional: Record<string, object> = {}) {
   return {
     type: 'object',
     additionalProperties: false,
     required: [...commonRequired, ...Object.keys(extra)],
-    properties: { ...common, type: { const: type }, ...extra, ...optional },
+    properties: { ...common, type: { const: type }, ...extra, ...optional, xattrs },
   };
 }
 
 export const entrySchema = {
   type: 'object',
   required: ['type'],
-  properties: { type: { enum: ['dir', 'file', 'symlink', 'hardlink'] } },
-  // the variant is picked by "type" instead of trying all four (manifests have millions of lines)
+  properties: { type: { enum: ['dir', 'file', 'symlink', 'hardlink', 'fifo', 'socket'] } },
+  // the variant is picked by "type" instead of trying them all (manifests have millions of lines)
   discriminator: { propertyName: 'type' },
   oneOf: [
     variant('dir'),
-    variant('file', { sha256: { type: 'string', pattern: '^[0-9a-f]{64}$' } }, { crc32: { type: 'string', pattern: '^[0-9a-f]{8}$' } }),
+    // sparse (since 0.5): the file had holes; a restore writes its data extents only
+    variant('file', { sha256: { type: 'string', pattern: '^[0-9a-f]{64}$' } }, { crc32: { type: 'string', pattern: '^[0-9a-f]{8}$' }, sparse: { type: 'boolean' } }),
     // a symlink's target is recreated verbatim and never followed, so any non-empty string without NUL
     variant('symlink', { target: { type: 'string', minLength: 1, maxLength: 4096, pattern: '^[^\\u0000]+$' } }),
     variant('hardlink', { link_to: { type: 'string', minLength: 1, maxLength: 4096 } }),
+    // (since 0.5) made with mknod on restore; they hold no data
+    variant('fifo'),
+    variant('socket'),
   ],
 };
 
@@ -52,7 +64,9 @@ export const summarySchema = {
   type: 'object',
   required: ['version', 'entries', 'files', 'bytes', 'created_at'],
   properties: {
-    version: { type: 'integer', const: 1 },
+    // 2 (since 0.5): entries may have xattrs, sparse, the types fifo and socket, and names with
+    // escaped bytes; code that knows only 1 refuses the backup before writing anything
+    version: { type: 'integer', enum: [1, 2] },
     entries: { type: 'integer', minimum: 0 },
     files: { type: 'integer', minimum: 0 },
     bytes: { type: 'integer', minimum: 0 },

@@ -2,6 +2,7 @@
 // line, parents before children. Lines are checked against a JSON schema (ajv) and their paths
 // against paths.ts before the fs engine sees them.
 import { ManifestError } from './errors.ts';
+import { isCanonicalName } from './names.ts';
 import { manifestPathComponents, pathsOverlap } from './paths.ts';
 
 interface EntryBase {
@@ -12,6 +13,9 @@ interface EntryBase {
   /** nanoseconds since the epoch, decimal */
   mtime_ns: string;
   size: number;
+  /** extended attributes and POSIX ACLs, name → base64 value; absent when there are none (and in
+   * backups made before 0.5) */
+  xattrs?: Record<string, string>;
 }
 export interface DirEntry extends EntryBase { type: 'dir' }
 export interface FileEntry extends EntryBase {
@@ -19,16 +23,21 @@ export interface FileEntry extends EntryBase {
   sha256: string;
   /** CRC-32 of the content, 8 hex digits (checksum.ts); backups made before 0.3 have none */
   crc32?: string;
+  /** the file had holes (fewer blocks allocated than its size needs); absent: it had none */
+  sparse?: boolean;
 }
 export interface SymlinkEntry extends EntryBase { type: 'symlink'; target: string }
 export interface HardlinkEntry extends EntryBase { type: 'hardlink'; link_to: string }
-export type ManifestEntry = DirEntry | FileEntry | SymlinkEntry | HardlinkEntry;
+export interface FifoEntry extends EntryBase { type: 'fifo' }
+export interface SocketEntry extends EntryBase { type: 'socket' }
+export type ManifestEntry = DirEntry | FileEntry | SymlinkEntry | HardlinkEntry | FifoEntry | SocketEntry;
 
 /** A parsed line with its path already split into validated components. */
 export type ParsedEntry = ManifestEntry & { components: string[] };
 
 export interface BackupSummary {
-  version: 1;
+  /** 2 since 0.5 (manifest-schema.ts says what it adds); 1 is still restored */
+  version: 1 | 2;
   /** manifest lines */
   entries: number;
   /** `file` entries (hard links and symlinks carry no data of their own) */
@@ -81,24 +90,29 @@ export function parseManifestLine(line: string, lineNumber: number): ParsedEntry
     if (linkTo.length === 0) throw new ManifestError(`manifest line ${lineNumber}: link_to cannot be the root`);
     if (pathsOverlap(value.link_to, value.path)) throw new ManifestError(`manifest line ${lineNumber}: a hard link to itself, or to a path above or under it`);
   }
+  if (value.type === 'symlink' && !isCanonicalName(value.target)) throw new ManifestError(`manifest line ${lineNumber}: the symlink target is not the decoding of any bytes`);
   // (assigned, not spread into a new object: this runs for every line of a manifest of millions)
   const entry = value as ParsedEntry;
   entry.components = components;
   return entry;
 }
 
-/** One entry → its manifest line (no newline), keys in the documented order. */
+/** One entry → its manifest line (no newline), keys in the documented order (xattrs last). Names
+ * with escaped bytes (names.ts) come out as "\udcXX" escapes: the line is ASCII-safe JSON. */
 export function serializeManifestEntry(entry: ManifestEntry): string {
   const base = { path: entry.path, type: entry.type, mode: entry.mode, uid: entry.uid, gid: entry.gid, mtime_ns: entry.mtime_ns, size: entry.size };
+  const xattrs = entry.xattrs === undefined ? {} : { xattrs: entry.xattrs };
   switch (entry.type) {
     case 'dir':
-      return JSON.stringify(base);
+    case 'fifo':
+    case 'socket':
+      return JSON.stringify({ ...base, ...xattrs });
     case 'file':
-      return JSON.stringify({ ...base, sha256: entry.sha256, ...(entry.crc32 === undefined ? {} : { crc32: entry.crc32 }) });
+      return JSON.stringify({ ...base, sha256: entry.sha256, ...(entry.crc32 === undefined ? {} : { crc32: entry.crc32 }), ...(entry.sparse ? { sparse: true } : {}), ...xattrs });
     case 'symlink':
-      return JSON.stringify({ ...base, target: entry.target });
+      return JSON.stringify({ ...base, target: entry.target, ...xattrs });
     case 'hardlink':
-      return JSON.stringify({ ...base, link_to: entry.link_to });
+      return JSON.stringify({ ...base, link_to: entry.link_to, ...xattrs });
   }
 }
 
@@ -114,14 +128,4 @@ export function parseSummary(text: string): BackupSummary {
     throw new ManifestError(`summary.json is not valid: ${first ? `${first.instancePath || '/'} ${first.message ?? ''}` : 'unknown'}`.trim());
   }
   return value;
-}
-
-/** Seconds since the epoch as fs.utimes takes them. Node hands utimes a double and libuv turns it
- * into a timespec by truncating `seconds * 1e6`, so the finest mtime Node can set is the
- * microsecond. We aim at the middle of the wanted microsecond so float error (a double's step is
- * ~0.24 µs for present-day times) can never truncate into the one below: the microsecond is exact,
- * the nanoseconds below it are lost (a documented limitation of a Node copier). */
-export function nsToSeconds(mtimeNs: string | bigint): number {
-  const micros = BigInt(mtimeNs) / 1000n;
-  return (Number(micros) + 0.5) / 1e6;
 }

@@ -3,7 +3,12 @@
 // absolute path, a ".." component, also when a backslash is read as a separator) or that is not in
 // canonical form (empty or "." components, NUL) is rejected, so the fs engine only ever joins
 // validated names under the target's real path.
+//
+// Names of any bytes are strings here (names.ts: bytes that are not UTF-8 as lone surrogates
+// U+DC80..U+DCFF). Those are all ≥ 0x80, so these checks on the string are checks on the raw bytes;
+// a string that decodes no bytes, or not only one way, is refused.
 import { UnsafePathError } from './errors.ts';
+import { fsPath, isCanonicalName, type FsPath } from './names.ts';
 
 export const ROOT_PATH = '.';
 
@@ -17,6 +22,7 @@ export function manifestPathComponents(path: unknown, what = 'path'): string[] {
   const refuse = (why: string) => new UnsafePathError(`${what} ${JSON.stringify(path)} ${why}`);
   if (path.length === 0) throw new UnsafePathError(`${what} is empty`);
   if (path.includes('\0')) throw refuse('contains NUL');
+  if (!isCanonicalName(path)) throw refuse('is not the decoding of any bytes (names.ts)');
   if (path.startsWith('/') || path.startsWith('\\')) throw refuse('is absolute');
   const components = path.split('/');
   // (checked per component only where needed: this runs for every manifest line)
@@ -62,7 +68,8 @@ export function parentPath(path: string): string {
   return slash === -1 ? ROOT_PATH : path.slice(0, slash);
 }
 
-/** The absolute path of a validated manifest path under a root directory's real path. */
-export function underRoot(root: string, path: string): string {
-  return path === ROOT_PATH ? root : `${root}/${path}`;
+/** The absolute path of a validated manifest path under a root directory's real path, as fs calls
+ * take it: a string, or the raw bytes of a name that is not UTF-8 (names.ts). */
+export function underRoot(root: string, path: string): FsPath {
+  return path === ROOT_PATH ? root : fsPath(root, path);
 }

@@ -42,9 +42,10 @@ import { LineCursor, manifestLineChunks } from './manifest-lines.ts';
 import { CheckpointWriter, type RestoreCheckpoint } from './restore-checkpoint.ts';
 import { ResumeScout, scoutFromByte } from './resume-scout.ts';
 import { DATA_DIR, MANIFEST_FILE, SUMMARY_FILE, parseManifestLine, parseSummary, type BackupSummary, type ParsedEntry } from './manifest.ts';
+import type { FsPath } from './names.ts';
 import { ancestorPaths, isSameOrUnder, parentPath, ROOT_PATH, underRoot } from './paths.ts';
 import { resolveRoots, runWithContext, stopError, type RunContext, type RunOptions, type RunResult } from './run.ts';
-import { alreadyRestored, CopyBuffers, jobMetadataOf, jobSteps, type DirMetadataJob, type FileJob, type Job, type JobOutcome, type JobSettings, type SymlinkJob } from './copy-jobs.ts';
+import { alreadyRestored, CopyBuffers, jobMetadataOf, jobSteps, type DirMetadataJob, type FileJob, type Job, type JobOutcome, type JobSettings, type SpecialJob, type SymlinkJob } from './copy-jobs.ts';
 import { runSync } from './syscalls.ts';
 import { defaultFilesInFlight, restoreFileSystems, workerShape } from './io-plan.ts';
 import { CopyWorkerPool } from './worker-pool.ts';
@@ -351,7 +352,7 @@ class RestoreRun {
 
   /** Queues a file or symlink job, first waiting for room when maxOutstanding batches (planWorkers)
    * are outstanding (the manifest is read no faster than the workers copy). */
-  private queueEntry(entry: ParsedEntry & { type: 'file' | 'symlink' }, ancestors: string[] | undefined): boolean | Promise<boolean> {
+  private queueEntry(entry: ParsedEntry & { type: 'file' | 'symlink' | 'fifo' | 'socket' }, ancestors: string[] | undefined): boolean | Promise<boolean> {
     const bytes = entry.type === 'file' ? entry.size : 0;
     if (bytes > this.batchBytes) this.flush();
     if (this.outstanding.size >= this.maxOutstanding) {
@@ -362,6 +363,11 @@ class RestoreRun {
     }
     const fresh = this.realDirs.get(parentPath(entry.path)) === true;
     const metadata = jobMetadataOf(entry);
+    if (entry.type === 'fifo' || entry.type === 'socket') {
+      const job: SpecialJob = { kind: 'special', path: entry.path, type: entry.type, fresh, ...metadata };
+      this.enqueue(job, ancestors ?? ancestorPaths(entry.components), 0);
+      return true;
+    }
     if (entry.type === 'symlink') {
       const job: SymlinkJob = { kind: 'symlink', path: entry.path, linkTarget: entry.target, fresh, ...metadata };
       if (this.isAlreadyRestored(job)) this.count('symlink', { bytes: 0, unchanged: true });
@@ -371,6 +377,7 @@ class RestoreRun {
     this.filesDispatched += 1;
     const job: FileJob = { kind: 'file', path: entry.path, size: entry.size, ...verificationOf(entry, this.checksum), fresh, ...metadata };
     if (this.lineOffset < this.trustedBelow) job.trusted = true;
+    if (entry.sparse) job.sparse = true;
     if (this.isAlreadyRestored(job)) this.count('file', { bytes, unchanged: true });
     else this.enqueue(job, ancestors ?? ancestorPaths(entry.components), bytes);
     const failAfter = this.context.options.failAfterFiles;
@@ -405,7 +412,7 @@ class RestoreRun {
     for (const depth of [...levels.keys()].sort((a, b) => b - a)) {
       const jobs = levels.get(depth)!;
       if (settings) {
-        for (const job of jobs) runSync(jobSteps(job, settings, buffers));
+        for (const job of jobs) this.reportOutcome(runSync(jobSteps(job, settings, buffers)));
         this.context.throwIfStopped();
         continue;
       }
@@ -413,6 +420,7 @@ class RestoreRun {
       const perBatch = Math.min(DIR_BATCH_JOBS, Math.ceil(jobs.length / this.workers));
       for (let i = 0; i < jobs.length; i += perBatch) {
         batches.push(this.pool.run(jobs.slice(i, i + perBatch)).then((result) => {
+          for (const outcome of result.outcomes) this.reportOutcome(outcome);
           if (result.error) this.fail(deserializeError(result.error, this.context.options.signal));
         }));
       }
@@ -422,12 +430,12 @@ class RestoreRun {
     }
   }
 
-  private abs(path: string): string {
+  private abs(path: string): FsPath {
     return underRoot(this.targetRoot, path);
   }
 
   /** Adds a job to the batch being filled; a full batch goes to the pool. */
-  private enqueue(job: FileJob | SymlinkJob, ancestors: string[], bytes: number): void {
+  private enqueue(job: FileJob | SymlinkJob | SpecialJob, ancestors: string[], bytes: number): void {
     const batch = this.pending;
     batch.jobs.push(job);
     batch.bytes += bytes;
@@ -459,7 +467,7 @@ class RestoreRun {
     for (const [i, outcome] of outcomes.entries()) {
       // a directory moved aside to make room: what this run knew under it is elsewhere now
       if (outcome.movedAsideDir !== undefined) this.forgetDirsUnder(outcome.movedAsideDir);
-      if (outcome.reports) for (const entry of outcome.reports) context.report(entry);
+      this.reportOutcome(outcome);
       try {
         this.count(batch.jobs[i]!.kind, outcome);
       } catch (fault) {
@@ -474,6 +482,11 @@ class RestoreRun {
     else if (outcomes.length < batch.jobs.length) this.freezeCheckpoint();
   }
 
+  /** What a job (in a worker or here) could not keep goes to the run's report. */
+  private reportOutcome(outcome: JobOutcome): void {
+    if (outcome.reports) for (const entry of outcome.reports) this.context.report(entry);
+  }
+
   /** Counts a file or symlink done (copied, or found in place); may trip the fault switch. */
   private count(kind: Job['kind'], outcome: JobOutcome): void {
     const { context } = this;
@@ -482,6 +495,7 @@ class RestoreRun {
       context.result.symlinks += 1;
       return;
     }
+    if (kind === 'special') return;
     if (!outcome.streamed) context.reporter.addBytes(outcome.bytes);
     context.fileWritten(outcome.bytes);
   }

@@ -66,7 +66,7 @@ export interface RunResult {
   dirs: number;
   symlinks: number;
   hardlinks: number;
-  /** backup only: sockets, FIFOs and device nodes, which a manifest cannot describe */
+  /** backup only: device nodes, which a tenant share has no place for (each is a report entry too) */
   skipped: number;
   /** restore only: files and symlinks already in place (a resumed restore), counted in files/symlinks too */
   unchanged: number;

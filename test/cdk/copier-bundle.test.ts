@@ -17,10 +17,12 @@ let bundle: string;
 async function describeTree(root: string, rel = '.'): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   const abs = join(root, rel);
-  const stats = await lstat(abs);
-  const mode = (stats.mode & 0o7777).toString(8);
+  const stats = await lstat(abs, { bigint: true });
+  const mode = (stats.mode & 0o7777n).toString(8);
   if (stats.isSymbolicLink()) out[rel] = `link ${await readlink(abs)}`;
-  else if (stats.isFile()) out[rel] = `file ${mode} ${Math.floor(stats.mtimeMs)} ${await readFile(abs, 'utf8')}`;
+  // (mtimes to the nanosecond: the native addon fsx.node sets them, in the copy workers too)
+  else if (stats.isFile()) out[rel] = `file ${mode} ${stats.mtimeNs} ${await readFile(abs, 'utf8')}`;
+  else if (stats.isFIFO()) out[rel] = `fifo ${mode} ${stats.mtimeNs}`;
   else {
     out[rel] = `dir ${mode}`;
     for (const name of (await readdir(abs)).sort()) Object.assign(out, await describeTree(root, rel === '.' ? name : `${rel}/${name}`));
@@ -40,7 +42,8 @@ describe('the copier bundle (as built into the image)', () => {
   it('is minified ES modules (main, copy worker) with source maps, no AWS SDK client inside, the progress writes signed requests', async () => {
     // crc32.node: the native CRC-32 npm installed for this machine (copier/checksum.ts), which this
     // machine has (linux x64 or arm64, glibc)
-    expect((await readdir(join(dir, 'image'))).sort()).toEqual(['copier.cjs', 'copier.cjs.map', 'copier.js', 'copier.js.map', 'copy-worker.js', 'copy-worker.js.map', 'crc32.node', 'package.json', 'scout-worker.js', 'scout-worker.js.map']);
+    // fsx.node: the copier's own addon (native/fsx.c, built by npm ci)
+    expect((await readdir(join(dir, 'image'))).sort()).toEqual(['copier.cjs', 'copier.cjs.map', 'copier.js', 'copier.js.map', 'copy-worker.js', 'copy-worker.js.map', 'crc32.node', 'fsx.node', 'package.json', 'scout-worker.js', 'scout-worker.js.map']);
     const code = await readFile(join(dir, 'image', 'copier.js'), 'utf8');
     expect(code).not.toMatch(/from\s*["']@aws-sdk\//);
     expect(code).not.toMatch(/from\s*["']@smithy\//);
@@ -66,6 +69,8 @@ describe('the copier bundle (as built into the image)', () => {
     await writeFile(join(share, 'docs', 'deep', 'data.bin'), Buffer.alloc(70_000, 7));
     await symlink('../hello.txt', join(share, 'docs', 'link'));
     await link(join(share, 'hello.txt'), join(share, 'docs', 'hard.txt'));
+    await run('mkfifo', ['-m', '0604', join(share, 'docs', 'pipe')]);
+    await run('touch', ['-m', '-d', '@1704164645.122999123', join(share, 'hello.txt'), join(share, 'docs', 'pipe')]);
     const backup = join(dir, 'backup');
     const target = join(dir, 'target');
     await mkdir(target);

@@ -253,6 +253,8 @@ describe('copier on Fargate', () => {
     expect(images).toHaveLength(1);
     expect(images[0]!.source.dockerFile).toBe('copier/Dockerfile');
     const staged = join(outdir, images[0]!.source.directory);
-    expect(readdirSync(staged).sort()).toEqual(['cdk', 'copier', 'package-lock.json', 'package.json', 'tsconfig.json']);
+    expect(readdirSync(staged).sort()).toEqual(['cdk', 'copier', 'native', 'package-lock.json', 'package.json', 'tsconfig.json']);
+    // the addon's source and build script, never a binary built on this machine
+    expect(readdirSync(join(staged, 'native')).sort()).toEqual(['build.mjs', 'fsx.c']);
   });
 });

@@ -226,6 +226,28 @@ describe.each([
     expect(report.entries).toMatchObject([{ path: 'x', moved_to: `x${ASIDE}-3` }]);
   });
 
+  it('moves a directory or a file aside where the backup has a FIFO, deleting nothing, and keeps a FIFO in place', async () => {
+    await mkdir(share());
+    for (const name of ['pipe', 'pipe2', 'pipe3']) execFileSync('mkfifo', [join(share(), name)]);
+    await runBackup({ source: share(), target: backup() });
+    await mkdir(join(target(), 'pipe/inner'), { recursive: true });
+    await writeFile(join(target(), 'pipe/inner/deep'), 'tenant data the backup never had');
+    await writeFile(join(target(), 'pipe2'), 'a tenant file');
+    execFileSync('mkfifo', [join(target(), 'pipe3')]);
+    const pipe3 = await lstat(join(target(), 'pipe3'), { bigint: true });
+
+    const report = new MemoryReportSink();
+    expect(await restore({ report })).toMatchObject({ warnings: 2 });
+    for (const name of ['pipe', 'pipe2', 'pipe3']) expect((await lstat(join(target(), name))).isFIFO()).toBe(true);
+    expect((await lstat(join(target(), 'pipe3'), { bigint: true })).ino).toBe(pipe3.ino);
+    expect(await readFile(join(target(), `pipe${ASIDE}/inner/deep`), 'utf8')).toBe('tenant data the backup never had');
+    expect(await readFile(join(target(), `pipe2${ASIDE}`), 'utf8')).toBe('a tenant file');
+    expect([...report.entries].sort((a, b) => a.path.localeCompare(b.path))).toEqual([
+      { path: 'pipe', what: 'entry', action: 'moved-aside', moved_to: `pipe${ASIDE}`, why: expect.stringMatching(/directory.*FIFO/) as unknown },
+      { path: 'pipe2', what: 'entry', action: 'moved-aside', moved_to: `pipe2${ASIDE}`, why: expect.stringMatching(/regular file.*FIFO/) as unknown },
+    ]);
+  });
+
   it('overwrites a file of the same type and merges a directory, leaving what the backup lacks', async () => {
     await mkdir(join(share(), 'd'), { recursive: true });
     await writeFile(join(share(), 'd/f'), 'backup version');

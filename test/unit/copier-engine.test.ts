@@ -145,7 +145,7 @@ describe('backup then restore', () => {
     const secret = lines.find((l) => l.path === 'secret.txt');
     expect(secret).toMatchObject({ type: 'file', mode: 0o640, size: 19, sha256: sha256('only group may read'), crc32: crc32(Buffer.from('only group may read')).toString(16).padStart(8, '0'), mtime_ns: `${OLD_MTIME.getTime()}000000` });
     expect(lines.find((l) => l.type === 'symlink' && l.path === 'leaf-link')).toMatchObject({ target: 'nested/deeper/deepest/leaf.txt' });
-    expect(JSON.parse(await readFile(join(backup, 'summary.json'), 'utf8'))).toMatchObject({ version: 1, entries: 15, files: 7, bytes: backupResult.bytes });
+    expect(JSON.parse(await readFile(join(backup, 'summary.json'), 'utf8'))).toMatchObject({ version: 2, entries: 15, files: 7, bytes: backupResult.bytes });
 
     // the backup's data/ is itself a faithful tree
     const shareTree = await describeTree(share);

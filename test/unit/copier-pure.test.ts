@@ -9,7 +9,9 @@ import { loadCopierConfig } from '../../copier/config.ts';
 import { DynamoProgressSink, snapshotUpdates } from '../../copier/dynamo-progress.ts';
 import type { UpdateItemInput } from '../../copier/dynamodb-http.ts';
 import { ConfigError, describeFailure, ManifestError, UnsafePathError } from '../../copier/errors.ts';
-import { nsToSeconds, parseManifestLine, parseSummary, serializeManifestEntry, type ManifestEntry } from '../../copier/manifest.ts';
+import { splitNs } from '../../copier/fsx.ts';
+import { decodeName, encodeName, isCanonicalName } from '../../copier/names.ts';
+import { parseManifestLine, parseSummary, serializeManifestEntry, type ManifestEntry } from '../../copier/manifest.ts';
 import { DirectorySpreadQueue } from '../../copier/directory-spread.ts';
 import { ancestorPaths, manifestPathComponents, parentPath, pathsOverlap } from '../../copier/paths.ts';
 import { etaSeconds, FinalProgressError, percentOf, ProgressReporter, type ProgressSnapshot } from '../../copier/progress.ts';
@@ -92,7 +94,7 @@ describe('manifest lines', () => {
 
   it.each([
     ['not JSON', 'nope', ManifestError],
-    ['unknown type', '{"path":"x","type":"fifo","mode":420,"uid":0,"gid":0,"mtime_ns":"1","size":0}', ManifestError],
+    ['unknown type', '{"path":"x","type":"chardev","mode":420,"uid":0,"gid":0,"mtime_ns":"1","size":0}', ManifestError],
     ['file without sha256', '{"path":"x","type":"file","mode":420,"uid":0,"gid":0,"mtime_ns":"1","size":0}', ManifestError],
     ['bad sha256', `{"path":"x","type":"file","mode":420,"uid":0,"gid":0,"mtime_ns":"1","size":0,"sha256":"${'G'.repeat(64)}"}`, ManifestError],
     ['mode beyond 07777', '{"path":"x","type":"dir","mode":65535,"uid":0,"gid":0,"mtime_ns":"1","size":0}', ManifestError],
@@ -114,15 +116,18 @@ describe('manifest lines', () => {
 
   it('parses and rejects summaries', () => {
     expect(parseSummary('{"version":1,"entries":3,"files":1,"bytes":5,"created_at":"x"}').files).toBe(1);
-    expect(() => parseSummary('{"version":2,"entries":3,"files":1,"bytes":5,"created_at":"x"}')).toThrow(ManifestError);
+    expect(() => parseSummary('{"version":3,"entries":3,"files":1,"bytes":5,"created_at":"x"}')).toThrow(ManifestError);
     expect(() => parseSummary('{')).toThrow(ManifestError);
   });
 
-  it('converts nanoseconds to the seconds that libuv truncates back to the exact microsecond', () => {
-    // libuv sets times from trunc(seconds * 1e6) microseconds: every one of these must survive that.
-    for (const ns of ['1732700000123456789', '0', '978307200987000000', '1580608922123000000', '1795839400881152787', '4102444799999999999']) {
-      expect(Math.trunc(nsToSeconds(ns) * 1e6), ns).toBe(Number(BigInt(ns) / 1000n));
+  it('splits nanoseconds into the seconds and nanoseconds futimens takes, exactly', () => {
+    for (const ns of ['1732700000123456789', '0', '978307200987000000', '1704164645122999000', '4102444799999999999']) {
+      const [seconds, nanoseconds] = splitNs(ns);
+      expect(seconds * 1_000_000_000n + BigInt(nanoseconds), ns).toBe(BigInt(ns));
+      expect(nanoseconds).toBeGreaterThanOrEqual(0);
+      expect(nanoseconds).toBeLessThan(1e9);
     }
+    expect(splitNs(-1n)).toEqual([-1n, 999_999_999]);
   });
 });
 
@@ -480,5 +485,38 @@ describe('CRC-32 (checksum.ts)', () => {
   it('gives the check value of CRC-32/ISO-HDLC, and 00000000 for no bytes', () => {
     expect(checksumOf('crc32', Buffer.from('123456789'))).toBe('cbf43926');
     expect(checksumOf('crc32', Buffer.alloc(0))).toBe('00000000');
+  });
+});
+
+describe('names of any bytes (names.ts)', () => {
+  const raw = (...bytes: number[]) => Buffer.from(bytes);
+  it.each([
+    ['ASCII', raw(0x61, 0x62), 'ab'],
+    ['UTF-8', Buffer.from('é€😀'), 'é€😀'],
+    ['invalid bytes', raw(0x62, 0x61, 0x64, 0x2d, 0xff, 0xfe), 'bad-\udcff\udcfe'],
+    ['a truncated sequence', raw(0xe2, 0x82), '\udce2\udc82'],
+    ['an overlong slash', raw(0xc0, 0xaf), '\udcc0\udcaf'],
+    ['an encoded surrogate', raw(0xed, 0xa0, 0x80), '\udced\udca0\udc80'],
+    ['valid beside invalid', Buffer.concat([Buffer.from('é'), raw(0x80)]), 'é\udc80'],
+  ])('decodes %s losslessly, and encodes back to the same bytes', (_name, bytes, text) => {
+    expect(decodeName(bytes)).toBe(text);
+    expect(encodeName(text).equals(bytes)).toBe(true);
+    expect(isCanonicalName(text)).toBe(true);
+    // through a manifest line and back
+    expect(JSON.parse(JSON.stringify(text))).toBe(text);
+  });
+
+  it.each([
+    ['a surrogate no byte maps to', 'a\ud800b'],
+    ['an escape below 0x80', '\udc2f'],
+    ['escapes of bytes that are valid UTF-8 (a second spelling of "é")', '\udcc3\udca9'],
+  ])('refuses %s', (_name, text) => {
+    expect(isCanonicalName(text)).toBe(false);
+    expect(() => manifestPathComponents(text)).toThrow(UnsafePathError);
+  });
+
+  it('checks the raw form: escaped bytes are never "/", "." or NUL', () => {
+    expect(manifestPathComponents('d\udcff/x\udc80')).toEqual(['d\udcff', 'x\udc80']);
+    expect(() => manifestPathComponents('\udcff/../x')).toThrow(UnsafePathError);
   });
 });

@@ -1,5 +1,6 @@
 // The tree comparison the integration tests rely on must itself notice every kind of difference.
-import { chmodSync, cpSync, linkSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, cpSync, linkSync, lstatSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -19,9 +20,13 @@ function makeTree(): string {
   linkSync(join(root, 'a/b/file.txt'), join(root, 'a/hard.txt'));
   symlinkSync('b/file.txt', join(root, 'a/link'));
   chmodSync(join(root, 'top.bin'), 0o640);
-  const when = new Date('2024-01-02T03:04:05.123Z');
-  for (const p of ['a/b/file.txt', 'top.bin', 'a/b', 'a', '.']) utimesSync(join(root, p), when, when);
+  // nanoseconds, as a share has them (touch sets them exactly; Node's utimes takes a double)
+  for (const p of ['a/b/file.txt', 'top.bin', 'a/b', 'a', '.']) touchNs(join(root, p), 1704164645122999123n);
   return root;
+}
+
+function touchNs(path: string, ns: bigint): void {
+  execFileSync('touch', ['-h', '-m', '-d', `@${ns / 1_000_000_000n}.${(ns % 1_000_000_000n).toString().padStart(9, '0')}`, path]);
 }
 
 /** A copy with the same content, modes, mtimes and hard links. */
@@ -32,9 +37,10 @@ function copyTree(from: string): string {
   // cpSync copies hard links as separate files: link them again
   rmSync(join(to, 'a/hard.txt'));
   linkSync(join(to, 'a/b/file.txt'), join(to, 'a/hard.txt'));
-  const when = new Date('2024-01-02T03:04:05.123Z');
-  for (const p of ['a/b/file.txt', 'a/b', 'a', '.']) utimesSync(join(to, p), when, when);
   chmodSync(to, statSync(from).mode & 0o7777);
+  // cpSync's preserveTimestamps goes through a double of seconds (Node 22: a microsecond off at
+  // today's times): every mtime is copied exactly instead
+  for (const p of ['a/b/file.txt', 'top.bin', 'a/b', 'a', '.']) touchNs(join(to, p), lstatSync(join(from, p), { bigint: true }).mtimeNs);
   return to;
 }
 

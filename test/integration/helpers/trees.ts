@@ -20,7 +20,7 @@ export interface TreeEntry {
 export type Tree = Map<string, TreeEntry>;
 
 export interface CompareOptions {
-  /** compare mtimes to the microsecond (default true): the finest a Node program can set (libuv's utimes) */
+  /** compare mtimes to the nanosecond (default true): the copier sets them so (futimens) */
   mtime?: boolean;
   /** compare directory mtimes too (default true; off when a tool cannot keep them) */
   dirMtime?: boolean;
@@ -97,7 +97,7 @@ export function diffTrees(expected: Tree, actual: Tree, options: CompareOptions 
       problems.push(`${path}: mode ${got.mode.toString(8)}, expected ${want.mode.toString(8)}`);
     }
     const mtimeMatters = mtime && want.type !== 'symlink' && (want.type !== 'dir' || dirMtime);
-    if (checkMeta && mtimeMatters && got.mtimeNs / 1000n !== want.mtimeNs / 1000n) {
+    if (checkMeta && mtimeMatters && got.mtimeNs !== want.mtimeNs) {
       problems.push(`${path}: mtime ${got.mtimeNs} ns, expected ${want.mtimeNs} ns`);
     }
     if (want.type === 'file') {
@@ -130,7 +130,7 @@ export function hashTree(tree: Tree, options: CompareOptions = {}): string {
         e.path,
         e.type,
         checkMeta && mode && e.type !== 'symlink' ? e.mode : null,
-        withMtime ? (e.mtimeNs / 1000n).toString() : null,
+        withMtime ? e.mtimeNs.toString() : null,
         e.size,
         e.sha256 ?? null,
         e.target ?? null,
