@@ -23,7 +23,8 @@ export const shareCreateSchema = {
     availability_zone: { type: ['string', 'null'], maxLength: 255 },
     metadata: { type: ['object', 'null'] },
     is_public: { type: 'boolean' },
-    share_type: { type: ['string', 'null'] },
+    share_type: { type: ['string', 'null'], maxLength: 255 },
+    volume_type: { type: ['string', 'null'], maxLength: 255 },
   },
 } as const;
 

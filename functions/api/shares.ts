@@ -7,14 +7,16 @@ import type { ShareRecord } from '../domain/records.ts';
 import {
   SHARE_DELETABLE, checkExtend, checkProtocolServed, checkShareDelete, checkShareFromBackup, checkShrink, parseShareStatus,
 } from '../domain/rules.ts';
-import { nextLinks, type Operation, type OperationContext } from './context.ts';
+import { nextLinks, shareTypesOf, type Operation, type OperationContext } from './context.ts';
 import { claimRestoreAndStart } from './restore-claim.ts';
 import { actionOf, resetStatusSchema, resizeSchema, resourceOf, shareCreateSchema, shareUpdateSchema, validator } from './schemas.ts';
-import { shareDetail, shareSummary } from './views.ts';
+import { shareDetail, shareSummary, type ShareViewContext } from './views.ts';
+import { defaultShareType, findShareType, type ShareType } from '../domain/share-types.ts';
 
 interface ShareCreateBody {
   share_proto?: string; size?: number; name?: string | null; description?: string | null;
   display_name?: string | null; display_description?: string | null; backup_id?: string;
+  share_type?: string | null; volume_type?: string | null;
 }
 interface ShareUpdateBody { name?: string | null; description?: string | null; display_name?: string | null; display_description?: string | null }
 
@@ -27,6 +29,23 @@ const LIST_SPEC = {
   sortKeys: ['id', 'name', 'status', 'size', 'share_proto', 'created_at', 'updated_at', 'project_id', 'availability_zone'],
   filterKeys: ['name', 'status', 'share_proto', 'source_backup_id'],
 };
+
+function viewOf(ctx: OperationContext): ShareViewContext {
+  return { shareTypes: shareTypesOf(ctx.deps.settings) };
+}
+
+/**
+ * The type a new share gets: the named one (by id or name; `volume_type` is Manila's old alias), or
+ * the default. An unknown or non-public type is Manila's 404 "Share type not found."
+ * (manila/api/v2/shares.py ShareMixin._create).
+ */
+function resolveShareType(ctx: OperationContext, requested: string | null | undefined): ShareType {
+  const config = shareTypesOf(ctx.deps.settings);
+  if (requested === undefined || requested === null || requested === '') return defaultShareType(config);
+  const type = findShareType(config, requested);
+  if (!type || (!type.is_public && !isAdmin(ctx.caller))) throw notFound('Share type not found.');
+  return type;
+}
 
 /** Reads a share named in the path: 404 when missing, 403 when another project's. */
 export async function loadShare(ctx: OperationContext, id: string): Promise<ShareRecord> {
@@ -51,7 +70,7 @@ const list = (detail: boolean): Operation => async (ctx) => {
   return {
     status: 200,
     body: {
-      shares: page.items.map((s) => (detail ? shareDetail(s) : shareSummary(s, ctx.baseUrl))),
+      shares: page.items.map((s) => (detail ? shareDetail(s, viewOf(ctx)) : shareSummary(s, ctx.baseUrl))),
       ...nextLinks(ctx, 'shares', page.nextOffset),
     },
   };
@@ -63,7 +82,7 @@ export const listSharesDetail = list(true);
 export const showShare: Operation = async (ctx) => {
   const share = await loadShare(ctx, ctx.params.id!);
   assertMay(ctx.caller, 'show', 'share:get');
-  return { status: 200, body: { share: shareDetail(share) } };
+  return { status: 200, body: { share: shareDetail(share, viewOf(ctx)) } };
 };
 
 export const createShare: Operation = async (ctx) => {
@@ -72,6 +91,7 @@ export const createShare: Operation = async (ctx) => {
   const { repository, storage, settings } = ctx.deps;
   const name = body.name ?? body.display_name ?? null;
   const description = body.description ?? body.display_description ?? null;
+  const shareType = resolveShareType(ctx, body.share_type ?? body.volume_type);
   const id = ctx.newId();
   const now = ctx.now();
 
@@ -85,7 +105,7 @@ export const createShare: Operation = async (ctx) => {
     const share: ShareRecord = {
       id, project_id: ctx.caller.projectId, user_id: ctx.caller.userId, name, description, status: 'creating', size,
       share_proto: proto, availability_zone: settings.availabilityZone, created_at: now, updated_at: now,
-      source_backup_id: body.backup_id, task_state: null, backend: storage.name, ...provisioned,
+      source_backup_id: body.backup_id, task_state: null, share_type_id: shareType.id, backend: storage.name, ...provisioned,
     };
     await repository.putShare(share);
     const claimed = await claimRestoreAndStart(ctx, {
@@ -96,7 +116,7 @@ export const createShare: Operation = async (ctx) => {
         await storage.deleteShare(share);
       },
     });
-    return { status: 202, body: { share: shareDetail(claimed.share) } };
+    return { status: 202, body: { share: shareDetail(claimed.share, viewOf(ctx)) } };
   }
 
   if (body.share_proto === undefined) throw badRequest('Invalid input for field share.share_proto: share_proto is required.');
@@ -105,7 +125,7 @@ export const createShare: Operation = async (ctx) => {
   const share: ShareRecord = {
     id, project_id: ctx.caller.projectId, user_id: ctx.caller.userId, name, description, status: 'creating', size: body.size,
     share_proto: proto, availability_zone: settings.availabilityZone, created_at: now, updated_at: now,
-    source_backup_id: null, task_state: null, backend: storage.name, export_path: '', access_point_id: '',
+    source_backup_id: null, task_state: null, share_type_id: shareType.id, backend: storage.name, export_path: '', access_point_id: '',
   };
   await repository.putShare(share);
   let provisioned;
@@ -118,7 +138,7 @@ export const createShare: Operation = async (ctx) => {
   const available = await repository.updateShare(id, {
     set: { status: 'available', ...provisioned, updated_at: ctx.now() }, fromStatuses: ['creating'],
   });
-  return { status: 202, body: { share: shareDetail(available) } };
+  return { status: 202, body: { share: shareDetail(available, viewOf(ctx)) } };
 };
 
 export const updateShare: Operation = async (ctx) => {
@@ -130,7 +150,7 @@ export const updateShare: Operation = async (ctx) => {
   const updated = await ctx.deps.repository.updateShare(share.id, {
     set: { ...(name !== undefined ? { name } : {}), ...(description !== undefined ? { description } : {}), updated_at: ctx.now() },
   }).catch((err) => (err instanceof ConditionFailedError ? raced(ctx, share.id, 'update it') : Promise.reject(err)));
-  return { status: 200, body: { share: shareDetail(updated) } };
+  return { status: 200, body: { share: shareDetail(updated, viewOf(ctx)) } };
 };
 
 export const deleteShare: Operation = async (ctx) => {
@@ -177,5 +197,5 @@ export const shareAction: Operation = async (ctx) => {
 export const shareExportLocations: Operation = async (ctx) => {
   const share = await loadShare(ctx, ctx.params.id!);
   assertMay(ctx.caller, 'show', 'share:export_locations');
-  return { status: 200, body: { export_locations: shareDetail(share).export_locations } };
+  return { status: 200, body: { export_locations: shareDetail(share, viewOf(ctx)).export_locations } };
 };

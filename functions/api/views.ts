@@ -2,6 +2,19 @@
 import { createHash } from 'node:crypto';
 import type { BackupRecord, ReportItem, RestoreRecord, ShareRecord } from '../domain/records.ts';
 import { backupSizeGiB } from '../domain/rules.ts';
+import { defaultShareType, findShareType, type ShareTypeConfig } from '../domain/share-types.ts';
+
+/** What a share's view needs beyond the record. */
+export interface ShareViewContext {
+  shareTypes: ShareTypeConfig;
+}
+
+/** The share's type: the recorded one, or the default for a share recorded before types existed. */
+function shareTypeOf(share: ShareRecord, view: ShareViewContext) {
+  const type = share.share_type_id === undefined ? defaultShareType(view.shareTypes) : findShareType(view.shareTypes, share.share_type_id);
+  // a type removed from the configuration after shares were made of it: its id stays, its name is unknown
+  return { id: type?.id ?? share.share_type_id ?? null, name: type?.name ?? null };
+}
 
 /** A stable id for a share's one export location (Manila gives export locations their own ids). */
 export function exportLocationId(shareId: string): string {
@@ -24,7 +37,8 @@ export function shareSummary(share: ShareRecord, baseUrl: string) {
   return { id: share.id, name: share.name, links: links(baseUrl, 'shares', share.id) };
 }
 
-export function shareDetail(share: ShareRecord) {
+export function shareDetail(share: ShareRecord, view: ShareViewContext) {
+  const type = shareTypeOf(share, view);
   return {
     id: share.id,
     name: share.name,
@@ -40,6 +54,9 @@ export function shareDetail(share: ShareRecord) {
     source_backup_id: share.source_backup_id ?? null,
     task_state: share.task_state ?? null,
     export_locations: exportLocations(share),
+    // Manila 2.6+: share_type is the type's id, share_type_name its name (manila/api/views/shares.py modify_share_type_field)
+    share_type: type.id,
+    share_type_name: type.name,
   };
 }
 

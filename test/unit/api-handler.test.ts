@@ -211,7 +211,7 @@ describe('shares', () => {
     expect(existsSync(share.export_locations[0]!.path)).toBe(true);
     const shown = await f.call('GET', `/v2/shares/${share.id}`);
     expect(Object.keys(shown.json.share).sort()).toEqual(['availability_zone', 'created_at', 'description', 'export_locations', 'id', 'name', 'project_id',
-      'share_proto', 'size', 'source_backup_id', 'status', 'task_state', 'updated_at', 'user_id']);
+      'share_proto', 'share_type', 'share_type_name', 'size', 'source_backup_id', 'status', 'task_state', 'updated_at', 'user_id']);
     await f.share(MEMBER, { name: 'two' });
     await f.share(MEMBER, { name: 'three', share_proto: 'CIFS' });
     const page = await f.call('GET', '/v2/shares', { query: { limit: '2', sort_key: 'name', sort_dir: 'asc' } });

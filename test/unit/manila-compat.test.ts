@@ -1,0 +1,140 @@
+// Issue 20, "Real OpenStack clients work unchanged": what python-manilaclient and the openstack CLI
+// send, and what they expect back, against the API handler with an in-memory repository. Each test
+// names the upstream file and function whose behaviour it pins.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { APIGatewayProxyEventV2WithJWTAuthorizer } from 'aws-lambda';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { InMemoryRepository } from '../../functions/adapters/repository-memory.ts';
+import type { WorkflowStarter } from '../../functions/adapters/starter.ts';
+import { LocalStorageBackend } from '../../functions/adapters/storage-local.ts';
+import type { ApiDependencies } from '../../functions/api/context.ts';
+import { handleRequest } from '../../functions/api/handler.ts';
+import { DEFAULT_DRIVER_CONFIG } from '../../functions/domain/drivers.ts';
+import { DEFAULT_SHARE_TYPE_ID, parseShareTypeConfig, type ShareTypeConfig } from '../../functions/domain/share-types.ts';
+
+const MEMBER = { sub: 'user-alpha', project_id: 'alpha', roles: ['member', 'reader'] };
+const ADMIN = { sub: 'user-admin', project_id: 'admin', roles: ['admin', 'member', 'reader'] };
+
+const GOLD_ID = '11111111-2222-4333-8444-555555555555';
+const SECRET_ID = '66666666-7777-4888-8999-aaaaaaaaaaaa';
+const TWO_TYPES: ShareTypeConfig = parseShareTypeConfig({
+  default_type: 'default',
+  types: [
+    { id: DEFAULT_SHARE_TYPE_ID, name: 'default' },
+    { id: GOLD_ID, name: 'gold', description: 'the fast one', extra_specs: { 'capabilities:tier': 'gold' } },
+    { id: SECRET_ID, name: 'secret', is_public: false },
+  ],
+});
+
+const noStarter: WorkflowStarter = {
+  startRestore: async () => 'arn:restore',
+  startBackup: async () => 'arn:backup',
+};
+
+type Claims = Record<string, unknown>;
+
+function fixture(shareTypes: ShareTypeConfig = TWO_TYPES) {
+  const root = mkdtempSync(join(tmpdir(), 'manila-compat-'));
+  onTestFinished(() => rmSync(root, { recursive: true, force: true }));
+  const repository = new InMemoryRepository();
+  const deps: ApiDependencies = {
+    repository, starter: noStarter, storage: new LocalStorageBackend(root),
+    settings: { drivers: DEFAULT_DRIVER_CONFIG, availabilityZone: 'nova', backupQuota: 10, shareTypes },
+  };
+  const call = async (method: string, path: string, options: { claims?: Claims | null; body?: unknown; version?: string; query?: Record<string, string> } = {}) => {
+    const claims = options.claims === undefined ? MEMBER : options.claims;
+    const event = {
+      version: '2.0', routeKey: '$default', rawPath: path, rawQueryString: new URLSearchParams(options.query ?? {}).toString(),
+      headers: { host: 'api.test', ...(options.version ? { 'x-openstack-manila-api-version': options.version } : {}) },
+      queryStringParameters: options.query,
+      requestContext: {
+        http: { method, path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'test' },
+        authorizer: claims === null ? undefined : { jwt: { claims, scopes: [] } },
+      },
+      body: options.body === undefined ? undefined : JSON.stringify(options.body),
+      isBase64Encoded: false,
+    } as unknown as APIGatewayProxyEventV2WithJWTAuthorizer;
+    const res = await handleRequest(event, () => deps);
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests inspect free-form JSON
+    const json: any = typeof res.body === 'string' && res.body !== '' ? JSON.parse(res.body) : undefined;
+    return { status: res.statusCode ?? 0, headers: (res.headers ?? {}) as Record<string, string>, json };
+  };
+  const createShare = async (extra: Record<string, unknown> = {}, claims: Claims = MEMBER) => {
+    const res = await call('POST', '/v2/alpha/shares'.replace('alpha', String(claims.project_id)), { claims, body: { share: { share_proto: 'NFS', size: 1, ...extra } } });
+    if (res.status !== 202) throw new Error(`share create: ${res.status} ${JSON.stringify(res.json)}`);
+    return res.json.share;
+  };
+  return { call, createShare, repository };
+}
+
+describe('share types (manila/api/v2/share_types.py, manila/api/views/types.py)', () => {
+  it('GET types/default answers the default type: `openstack share create NFS 1` without --share-type asks for it (manilaclient/osc/v2/share.py CreateShare.take_action)', async () => {
+    const f = fixture();
+    const res = await f.call('GET', '/v2/alpha/types/default', { version: '2.91' });
+    expect(res.status).toBe(200);
+    expect(res.json.share_type).toEqual({
+      id: DEFAULT_SHARE_TYPE_ID, name: 'default',
+      extra_specs: {
+        driver_handles_share_servers: 'False', snapshot_support: 'False', create_share_from_snapshot_support: 'False',
+        revert_to_snapshot_support: 'False', mount_snapshot_support: 'False',
+      },
+      required_extra_specs: { driver_handles_share_servers: 'False' },
+      'share_type_access:is_public': true,
+      description: null,
+      is_default: true,
+    });
+    // ViewBuilder.show returns the same dict under both keys
+    expect(res.json.volume_type).toEqual(res.json.share_type);
+  });
+
+  it('lists public types for a member, all for an admin; the view follows the microversion (is_public key 2.7, description 2.41, is_default 2.46)', async () => {
+    const f = fixture();
+    const member = await f.call('GET', '/v2/alpha/types');
+    expect(member.json.share_types.map((t: { name: string }) => t.name)).toEqual(['default', 'gold']);
+    const admin = await f.call('GET', '/v2/admin/types', { claims: ADMIN });
+    expect(admin.json.share_types.map((t: { name: string }) => t.name)).toEqual(['default', 'gold', 'secret']);
+    const old = await f.call('GET', `/v2/alpha/types/${GOLD_ID}`, { version: '2.6' });
+    expect(Object.keys(old.json.share_type).sort()).toEqual(['extra_specs', 'id', 'name', 'os-share-type-access:is_public', 'required_extra_specs']);
+    const mid = await f.call('GET', `/v2/alpha/types/${GOLD_ID}`, { version: '2.41' });
+    expect(mid.json.share_type).toMatchObject({ description: 'the fast one', 'share_type_access:is_public': true });
+    expect(mid.json.share_type).not.toHaveProperty('is_default');
+    const now = await f.call('GET', `/v2/alpha/types/${GOLD_ID}`);
+    expect(now.json.share_type).toMatchObject({ is_default: false, extra_specs: { 'capabilities:tier': 'gold', snapshot_support: 'False' } });
+    expect((await f.call('GET', `/v2/alpha/types/${GOLD_ID}/extra_specs`)).json.extra_specs).toMatchObject({ 'capabilities:tier': 'gold' });
+    expect((await f.call('GET', `/v2/alpha/types/${GOLD_ID}/extra_specs/snapshot_support`)).json).toEqual({ snapshot_support: 'False' });
+    // a private type is not found for a member, like an unknown one; a name is not an id in the path
+    expect((await f.call('GET', `/v2/alpha/types/${SECRET_ID}`)).status).toBe(404);
+    expect((await f.call('GET', '/v2/alpha/types/00000000-0000-4000-8000-000000000000')).json.itemNotFound.message).toBe('Share type not found.');
+    expect((await f.call('GET', '/v2/alpha/types/gold')).status).toBe(404);
+  });
+
+  it('type changes: a member 403 (policy), an admin 405 naming SHARE_TYPES', async () => {
+    const f = fixture();
+    expect((await f.call('POST', '/v2/alpha/types', { body: { share_type: { name: 'x' } } })).status).toBe(403);
+    expect((await f.call('DELETE', `/v2/alpha/types/${GOLD_ID}`)).status).toBe(403);
+    const admin = await f.call('POST', `/v2/admin/types/${GOLD_ID}/extra_specs`, { claims: ADMIN, body: { extra_specs: { a: 'b' } } });
+    expect(admin.status).toBe(405);
+    expect(admin.json.methodNotAllowed.message).toContain('SHARE_TYPES');
+  });
+
+  it('a share records its type: default without share_type, by name or id otherwise; unknown or private is 404 "Share type not found." (manila/api/v2/shares.py ShareMixin._create)', async () => {
+    const f = fixture();
+    const plain = await f.createShare();
+    expect(plain).toMatchObject({ share_type: DEFAULT_SHARE_TYPE_ID, share_type_name: 'default' });
+    expect(await f.createShare({ share_type: 'gold' })).toMatchObject({ share_type: GOLD_ID, share_type_name: 'gold' });
+    expect(await f.createShare({ share_type: GOLD_ID })).toMatchObject({ share_type: GOLD_ID, share_type_name: 'gold' });
+    const unknown = await f.call('POST', '/v2/alpha/shares', { body: { share: { share_proto: 'NFS', size: 1, share_type: 'platinum' } } });
+    expect(unknown.status).toBe(404);
+    expect(unknown.json.itemNotFound.message).toBe('Share type not found.');
+    expect((await f.call('POST', '/v2/alpha/shares', { body: { share: { share_proto: 'NFS', size: 1, share_type: 'secret' } } })).status).toBe(404);
+    expect((await f.call('GET', `/v2/alpha/shares/${plain.id}`)).json.share.share_type_name).toBe('default');
+  });
+
+  it('a share type configuration may not claim what the service lacks', () => {
+    expect(() => parseShareTypeConfig({ types: [{ id: GOLD_ID, name: 'g', extra_specs: { snapshot_support: 'True' } }] })).toThrow(/snapshot_support/);
+    expect(() => parseShareTypeConfig({ types: [{ id: 'nope', name: 'g' }] })).toThrow(/UUID/);
+    expect(() => parseShareTypeConfig({ default_type: 'x', types: [{ id: GOLD_ID, name: 'g' }] })).toThrow(/default_type/);
+  });
+});
