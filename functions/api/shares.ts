@@ -1,7 +1,7 @@
 // Share operations (api.md "Shares").
 import { ConditionFailedError } from '../adapters/repository.ts';
 import { badRequest, notFound } from '../domain/errors.ts';
-import { applyListQuery, parseListQuery } from '../domain/listing.ts';
+import { applyListQuery, parseBoolean, parseListQuery, parseStringDict } from '../domain/listing.ts';
 import { assertMay, assertOwns, isAdmin } from '../domain/policy.ts';
 import type { ShareRecord } from '../domain/records.ts';
 import {
@@ -10,25 +10,48 @@ import {
 import { nextLinks, shareTypesOf, type Operation, type OperationContext } from './context.ts';
 import { claimRestoreAndStart } from './restore-claim.ts';
 import { actionOf, resetStatusSchema, resizeSchema, resourceOf, shareCreateSchema, shareUpdateSchema, validator } from './schemas.ts';
-import { shareDetail, shareSummary, type ShareViewContext } from './views.ts';
+import { exportLocations, shareDetail, shareSummary, type ShareViewContext } from './views.ts';
 import { defaultShareType, findShareType, type ShareType } from '../domain/share-types.ts';
 
 interface ShareCreateBody {
   share_proto?: string; size?: number; name?: string | null; description?: string | null;
   display_name?: string | null; display_description?: string | null; backup_id?: string;
-  share_type?: string | null; volume_type?: string | null;
+  share_type?: string | null; volume_type?: string | null; is_public?: boolean;
 }
-interface ShareUpdateBody { name?: string | null; description?: string | null; display_name?: string | null; display_description?: string | null }
+interface ShareUpdateBody {
+  name?: string | null; description?: string | null; display_name?: string | null; display_description?: string | null; is_public?: boolean;
+}
+
+/** Public shares (visible to every project) are not offered; saying so beats ignoring the flag. */
+function refusePublic(isPublic: boolean | undefined, root: string): void {
+  if (isPublic === true) throw badRequest(`Invalid input for field ${root}.is_public: public shares are not offered by this service; shares are visible to their project only.`);
+}
 
 const validateCreate = validator<ShareCreateBody>(shareCreateSchema);
 const validateUpdate = validator<ShareUpdateBody>(shareUpdateSchema);
 const validateResize = validator<{ new_size: number }>(resizeSchema);
 const validateResetStatus = validator<{ status: string }>(resetStatusSchema);
 
+/**
+ * Filters on what no share of this service has (no share servers, networks, snapshots, groups,
+ * hosts or encryption keys): honoured with Manila's meaning, so any value matches nothing.
+ */
+const ABSENT_ATTRIBUTE_FILTERS = ['host', 'share_server_id', 'share_network_id', 'snapshot_id', 'share_group_id', 'encryption_key_ref'];
+
+// Every parameter python-manilaclient's share list sends (manilaclient/osc/v2/share.py ListShare,
+// manilaclient/v2/shares.py ShareManager.do_list) is known here; anything else is a 400.
 const LIST_SPEC = {
-  sortKeys: ['id', 'name', 'status', 'size', 'share_proto', 'created_at', 'updated_at', 'project_id', 'availability_zone'],
-  filterKeys: ['name', 'status', 'share_proto', 'source_backup_id'],
+  // host, snapshot_id, share_network_id and export_location are the same (none) for every share here,
+  // so sorting by them leaves the id order
+  sortKeys: ['id', 'name', 'status', 'size', 'share_proto', 'created_at', 'updated_at', 'project_id', 'user_id', 'availability_zone',
+    'share_type_id', 'host', 'snapshot_id', 'share_network_id', 'export_location'],
+  sortAliases: { display_name: 'name', availability_zone_id: 'availability_zone', share_type: 'share_type_id', snapshot: 'snapshot_id', share_network: 'share_network_id' },
+  filterKeys: ['name', 'status', 'share_proto', 'source_backup_id', 'project_id', 'user_id', 'availability_zone'],
+  inexactKeys: ['name', 'description'],
+  customKeys: ['is_public', 'is_soft_deleted', 'with_count', 'metadata', 'extra_specs', 'share_type_id', 'export_location_id', 'export_location_path',
+    ...ABSENT_ATTRIBUTE_FILTERS],
 };
+
 
 function viewOf(ctx: OperationContext): ShareViewContext {
   return { shareTypes: shareTypesOf(ctx.deps.settings) };
@@ -62,15 +85,50 @@ async function raced(ctx: OperationContext, id: string, action: string): Promise
   throw badRequest(`Share ${id} changed while trying to ${action}; its status is now ${now.status}.`);
 }
 
+/** The list's own filters (LIST_SPEC.customKeys) as one predicate; parameter errors are 400s. */
+function shareListPredicate(ctx: OperationContext, custom: Record<string, string>): (share: ShareRecord) => boolean {
+  const checks: Array<(share: ShareRecord) => boolean> = [];
+  // no recycle bin here (no soft delete): the soft-deleted shares are none. manilaclient (2.69+)
+  // lists with is_soft_deleted=True and merges the result into its name lookup
+  // (manilaclient/base.py ManagerWithFind.findall), so anything else would match every name twice
+  if (custom.is_soft_deleted !== undefined && parseBoolean('is_soft_deleted', custom.is_soft_deleted)) return () => false;
+  // no share is public here (create and update refuse is_public true), so is_public=true ("mine and the
+  // public ones", which manilaclient always sends) is just mine, and is_public=false is mine too
+  if (custom.is_public !== undefined) parseBoolean('is_public', custom.is_public);
+  if (custom.with_count !== undefined) parseBoolean('with_count', custom.with_count);
+  for (const key of ABSENT_ATTRIBUTE_FILTERS) if (custom[key] !== undefined) return () => false;
+  const types = shareTypesOf(ctx.deps.settings);
+  const typeOf = (share: ShareRecord) => (share.share_type_id === undefined ? defaultShareType(types) : findShareType(types, share.share_type_id));
+  if (custom.share_type_id !== undefined) {
+    const wanted = findShareType(types, custom.share_type_id);
+    checks.push((share) => wanted !== undefined && typeOf(share)?.id === wanted.id);
+  }
+  if (custom.metadata !== undefined) {
+    const wanted = Object.entries(parseStringDict('metadata', custom.metadata));
+    checks.push((share) => wanted.every(([k, v]) => share.metadata?.[k] === v));
+  }
+  if (custom.extra_specs !== undefined) {
+    const wanted = Object.entries(parseStringDict('extra_specs', custom.extra_specs));
+    checks.push((share) => wanted.every(([k, v]) => typeOf(share)?.extra_specs[k]?.toLowerCase() === v.toLowerCase()));
+  }
+  if (custom.export_location_id !== undefined) checks.push((share) => exportLocations(share).some((e) => e.id === custom.export_location_id));
+  if (custom.export_location_path !== undefined) checks.push((share) => exportLocations(share).some((e) => e.path === custom.export_location_path));
+  return (share) => checks.every((check) => check(share));
+}
+
 const list = (detail: boolean): Operation => async (ctx) => {
   assertMay(ctx.caller, 'list', 'share:get_all');
   const query = parseListQuery(ctx.query, LIST_SPEC);
+  const matches = shareListPredicate(ctx, query.custom);
   const scope = query.allTenants && isAdmin(ctx.caller) ? undefined : ctx.caller.projectId;
-  const page = applyListQuery(await ctx.deps.repository.listShares(scope), query);
+  const shares = (await ctx.deps.repository.listShares(scope)).filter(matches);
+  const page = applyListQuery(shares, query);
+  const withCount = query.custom.with_count !== undefined && parseBoolean('with_count', query.custom.with_count);
   return {
     status: 200,
     body: {
       shares: page.items.map((s) => (detail ? shareDetail(s, viewOf(ctx)) : shareSummary(s, ctx.baseUrl))),
+      ...(withCount ? { count: page.total } : {}),
       ...nextLinks(ctx, 'shares', page.nextOffset),
     },
   };
@@ -88,6 +146,7 @@ export const showShare: Operation = async (ctx) => {
 export const createShare: Operation = async (ctx) => {
   const body = validateCreate(resourceOf(ctx.body, 'share'), 'share');
   assertMay(ctx.caller, 'create', 'share:create');
+  refusePublic(body.is_public, 'share');
   const { repository, storage, settings } = ctx.deps;
   const name = body.name ?? body.display_name ?? null;
   const description = body.description ?? body.display_description ?? null;
@@ -145,6 +204,7 @@ export const updateShare: Operation = async (ctx) => {
   const body = validateUpdate(resourceOf(ctx.body, 'share'), 'share');
   const share = await loadShare(ctx, ctx.params.id!);
   assertMay(ctx.caller, 'update', 'share:update');
+  refusePublic(body.is_public, 'share');
   const name = body.display_name !== undefined ? body.display_name : body.name;
   const description = body.display_description !== undefined ? body.display_description : body.description;
   const updated = await ctx.deps.repository.updateShare(share.id, {

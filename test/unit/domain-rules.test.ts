@@ -84,12 +84,12 @@ describe('list queries', () => {
     const filtered = applyListQuery(rows, parseListQuery({ status: 'available', sort_key: 'size', sort_dir: 'asc' }, spec));
     expect(filtered.items.map((r) => r.id)).toEqual(['c', 'a']);
     const page = applyListQuery(rows, parseListQuery({ limit: '2', offset: '1' }, spec));
-    expect(page).toEqual({ items: [rows[2], rows[0]], nextOffset: 3 });
+    expect(page).toEqual({ items: [rows[2], rows[0]], nextOffset: 3, total: 3 });
     expect(applyListQuery(rows, parseListQuery({ limit: '5' }, spec)).nextOffset).toBeUndefined();
     expect(parseListQuery({ limit: '5000' }, spec).limit).toBe(1000);
   });
 
-  it.each([{ limit: 'x' }, { offset: '-1' }, { sort_key: 'secret' }, { sort_dir: 'up' }, { all_tenants: 'maybe' }])('refuses %j', (q) => {
+  it.each([{ limit: 'x' }, { offset: '-1' }, { sort_key: 'secret' }, { sort_dir: 'up' }, { all_tenants: 'maybe' }, { colour: 'red' }])('refuses %j', (q) => {
     expect(codeOf(() => parseListQuery(q, spec))).toBe(400);
   });
 });

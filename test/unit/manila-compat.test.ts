@@ -138,3 +138,61 @@ describe('share types (manila/api/v2/share_types.py, manila/api/views/types.py)'
     expect(() => parseShareTypeConfig({ default_type: 'x', types: [{ id: GOLD_ID, name: 'g' }] })).toThrow(/default_type/);
   });
 });
+
+describe('list filters: honoured with Manila\'s meaning or a 400, never ignored', () => {
+  it('is_soft_deleted=True lists nothing (no recycle bin), so the client\'s merged name lookup finds each share once (manilaclient/base.py ManagerWithFind.findall, 2.69+)', async () => {
+    const f = fixture();
+    await f.createShare({ name: 'x' });
+    // what findall sends: the plain list, then all_tenants=1&is_soft_deleted=True
+    const plain = await f.call('GET', '/v2/alpha/shares/detail', { query: { is_public: 'True', name: 'x' } });
+    const soft = await f.call('GET', '/v2/alpha/shares/detail', { query: { all_tenants: '1', is_soft_deleted: 'True', is_public: 'True' } });
+    expect(plain.json.shares).toHaveLength(1);
+    expect(soft.json.shares).toEqual([]);
+    expect((await f.call('GET', '/v2/alpha/shares', { query: { is_soft_deleted: 'false' } })).json.shares).toHaveLength(1);
+    expect((await f.call('GET', '/v2/alpha/shares', { query: { is_soft_deleted: 'maybe' } })).status).toBe(400);
+  });
+
+  it('an unknown parameter is a 400 naming it; the client\'s own filters mean what they mean on Manila (manilaclient/osc/v2/share.py ListShare)', async () => {
+    const f = fixture();
+    const a = await f.createShare({ name: 'alpha-one', description: 'First Share' });
+    await f.createShare({ name: 'beta', share_type: 'gold' });
+    const bad = await f.call('GET', '/v2/alpha/shares', { query: { colour: 'red' } });
+    expect(bad.status).toBe(400);
+    expect(bad.json.badRequest.message).toContain('"colour"');
+    const names = async (query: Record<string, string>) =>
+      (await f.call('GET', '/v2/alpha/shares/detail', { query })).json.shares.map((s: { name: string }) => s.name).sort();
+    expect(await names({ 'name~': 'ALPHA' })).toEqual(['alpha-one']);
+    expect(await names({ 'description~': 'first' })).toEqual(['alpha-one']);
+    expect(await names({ share_type_id: GOLD_ID })).toEqual(['beta']);
+    expect(await names({ extra_specs: "{'capabilities:tier': 'gold'}" })).toEqual(['beta']);
+    expect(await names({ snapshot_id: '00000000-0000-4000-8000-000000000000' })).toEqual([]);
+    expect(await names({ share_network_id: 'n' })).toEqual([]);
+    expect(await names({ export_location_path: a.export_locations[0].path })).toEqual(['alpha-one']);
+    expect(await names({ export_location_id: a.export_locations[0].id })).toEqual(['alpha-one']);
+    expect(await names({ sort_key: 'availability_zone_id' })).toHaveLength(2);
+    expect((await f.call('GET', '/v2/alpha/shares', { query: { with_count: 'true', limit: '1' } })).json.count).toBe(2);
+    expect((await f.call('GET', '/v2/alpha/shares', { query: { metadata: 'not a dict' } })).status).toBe(400);
+  });
+
+  it('public shares are refused on create and update rather than silently kept private', async () => {
+    const f = fixture();
+    const bad = await f.call('POST', '/v2/alpha/shares', { body: { share: { share_proto: 'NFS', size: 1, is_public: true } } });
+    expect(bad.status).toBe(400);
+    expect(bad.json.badRequest.message).toContain('is_public');
+    const share = await f.createShare({ is_public: false });
+    expect((await f.call('PUT', `/v2/alpha/shares/${share.id}`, { body: { share: { is_public: true } } })).status).toBe(400);
+  });
+
+  it('backup list: name~, description~ and description as manilaclient/osc/v2/share_backups.py ListShareBackup sends them; unknown is 400', async () => {
+    const f = fixture();
+    const share = await f.createShare();
+    const res = await f.call('POST', '/v2/alpha/share-backups', { body: { share_backup: { share_id: share.id, name: 'Nightly', description: 'every night' } } });
+    expect(res.status).toBe(202);
+    const names = async (query: Record<string, string>) =>
+      (await f.call('GET', '/v2/alpha/share-backups', { query })).json.share_backups.map((b: { name: string }) => b.name);
+    expect(await names({ 'name~': 'night' })).toEqual(['Nightly']);
+    expect(await names({ description: 'every night' })).toEqual(['Nightly']);
+    expect(await names({ 'description~': 'day' })).toEqual([]);
+    expect((await f.call('GET', '/v2/alpha/share-backups', { query: { host: 'h' } })).status).toBe(400);
+  });
+});
