@@ -2,6 +2,7 @@
 import { ConditionFailedError } from '../adapters/repository.ts';
 import { badRequest, notFound } from '../domain/errors.ts';
 import { applyListQuery, parseBoolean, parseListQuery, parseStringDict } from '../domain/listing.ts';
+import { atLeast, formatVersion, type Microversion } from '../domain/microversion.ts';
 import { assertMay, assertOwns, isAdmin } from '../domain/policy.ts';
 import type { ShareRecord } from '../domain/records.ts';
 import {
@@ -9,7 +10,7 @@ import {
 } from '../domain/rules.ts';
 import { nextLinks, shareTypesOf, type Operation, type OperationContext } from './context.ts';
 import { claimRestoreAndStart } from './restore-claim.ts';
-import { actionOf, resetStatusSchema, resizeSchema, resourceOf, shareCreateSchema, shareUpdateSchema, validator } from './schemas.ts';
+import { actionOf, resetStatusSchema, resetTaskStateSchema, resizeSchema, resourceOf, shareCreateSchema, shareUpdateSchema, validator } from './schemas.ts';
 import { exportLocations, shareDetail, shareSummary, type ShareViewContext } from './views.ts';
 import { defaultShareType, findShareType, type ShareType } from '../domain/share-types.ts';
 
@@ -31,6 +32,10 @@ const validateCreate = validator<ShareCreateBody>(shareCreateSchema);
 const validateUpdate = validator<ShareUpdateBody>(shareUpdateSchema);
 const validateResize = validator<{ new_size: number }>(resizeSchema);
 const validateResetStatus = validator<{ status: string }>(resetStatusSchema);
+const validateResetTaskState = validator<{ task_state?: string | null; 'os-task_state'?: string | null }>(resetTaskStateSchema);
+
+/** reset_task_state arrived in 2.22 (manila/api/v2/shares.py ShareController.reset_task_state). */
+const RESET_TASK_STATE_MIN_VERSION: Microversion = { major: 2, minor: 22 };
 
 /**
  * Filters on what no share of this service has (no share servers, networks, snapshots, groups,
@@ -230,7 +235,7 @@ export const deleteShare: Operation = async (ctx) => {
   return { status: 202 };
 };
 
-const SHARE_ACTIONS = ['extend', 'shrink', 'reset_status', 'os-extend', 'os-shrink', 'os-reset_status'];
+const SHARE_ACTIONS = ['extend', 'shrink', 'reset_status', 'reset_task_state', 'os-extend', 'os-shrink', 'os-reset_status'];
 
 export const shareAction: Operation = async (ctx) => {
   const { action: key, value } = actionOf(ctx.body, SHARE_ACTIONS);
@@ -238,6 +243,19 @@ export const shareAction: Operation = async (ctx) => {
   const root = `${key}`;
   const share = await loadShare(ctx, ctx.params.id!);
   const { repository, storage } = ctx.deps;
+  if (action === 'reset_task_state') {
+    // `openstack share set --task-state` sends it; before 2.22 Manila has no such action (404)
+    if (!atLeast(ctx.version, RESET_TASK_STATE_MIN_VERSION)) {
+      throw notFound(`The reset_task_state action needs API microversion ${formatVersion(RESET_TASK_STATE_MIN_VERSION)} or later.`);
+    }
+    // admin-only, as Manila's default policy share:reset_task_state
+    assertMay(ctx.caller, 'reset_status', 'share:reset_task_state');
+    const body = validateResetTaskState(value, root);
+    const taskState = body.task_state !== undefined ? body.task_state : (body['os-task_state'] ?? null);
+    await repository.updateShare(share.id, { set: { task_state: taskState, updated_at: ctx.now() } })
+      .catch((err) => (err instanceof ConditionFailedError ? Promise.reject(notFound(`Share ${share.id} could not be found.`)) : Promise.reject(err)));
+    return { status: 202 };
+  }
   if (action === 'reset_status') {
     assertMay(ctx.caller, 'reset_status', 'share:reset_status');
     const status = parseShareStatus(validateResetStatus(value, root).status);

@@ -196,3 +196,23 @@ describe('list filters: honoured with Manila\'s meaning or a 400, never ignored'
     expect((await f.call('GET', '/v2/alpha/share-backups', { query: { host: 'h' } })).status).toBe(400);
   });
 });
+
+describe('reset_task_state (manila/api/v2/shares.py ShareController.reset_task_state, manilaclient/v2/shares.py ShareManager.reset_task_state)', () => {
+  it('`openstack share set --task-state` body: an admin resets it (202); a member is refused (403); before 2.22 there is no such action (404)', async () => {
+    const f = fixture();
+    const share = await f.createShare();
+    await f.repository.updateShare(share.id, { set: { task_state: 'data_copying_error' } });
+    const member = await f.call('POST', `/v2/alpha/shares/${share.id}/action`, { body: { reset_task_state: { task_state: null } } });
+    expect(member.status).toBe(403);
+    expect(member.json.forbidden.message).toContain('share:reset_task_state');
+    expect((await f.call('POST', `/v2/admin/shares/${share.id}/action`, { claims: ADMIN, version: '2.21', body: { reset_task_state: { task_state: null } } })).status).toBe(404);
+    const ok = await f.call('POST', `/v2/admin/shares/${share.id}/action`, { claims: ADMIN, body: { reset_task_state: { task_state: null } } });
+    expect(ok.status).toBe(202);
+    expect((await f.call('GET', `/v2/alpha/shares/${share.id}`)).json.share.task_state).toBeNull();
+    expect((await f.call('POST', `/v2/admin/shares/${share.id}/action`, { claims: ADMIN, body: { reset_task_state: { 'os-task_state': 'migration_error' } } })).status).toBe(202);
+    expect((await f.call('GET', `/v2/alpha/shares/${share.id}`)).json.share.task_state).toBe('migration_error');
+    const bad = await f.call('POST', `/v2/admin/shares/${share.id}/action`, { claims: ADMIN, body: { reset_task_state: { task_state: 'dancing' } } });
+    expect(bad.status).toBe(400);
+    expect(bad.json.badRequest.message).toContain('reset_task_state.task_state');
+  });
+});
