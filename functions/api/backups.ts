@@ -62,7 +62,8 @@ const list = (detail: boolean): Operation => async (ctx) => {
     status: 200,
     body: {
       share_backups: page.items.map((b) => (detail ? backupDetail(b, admin) : backupSummary(b))),
-      ...nextLinks(ctx, 'share_backups', page.nextOffset),
+      // Manila's view names it share_backup_links (manila/api/views/share_backups.py _collection_links)
+      ...nextLinks(ctx, 'share_backup', page.nextOffset),
     },
   };
 };

@@ -2,6 +2,9 @@
 // /v2/{project_id}; ":id" segments must be UUIDs (a malformed id in a path is a 404).
 import { backupAction, createBackup, deleteBackup, listBackups, listBackupsDetail, showBackup, updateBackup } from './backups.ts';
 import type { Operation } from './context.ts';
+import {
+  deleteShareMetadataItem, listShareMetadata, mergeShareMetadata, replaceShareMetadata, setShareMetadataItem, showShareMetadataItem,
+} from './share-metadata.ts';
 import { showBackupReport, showRestoreReport } from './reports.ts';
 import {
   changeShareType, listShareTypeExtraSpecs, listShareTypes, showDefaultShareType, showShareType, showShareTypeExtraSpec,
@@ -35,6 +38,12 @@ export const ROUTES: readonly Route[] = [
   r('DELETE', 'shares/:id', deleteShare, 'Share'),
   r('POST', 'shares/:id/action', shareAction, 'Share'),
   r('GET', 'shares/:id/export_locations', shareExportLocations, 'Share'),
+  r('GET', 'shares/:id/metadata', listShareMetadata, 'Share'),
+  r('POST', 'shares/:id/metadata', mergeShareMetadata, 'Share'),
+  r('PUT', 'shares/:id/metadata', replaceShareMetadata, 'Share'),
+  r('GET', 'shares/:id/metadata/:key', showShareMetadataItem, 'Share'),
+  r('PUT', 'shares/:id/metadata/:key', setShareMetadataItem, 'Share'),
+  r('DELETE', 'shares/:id/metadata/:key', deleteShareMetadataItem, 'Share'),
   r('GET', 'share-backups', listBackups, 'Backup', true),
   r('POST', 'share-backups', createBackup, 'Backup', true),
   r('GET', 'share-backups/detail', listBackupsDetail, 'Backup', true),

@@ -10,6 +10,7 @@ import {
 } from '../domain/rules.ts';
 import { nextLinks, shareTypesOf, type Operation, type OperationContext } from './context.ts';
 import { claimRestoreAndStart } from './restore-claim.ts';
+import { parseMetadata } from './share-metadata.ts';
 import { actionOf, resetStatusSchema, resetTaskStateSchema, resizeSchema, resourceOf, shareCreateSchema, shareUpdateSchema, validator } from './schemas.ts';
 import { exportLocations, shareDetail, shareSummary, type ShareViewContext } from './views.ts';
 import { defaultShareType, findShareType, type ShareType } from '../domain/share-types.ts';
@@ -17,7 +18,7 @@ import { defaultShareType, findShareType, type ShareType } from '../domain/share
 interface ShareCreateBody {
   share_proto?: string; size?: number; name?: string | null; description?: string | null;
   display_name?: string | null; display_description?: string | null; backup_id?: string;
-  share_type?: string | null; volume_type?: string | null; is_public?: boolean;
+  share_type?: string | null; volume_type?: string | null; is_public?: boolean; metadata?: unknown;
 }
 interface ShareUpdateBody {
   name?: string | null; description?: string | null; display_name?: string | null; display_description?: string | null; is_public?: boolean;
@@ -59,7 +60,7 @@ const LIST_SPEC = {
 
 
 function viewOf(ctx: OperationContext): ShareViewContext {
-  return { shareTypes: shareTypesOf(ctx.deps.settings) };
+  return { shareTypes: shareTypesOf(ctx.deps.settings), version: ctx.version, baseUrl: ctx.baseUrl };
 }
 
 /**
@@ -156,6 +157,7 @@ export const createShare: Operation = async (ctx) => {
   const name = body.name ?? body.display_name ?? null;
   const description = body.description ?? body.display_description ?? null;
   const shareType = resolveShareType(ctx, body.share_type ?? body.volume_type);
+  const metadata = body.metadata === undefined || body.metadata === null ? {} : parseMetadata(body.metadata, 'share.metadata');
   const id = ctx.newId();
   const now = ctx.now();
 
@@ -169,7 +171,7 @@ export const createShare: Operation = async (ctx) => {
     const share: ShareRecord = {
       id, project_id: ctx.caller.projectId, user_id: ctx.caller.userId, name, description, status: 'creating', size,
       share_proto: proto, availability_zone: settings.availabilityZone, created_at: now, updated_at: now,
-      source_backup_id: body.backup_id, task_state: null, share_type_id: shareType.id, backend: storage.name, ...provisioned,
+      source_backup_id: body.backup_id, task_state: null, share_type_id: shareType.id, metadata, backend: storage.name, ...provisioned,
     };
     await repository.putShare(share);
     const claimed = await claimRestoreAndStart(ctx, {
@@ -189,7 +191,7 @@ export const createShare: Operation = async (ctx) => {
   const share: ShareRecord = {
     id, project_id: ctx.caller.projectId, user_id: ctx.caller.userId, name, description, status: 'creating', size: body.size,
     share_proto: proto, availability_zone: settings.availabilityZone, created_at: now, updated_at: now,
-    source_backup_id: null, task_state: null, share_type_id: shareType.id, backend: storage.name, export_path: '', access_point_id: '',
+    source_backup_id: null, task_state: null, share_type_id: shareType.id, metadata, backend: storage.name, export_path: '', access_point_id: '',
   };
   await repository.putShare(share);
   let provisioned;

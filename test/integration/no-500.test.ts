@@ -8,7 +8,7 @@ import { createShare, tenant } from './tenant.ts';
 
 const ERROR_NAMES: Record<number, string> = {
   400: 'badRequest', 401: 'unauthorized', 403: 'forbidden', 404: 'itemNotFound', 405: 'methodNotAllowed',
-  409: 'conflictingRequest', 413: 'overLimit', 415: 'badMediaType', 422: 'unprocessableEntity',
+  406: 'computeFault', 409: 'conflictingRequest', 413: 'overLimit', 415: 'badMediaType', 422: 'unprocessableEntity',
 };
 
 let stack: Awaited<ReturnType<typeof startStack>>;

@@ -131,7 +131,7 @@ describe('routing, versions and error shapes', () => {
     const plain = await f.call('GET', '/v2/shares', { headers: { 'X-OpenStack-Manila-API-Experimental': 'True' } });
     expect(plain.headers).toMatchObject({ 'X-OpenStack-Manila-API-Version': '2.91', Vary: 'X-OpenStack-Manila-API-Version', 'X-OpenStack-Manila-API-Experimental': 'True' });
     expect((await f.call('GET', '/v2/shares', { headers: { 'x-openstack-manila-api-version': 'two' } })).json.badRequest.code).toBe(400);
-    expect((await f.call('GET', '/v2/shares', { headers: { 'x-openstack-manila-api-version': '2.92' } })).status).toBe(404);
+    expect((await f.call('GET', '/v2/shares', { headers: { 'x-openstack-manila-api-version': '2.92' } })).status).toBe(406);
     expect((await f.call('GET', '/v2/shares', { headers: { 'x-openstack-manila-api-version': '2.0' } })).status).toBe(200);
     const old = await f.call('GET', '/v2/share-backups', { headers: { 'x-openstack-manila-api-version': '2.79' } });
     expect(old.status).toBe(404);
@@ -210,8 +210,11 @@ describe('shares', () => {
     expect(share.status).toBe('available');
     expect(existsSync(share.export_locations[0]!.path)).toBe(true);
     const shown = await f.call('GET', `/v2/shares/${share.id}`);
-    expect(Object.keys(shown.json.share).sort()).toEqual(['availability_zone', 'created_at', 'description', 'export_locations', 'id', 'name', 'project_id',
-      'share_proto', 'share_type', 'share_type_name', 'size', 'source_backup_id', 'status', 'task_state', 'updated_at', 'user_id']);
+    expect(Object.keys(shown.json.share).sort()).toEqual(['access_rules_status', 'availability_zone', 'create_share_from_snapshot_support', 'created_at',
+      'description', 'encryption_key_ref', 'export_locations', 'has_replicas', 'id', 'is_public', 'is_soft_deleted', 'links', 'metadata',
+      'mount_snapshot_support', 'name', 'progress', 'project_id', 'replication_type', 'revert_to_snapshot_support', 'scheduled_to_be_deleted_at',
+      'share_group_id', 'share_network_id', 'share_proto', 'share_type', 'share_type_name', 'size', 'snapshot_id', 'snapshot_support',
+      'source_backup_id', 'source_share_group_snapshot_member_id', 'status', 'task_state', 'updated_at', 'user_id', 'volume_type']);
     await f.share(MEMBER, { name: 'two' });
     await f.share(MEMBER, { name: 'three', share_proto: 'CIFS' });
     const page = await f.call('GET', '/v2/shares', { query: { limit: '2', sort_key: 'name', sort_dir: 'asc' } });

@@ -35,9 +35,9 @@ describe('microversion', () => {
     expect(parseMicroversion(' 2.80 ')).toEqual({ major: 2, minor: 80 });
     expect(codeOf(() => parseMicroversion('2'))).toBe(400);
     expect(codeOf(() => parseMicroversion('2.x'))).toBe(400);
-    expect(codeOf(() => parseMicroversion('2.92'))).toBe(404);
-    expect(codeOf(() => parseMicroversion('1.9'))).toBe(404);
-    expect(codeOf(() => parseMicroversion('3.0'))).toBe(404);
+    expect(codeOf(() => parseMicroversion('2.92'))).toBe(406);
+    expect(codeOf(() => parseMicroversion('1.9'))).toBe(406);
+    expect(codeOf(() => parseMicroversion('3.0'))).toBe(406);
     expect(atLeast(parseMicroversion('2.9'), BACKUPS_MIN_VERSION)).toBe(false);
     expect(atLeast(parseMicroversion('2.80'), BACKUPS_MIN_VERSION)).toBe(true);
   });

@@ -216,3 +216,66 @@ describe('reset_task_state (manila/api/v2/shares.py ShareController.reset_task_s
     expect(bad.json.badRequest.message).toContain('reset_task_state.task_state');
   });
 });
+
+describe('microversions and views', () => {
+  it('an out-of-range microversion is a 406 naming the supported range (manila/api/openstack/wsgi.py Resource._process_stack, InvalidGlobalAPIVersion)', async () => {
+    const f = fixture();
+    const res = await f.call('GET', '/v2/alpha/shares', { version: '2.95' });
+    expect(res.status).toBe(406);
+    expect(res.json.computeFault).toEqual({ code: 406, message: 'Version 2.95 is not supported by the API. Minimum is 2.0 and maximum is 2.91.' });
+  });
+
+  it('the backup list\'s next link is share_backup_links (manila/api/views/share_backups.py _collection_links)', async () => {
+    const f = fixture();
+    const share = await f.createShare();
+    await f.call('POST', '/v2/alpha/share-backups', { body: { share_backup: { share_id: share.id } } });
+    const res = await f.call('GET', '/v2/alpha/share-backups', { query: { limit: '1' } });
+    expect(res.json.share_backup_links[0]).toMatchObject({ rel: 'next' });
+    expect(res.json).not.toHaveProperty('share_backups_links');
+  });
+
+  it('the share view follows the microversion as manila/api/views/shares.py ViewBuilder.detail builds it', async () => {
+    const f = fixture();
+    const share = await f.createShare({ share_type: 'gold', metadata: { team: 'storage' } });
+    const at = async (version: string) => (await f.call('GET', `/v2/alpha/shares/${share.id}`, { version })).json.share;
+    const v2_0 = await at('2.0');
+    expect(v2_0).toMatchObject({ share_type: 'gold', volume_type: 'gold', is_public: false, metadata: { team: 'storage' }, export_location: expect.any(String) });
+    expect(v2_0).not.toHaveProperty('share_type_name');
+    expect(v2_0).not.toHaveProperty('snapshot_support');
+    expect(v2_0.links[0]).toEqual({ rel: 'self', href: `http://api.test/v2/alpha/shares/${share.id}` });
+    const v2_6 = await at('2.6');
+    expect(v2_6).toMatchObject({ share_type: GOLD_ID, share_type_name: 'gold', snapshot_support: false, export_location: expect.any(String) });
+    const v2_9 = await at('2.9');
+    expect(v2_9).not.toHaveProperty('export_location');
+    expect(v2_9).not.toHaveProperty('access_rules_status');
+    const v2_54 = await at('2.54');
+    expect(v2_54).toMatchObject({ access_rules_status: 'active', has_replicas: false, create_share_from_snapshot_support: false,
+      revert_to_snapshot_support: false, mount_snapshot_support: false, share_group_id: null, progress: '100%' });
+    expect(v2_54).not.toHaveProperty('is_soft_deleted');
+    expect(await at('2.91')).toMatchObject({ is_soft_deleted: false, scheduled_to_be_deleted_at: null, encryption_key_ref: null });
+  });
+
+  it('share metadata: on create, the six routes of manila/api/v2/router.py "share_metadata" (metadata.py MetadataController), and the metadata list filter', async () => {
+    const f = fixture();
+    const share = await f.createShare({ metadata: { a: '1' } });
+    await f.createShare({ name: 'other' });
+    const base = `/v2/alpha/shares/${share.id}/metadata`;
+    expect((await f.call('GET', base)).json).toEqual({ metadata: { a: '1' } });
+    expect((await f.call('POST', base, { body: { metadata: { b: '2' } } })).json).toEqual({ metadata: { a: '1', b: '2' } });
+    expect((await f.call('GET', `${base}/b`)).json).toEqual({ meta: { b: '2' } });
+    expect((await f.call('GET', '/v2/alpha/shares', { query: { metadata: "{'b': '2'}" } })).json.shares.map((s: { id: string }) => s.id)).toEqual([share.id]);
+    expect((await f.call('PUT', `${base}/b`, { body: { metadata: { b: '3' } } })).json).toEqual({ metadata: { a: '1', b: '3' } });
+    expect((await f.call('PUT', `${base}/b`, { body: { metadata: { c: '3' } } })).json.badRequest.message).toBe('Request body and URI mismatch.');
+    expect((await f.call('PUT', base, { body: { metadata: { z: '26' } } })).json).toEqual({ metadata: { z: '26' } });
+    expect((await f.call('DELETE', `${base}/z`)).status).toBe(200);
+    expect((await f.call('GET', `${base}/z`)).status).toBe(404);
+    expect((await f.call('DELETE', `${base}/z`)).status).toBe(404);
+    expect((await f.call('POST', base, { body: { metadata: { k: 5 } } })).status).toBe(400);
+    expect((await f.call('POST', base, { body: { metadata: { ['k'.repeat(256)]: 'v' } } })).status).toBe(400);
+    expect((await f.call('POST', '/v2/alpha/shares', { body: { share: { share_proto: 'NFS', size: 1, metadata: { k: ['v'] } } } })).status).toBe(400);
+    // a reader may read metadata but not change it
+    const reader = { ...MEMBER, roles: ['reader'] };
+    expect((await f.call('GET', base, { claims: reader })).status).toBe(200);
+    expect((await f.call('POST', base, { claims: reader, body: { metadata: { x: 'y' } } })).status).toBe(403);
+  });
+});
