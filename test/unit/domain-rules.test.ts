@@ -48,9 +48,14 @@ describe('roles and policy', () => {
     ['[member reader]', ['member', 'reader']],
     [['admin'], ['admin']],
     ['["member","reader"]', ['member', 'reader']],
-    ['member, reader', ['member', 'reader']],
+    ['member,reader', ['member', 'reader']],
     ['member reader', ['member', 'reader']],
-    ['[Member]', ['member']],
+    // names are exact (issue 20): another spelling is another role, and whitespace makes the claim malformed
+    ['[Member]', []],
+    ['Admin', []],
+    [[' admin '], []],
+    ['[ admin ]', []],
+    ['member, reader', []],
     ['[superuser]', []],
     [42, []],
   ])('reads roles %j', (claim, roles) => {

@@ -279,3 +279,28 @@ describe('microversions and views', () => {
     expect((await f.call('POST', base, { claims: reader, body: { metadata: { x: 'y' } } })).status).toBe(403);
   });
 });
+
+describe('strict identity (functions/domain/claims.ts): the claims API Gateway passes on are validated, failures are 401', () => {
+  it.each([
+    [{ sub: 'u', project_id: 'alpha', roles: 'Admin' }, 403],
+    [{ sub: 'u', project_id: 'alpha', roles: '[ admin ]' }, 401],
+    [{ sub: 'u', project_id: '[a b]', roles: '[member]' }, 401],
+    [{ sub: 'u', project_id: 'a/../b', roles: '[member]' }, 401],
+    [{ sub: 'u', project_id: 'alpha', roles: '[member]', iat: String(Math.floor(Date.now() / 1000) + 365 * 86400) }, 401],
+    [{ sub: 'u', project_id: 'alpha', roles: '[member]', nbf: 'soon' }, 401],
+    [{ sub: '', project_id: 'alpha', roles: '[member]' }, 401],
+  ])('claims %j → %i on an admin-only action', async (claims, status) => {
+    const f = fixture();
+    const share = await f.createShare();
+    const res = await f.call('POST', `/v2/shares/${share.id}/action`, { claims, body: { reset_status: { status: 'error' } } });
+    expect(res.status).toBe(status);
+    if (status === 401) expect(res.json.unauthorized.message).toMatch(/^(Invalid token|Authentication required)/);
+  });
+
+  it('an exact admin with a fresh iat passes', async () => {
+    const f = fixture();
+    const share = await f.createShare();
+    const claims = { sub: 'u', project_id: 'admin', roles: '[admin]', iat: String(Math.floor(Date.now() / 1000)) };
+    expect((await f.call('POST', `/v2/shares/${share.id}/action`, { claims, body: { reset_status: { status: 'error' } } })).status).toBe(202);
+  });
+});
