@@ -24,6 +24,27 @@ interface ShareUpdateBody {
   name?: string | null; description?: string | null; display_name?: string | null; display_description?: string | null; is_public?: boolean;
 }
 
+/**
+ * What python-manilaclient's create may send that this service has no notion of (manilaclient/v2/shares.py
+ * ShareManager.create: snapshot_id, share_network_id, share_group_id, scheduler_hints): absent or
+ * null is fine, anything else is refused rather than ignored.
+ */
+const UNSUPPORTED_CREATE_FIELDS: Record<string, string> = {
+  snapshot_id: 'snapshots are not offered by this service',
+  share_network_id: 'shares here have no share networks (driver_handles_share_servers is False)',
+  share_group_id: 'share groups are not offered by this service',
+};
+
+function refuseUnsupported(body: Record<string, unknown>): void {
+  for (const [field, why] of Object.entries(UNSUPPORTED_CREATE_FIELDS)) {
+    if (body[field] !== undefined && body[field] !== null) throw badRequest(`Invalid input for field share.${field}: ${why}.`);
+  }
+  const hints = body.scheduler_hints;
+  if (hints !== undefined && hints !== null && !(typeof hints === 'object' && Object.keys(hints).length === 0)) {
+    throw badRequest('Invalid input for field share.scheduler_hints: this service has one backend and takes no scheduler hints.');
+  }
+}
+
 /** Public shares (visible to every project) are not offered; saying so beats ignoring the flag. */
 function refusePublic(isPublic: boolean | undefined, root: string): void {
   if (isPublic === true) throw badRequest(`Invalid input for field ${root}.is_public: public shares are not offered by this service; shares are visible to their project only.`);
@@ -153,6 +174,7 @@ export const createShare: Operation = async (ctx) => {
   const body = validateCreate(resourceOf(ctx.body, 'share'), 'share');
   assertMay(ctx.caller, 'create', 'share:create');
   refusePublic(body.is_public, 'share');
+  refuseUnsupported(body as Record<string, unknown>);
   const { repository, storage, settings } = ctx.deps;
   const name = body.name ?? body.display_name ?? null;
   const description = body.description ?? body.display_description ?? null;

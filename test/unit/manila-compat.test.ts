@@ -304,3 +304,17 @@ describe('strict identity (functions/domain/claims.ts): the claims API Gateway p
     expect((await f.call('POST', `/v2/shares/${share.id}/action`, { claims, body: { reset_status: { status: 'error' } } })).status).toBe(202);
   });
 });
+
+const UUID_X = '12345678-1234-4234-8234-123456789abc';
+
+describe('share create: what manilaclient/v2/shares.py ShareManager.create may send', () => {
+  it('null snapshot_id, share_network_id, scheduler_hints are fine; a value is a 400 saying why, not ignored', async () => {
+    const f = fixture();
+    await f.createShare({ snapshot_id: null, share_network_id: null, scheduler_hints: {}, availability_zone: null });
+    for (const [field, value] of [['snapshot_id', UUID_X], ['share_network_id', UUID_X], ['share_group_id', UUID_X], ['scheduler_hints', { same_host: UUID_X }]] as const) {
+      const res = await f.call('POST', '/v2/alpha/shares', { body: { share: { share_proto: 'NFS', size: 1, [field]: value } } });
+      expect(res.status, field).toBe(400);
+      expect(res.json.badRequest.message).toContain(`share.${field}`);
+    }
+  });
+});
