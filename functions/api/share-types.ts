@@ -1,6 +1,7 @@
 // Share type operations (api.md "Share types"): Manila's /types routes, read-only. Types are
 // configuration (SHARE_TYPES), so creating, deleting or changing one through the API is refused.
-import { ApiError, forbidden, notFound } from '../domain/errors.ts';
+import { ApiError, badRequest, forbidden, notFound } from '../domain/errors.ts';
+import { parseBoolean, parseStringDict } from '../domain/listing.ts';
 import { atLeast, type Microversion } from '../domain/microversion.ts';
 import { assertMay, isAdmin, type Caller } from '../domain/policy.ts';
 import { defaultShareType, findShareType, requiredExtraSpecs, type ShareType } from '../domain/share-types.ts';
@@ -43,9 +44,37 @@ function single(ctx: OperationContext, type: ShareType) {
   return { status: 200, body: { share_type: view, volume_type: view } };
 }
 
+/** The type list's filters (manila/api/v2/share_types.py ShareTypesController._get_share_types). */
+function typeListFilter(ctx: OperationContext): (type: ShareType) => boolean {
+  const query = ctx.query ?? {};
+  for (const key of Object.keys(query)) {
+    if (query[key] !== undefined && !['is_public', 'extra_specs', 'all_tenants'].includes(key)) {
+      throw badRequest(`Invalid query parameter "${key.slice(0, 60)}": the share type list accepts is_public, extra_specs, all_tenants.`);
+    }
+  }
+  // manilaclient's name lookup adds all_tenants (manilaclient/base.py ManagerWithFind.findall); types
+  // belong to no project, so it changes nothing, but it must still be a boolean
+  if (query.all_tenants !== undefined) parseBoolean('all_tenants', query.all_tenants);
+  // is_public (manila/api/common.py parse_is_public): absent → public types, "all" → every type,
+  // else a boolean. Only an admin chooses; everyone else sees the public types, as on Manila.
+  // manilaclient always sends is_public=all (manilaclient/v2/share_types.py ShareTypeManager.list).
+  const text = query.is_public;
+  const wanted = text === undefined ? true : text.trim().toLowerCase() === 'all' ? undefined : parseBoolean('is_public', text);
+  const isPublic = isAdmin(ctx.caller) ? wanted : true;
+  let specs: [string, string][] = [];
+  if (query.extra_specs !== undefined) {
+    if (!atLeast(ctx.version, v(43))) {
+      throw badRequest("Filter by 'extra_specs' is not supported by this microversion. Use 2.43 or greater microversion to be able to use filter search by 'extra_specs.");
+    }
+    specs = Object.entries(parseStringDict('extra_specs', query.extra_specs));
+  }
+  return (type) => (isPublic === undefined || type.is_public === isPublic)
+    && specs.every(([key, value]) => type.extra_specs[key]?.toLowerCase() === value.toLowerCase());
+}
+
 export const listShareTypes: Operation = async (ctx) => {
   assertMay(ctx.caller, 'list', 'share_type:index');
-  const types = shareTypesOf(ctx.deps.settings).types.filter((t) => visible(ctx.caller, t));
+  const types = shareTypesOf(ctx.deps.settings).types.filter(typeListFilter(ctx));
   const views = types.map((t) => shareTypeView(t, ctx.version, isDefaultType(ctx, t)));
   return { status: 200, body: { share_types: views, volume_types: views } };
 };

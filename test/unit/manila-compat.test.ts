@@ -93,8 +93,18 @@ describe('share types (manila/api/v2/share_types.py, manila/api/views/types.py)'
     const f = fixture();
     const member = await f.call('GET', '/v2/alpha/types');
     expect(member.json.share_types.map((t: { name: string }) => t.name)).toEqual(['default', 'gold']);
-    const admin = await f.call('GET', '/v2/admin/types', { claims: ADMIN });
+    // an admin sees the public types unless asking for is_public=all (what manilaclient sends) or false
+    const admin = await f.call('GET', '/v2/admin/types', { claims: ADMIN, query: { is_public: 'all' } });
     expect(admin.json.share_types.map((t: { name: string }) => t.name)).toEqual(['default', 'gold', 'secret']);
+    expect((await f.call('GET', '/v2/admin/types', { claims: ADMIN })).json.share_types).toHaveLength(2);
+    expect((await f.call('GET', '/v2/admin/types', { claims: ADMIN, query: { is_public: 'false' } })).json.share_types.map((t: { name: string }) => t.name)).toEqual(['secret']);
+    expect((await f.call('GET', '/v2/alpha/types', { query: { is_public: 'all' } })).json.share_types).toHaveLength(2);
+    expect((await f.call('GET', '/v2/alpha/types', { query: { extra_specs: "{'capabilities:tier': 'gold'}" } })).json.share_types.map((t: { name: string }) => t.name)).toEqual(['gold']);
+    expect((await f.call('GET', '/v2/alpha/types', { version: '2.42', query: { extra_specs: "{'a': 'b'}" } })).status).toBe(400);
+    expect((await f.call('GET', '/v2/alpha/types', { query: { is_public: 'maybe' } })).status).toBe(400);
+    expect((await f.call('GET', '/v2/alpha/types', { query: { colour: 'red' } })).status).toBe(400);
+    // the client's name lookup (manilaclient/base.py ManagerWithFind.findall) sends all_tenants=1
+    expect((await f.call('GET', '/v2/alpha/types', { query: { all_tenants: '1', is_public: 'all' } })).json.share_types).toHaveLength(2);
     const old = await f.call('GET', `/v2/alpha/types/${GOLD_ID}`, { version: '2.6' });
     expect(Object.keys(old.json.share_type).sort()).toEqual(['extra_specs', 'id', 'name', 'os-share-type-access:is_public', 'required_extra_specs']);
     const mid = await f.call('GET', `/v2/alpha/types/${GOLD_ID}`, { version: '2.41' });
