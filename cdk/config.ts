@@ -3,6 +3,7 @@
 // (CI passes account and region from repository variables this way).
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Node } from 'constructs';
+import { parseShareTypeConfig, type ShareTypeConfig } from '../functions/domain/share-types.ts';
 
 export interface StageConfig {
   /** the stage's name: prefixes stack names and physical names (tables, log groups) */
@@ -15,6 +16,8 @@ export interface StageConfig {
   oidcAudience?: string[];
   /** the backup drivers (admin guide "Backup drivers"), passed to both Lambdas as BACKUP_DRIVERS */
   backupDrivers?: unknown;
+  /** the share types (admin guide "Share types"), validated at synth, passed to the API Lambda as SHARE_TYPES */
+  shareTypes?: ShareTypeConfig;
   /** CIDRs of tenant networks allowed to mount shares over NFS (port 2049) */
   tenantCidrs: string[];
   /** API stage throttling */
@@ -93,6 +96,8 @@ export function stageConfigFrom(node: Node): StageConfig {
     oidcIssuer,
     oidcAudience,
     backupDrivers: parsed(get('backupDrivers')),
+    // a configuration the API would refuse at its first request fails the synth instead
+    shareTypes: get('shareTypes') === undefined ? undefined : parseShareTypeConfig(parsed(get('shareTypes'))),
     tenantCidrs: stringList(get('tenantCidrs'), 'tenantCidrs') ?? DEFAULTS.tenantCidrs,
     throttle: throttle ?? DEFAULTS.throttle,
     logRetention: retention(optionalNumber(get('logRetentionDays'), 'logRetentionDays') ?? DEFAULTS.logRetentionDays),

@@ -221,6 +221,7 @@ export class ServiceStack extends Stack {
         EFS_SHARES_FILE_SYSTEM_ID: data.sharesFileSystem.fileSystemId,
         EFS_BACKUPS_FILE_SYSTEM_ID: data.backupsFileSystem.fileSystemId,
         ...driversEnv,
+        ...(config.shareTypes !== undefined ? { SHARE_TYPES: JSON.stringify(config.shareTypes) } : {}),
         ...(config.availabilityZone ? { AVAILABILITY_ZONE: config.availabilityZone } : {}),
         ...(config.backupQuota !== undefined ? { BACKUP_QUOTA: String(config.backupQuota) } : {}),
       },

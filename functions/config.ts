@@ -3,6 +3,7 @@
 // handler modules run on AWS and on one machine. AWS SDK endpoints come from the SDK's own
 // AWS_ENDPOINT_URL_DYNAMODB / AWS_ENDPOINT_URL_SFN / AWS_ENDPOINT_URL_EFS variables.
 import { loadDriverConfig, type DriverConfig } from './domain/drivers.ts';
+import { loadShareTypeConfig, type ShareTypeConfig } from './domain/share-types.ts';
 
 export interface ServiceConfig {
   sharesTable: string;
@@ -13,6 +14,7 @@ export interface ServiceConfig {
   restoreStateMachineArn: string;
   backupStateMachineArn: string;
   drivers: DriverConfig;
+  shareTypes: ShareTypeConfig;
   /** "local" (directories under localStorageRoot) or "efs" (access points on EFS file systems) */
   storageBackend: 'local' | 'efs';
   localStorageRoot: string;
@@ -39,6 +41,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
     restoreStateMachineArn: required(env, 'RESTORE_STATE_MACHINE_ARN'),
     backupStateMachineArn: required(env, 'BACKUP_STATE_MACHINE_ARN'),
     drivers: loadDriverConfig(env),
+    shareTypes: loadShareTypeConfig(env),
     storageBackend,
     localStorageRoot: storageBackend === 'local' ? required(env, 'LOCAL_STORAGE_ROOT') : '',
     efsSharesFileSystemId: env.EFS_SHARES_FILE_SYSTEM_ID ?? '',

@@ -15,6 +15,7 @@ import {
   type JWK,
   type JWTPayload,
 } from 'jose';
+import { PROJECT_ID_PATTERN, validateClaims } from '../functions/domain/claims.ts';
 
 export const TOKEN_ISSUER = 'share-backup-local';
 export const TOKEN_AUDIENCE = 'share-backup';
@@ -107,6 +108,8 @@ export async function openIdentity(dataDir: string): Promise<Identity> {
     publicJwk,
     async mintToken({ project, roles, sub, expiresIn = '12h' }) {
       if (!project) throw new Error('a token needs a project');
+      // the API would refuse the token (functions/domain/claims.ts); say so when it is made, not when it is used
+      if (!new RegExp(PROJECT_ID_PATTERN).test(project)) throw new Error(`project "${project}" is not a project id: letters, digits, "-" and "_" (at most 64)`);
       return new SignJWT({ project_id: project, roles })
         .setProtectedHeader({ alg, kid, typ: 'JWT' })
         .setSubject(sub ?? `user-${project}`)
@@ -125,6 +128,10 @@ export async function openIdentity(dataDir: string): Promise<Identity> {
         algorithms: [alg],
         requiredClaims: ['exp', 'sub'],
       });
+      // jose has checked exp and nbf to the second. validateClaims (functions/domain/claims.ts) checks
+      // the claims as the token carries them, before the gateway renders them to strings: an array or a
+      // number where a string belongs, a malformed role name, an iat beyond the clock skew are refused here
+      validateClaims(payload);
       return payload as TokenClaims;
     },
   };

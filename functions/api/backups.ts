@@ -28,7 +28,9 @@ const validateRestoreOptions = validator<{ share_id?: string | null }>(restoreOp
 
 const LIST_SPEC = {
   sortKeys: ['id', 'name', 'status', 'size', 'share_id', 'created_at', 'updated_at', 'availability_zone', 'backup_type', 'project_id'],
-  filterKeys: ['name', 'status', 'share_id'],
+  // what manilaclient/osc/v2/share_backups.py ListShareBackup sends; anything else is a 400
+  filterKeys: ['name', 'description', 'status', 'share_id'],
+  inexactKeys: ['name', 'description'],
 };
 
 async function loadBackup(ctx: OperationContext, id: string): Promise<BackupRecord> {
@@ -60,7 +62,8 @@ const list = (detail: boolean): Operation => async (ctx) => {
     status: 200,
     body: {
       share_backups: page.items.map((b) => (detail ? backupDetail(b, admin) : backupSummary(b))),
-      ...nextLinks(ctx, 'share_backups', page.nextOffset),
+      // Manila's view names it share_backup_links (manila/api/views/share_backups.py _collection_links)
+      ...nextLinks(ctx, 'share_backup', page.nextOffset),
     },
   };
 };

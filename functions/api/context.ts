@@ -3,6 +3,7 @@ import type { Repository } from '../adapters/repository.ts';
 import type { WorkflowStarter } from '../adapters/starter.ts';
 import type { StorageBackend } from '../adapters/storage.ts';
 import type { DriverConfig } from '../domain/drivers.ts';
+import { DEFAULT_SHARE_TYPE_CONFIG, type ShareTypeConfig } from '../domain/share-types.ts';
 import type { Microversion } from '../domain/microversion.ts';
 import type { Caller } from '../domain/policy.ts';
 import type { QueryParams } from '../domain/listing.ts';
@@ -11,6 +12,12 @@ export interface ApiSettings {
   drivers: DriverConfig;
   availabilityZone: string;
   backupQuota: number;
+  /** configured share types; absent means the one `default` type */
+  shareTypes?: ShareTypeConfig;
+}
+
+export function shareTypesOf(settings: ApiSettings): ShareTypeConfig {
+  return settings.shareTypes ?? DEFAULT_SHARE_TYPE_CONFIG;
 }
 
 export interface ApiDependencies {

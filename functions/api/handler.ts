@@ -183,7 +183,7 @@ export function defaultDependencies(): ApiDependencies {
         tracer.captureAWSv3Client(new SFNClient({})),
       ),
       storage: createStorageBackend(config),
-      settings: { drivers: config.drivers, availabilityZone: config.availabilityZone, backupQuota: config.backupQuota },
+      settings: { drivers: config.drivers, shareTypes: config.shareTypes, availabilityZone: config.availabilityZone, backupQuota: config.backupQuota },
     };
   }
   return defaults;

@@ -2,7 +2,13 @@
 // /v2/{project_id}; ":id" segments must be UUIDs (a malformed id in a path is a 404).
 import { backupAction, createBackup, deleteBackup, listBackups, listBackupsDetail, showBackup, updateBackup } from './backups.ts';
 import type { Operation } from './context.ts';
+import {
+  deleteShareMetadataItem, listShareMetadata, mergeShareMetadata, replaceShareMetadata, setShareMetadataItem, showShareMetadataItem,
+} from './share-metadata.ts';
 import { showBackupReport, showRestoreReport } from './reports.ts';
+import {
+  changeShareType, listShareTypeExtraSpecs, listShareTypes, showDefaultShareType, showShareType, showShareTypeExtraSpec,
+} from './share-types.ts';
 import { listRestores, showRestore } from './restores.ts';
 import {
   createShare, deleteShare, listShares, listSharesDetail, shareAction, shareExportLocations, showShare, updateShare,
@@ -16,7 +22,7 @@ export interface Route {
   /** Manila's share backup API: 2.80+ */
   backupApi?: boolean;
   /** what the :id names, for the 404 of a malformed id */
-  resource: 'Share' | 'Backup' | 'Restore';
+  resource: 'Share' | 'Backup' | 'Restore' | 'Share type';
 }
 
 const r = (method: Route['method'], path: string, operation: Operation, resource: Route['resource'], backupApi = false): Route => ({
@@ -32,6 +38,12 @@ export const ROUTES: readonly Route[] = [
   r('DELETE', 'shares/:id', deleteShare, 'Share'),
   r('POST', 'shares/:id/action', shareAction, 'Share'),
   r('GET', 'shares/:id/export_locations', shareExportLocations, 'Share'),
+  r('GET', 'shares/:id/metadata', listShareMetadata, 'Share'),
+  r('POST', 'shares/:id/metadata', mergeShareMetadata, 'Share'),
+  r('PUT', 'shares/:id/metadata', replaceShareMetadata, 'Share'),
+  r('GET', 'shares/:id/metadata/:key', showShareMetadataItem, 'Share'),
+  r('PUT', 'shares/:id/metadata/:key', setShareMetadataItem, 'Share'),
+  r('DELETE', 'shares/:id/metadata/:key', deleteShareMetadataItem, 'Share'),
   r('GET', 'share-backups', listBackups, 'Backup', true),
   r('POST', 'share-backups', createBackup, 'Backup', true),
   r('GET', 'share-backups/detail', listBackupsDetail, 'Backup', true),
@@ -40,6 +52,19 @@ export const ROUTES: readonly Route[] = [
   r('DELETE', 'share-backups/:id', deleteBackup, 'Backup', true),
   r('POST', 'share-backups/:id/action', backupAction, 'Backup', true),
   r('GET', 'share-backups/:id/report', showBackupReport, 'Backup', true),
+  // Manila's share types (manila/api/v2/router.py: mapper.resource("type", "types", ...) and its extra_specs child)
+  r('GET', 'types', listShareTypes, 'Share type'),
+  r('POST', 'types', changeShareType, 'Share type'),
+  r('GET', 'types/default', showDefaultShareType, 'Share type'),
+  r('GET', 'types/:id', showShareType, 'Share type'),
+  r('PUT', 'types/:id', changeShareType, 'Share type'),
+  r('DELETE', 'types/:id', changeShareType, 'Share type'),
+  r('POST', 'types/:id/action', changeShareType, 'Share type'),
+  r('GET', 'types/:id/extra_specs', listShareTypeExtraSpecs, 'Share type'),
+  r('POST', 'types/:id/extra_specs', changeShareType, 'Share type'),
+  r('GET', 'types/:id/extra_specs/:key', showShareTypeExtraSpec, 'Share type'),
+  r('PUT', 'types/:id/extra_specs/:key', changeShareType, 'Share type'),
+  r('DELETE', 'types/:id/extra_specs/:key', changeShareType, 'Share type'),
   r('GET', 'share-restores', listRestores, 'Restore'),
   r('GET', 'share-restores/:id', showRestore, 'Restore'),
   r('GET', 'share-restores/:id/report', showRestoreReport, 'Restore'),

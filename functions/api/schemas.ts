@@ -23,7 +23,8 @@ export const shareCreateSchema = {
     availability_zone: { type: ['string', 'null'], maxLength: 255 },
     metadata: { type: ['object', 'null'] },
     is_public: { type: 'boolean' },
-    share_type: { type: ['string', 'null'] },
+    share_type: { type: ['string', 'null'], maxLength: 255 },
+    volume_type: { type: ['string', 'null'], maxLength: 255 },
   },
 } as const;
 
@@ -33,6 +34,18 @@ export const shareUpdateSchema = {
 } as const;
 
 export const resizeSchema = { type: 'object', required: ['new_size'], properties: { new_size: size } } as const;
+/**
+ * Manila's task states (manila/common/constants.py TASK_STATE_STATUSES) and null; its
+ * reset_task_state schema (manila/api/schemas/shares.py) takes `task_state` or the older `os-task_state`.
+ */
+const TASK_STATES = [
+  'migration_starting', 'migration_in_progress', 'migration_completing', 'migration_success', 'migration_error', 'migration_cancelled',
+  'migration_driver_in_progress', 'migration_driver_phase1_done', 'data_copying_starting', 'data_copying_in_progress',
+  'data_copying_completing', 'data_copying_completed', 'data_copying_cancelled', 'data_copying_error', null,
+];
+const taskState = { type: ['string', 'null'], enum: TASK_STATES } as const;
+export const resetTaskStateSchema = { type: 'object', properties: { task_state: taskState, 'os-task_state': taskState } } as const;
+
 export const resetStatusSchema = { type: 'object', required: ['status'], properties: { status: { type: 'string', maxLength: 64 } } } as const;
 
 export const backupCreateSchema = {

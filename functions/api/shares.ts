@@ -1,32 +1,101 @@
 // Share operations (api.md "Shares").
 import { ConditionFailedError } from '../adapters/repository.ts';
 import { badRequest, notFound } from '../domain/errors.ts';
-import { applyListQuery, parseListQuery } from '../domain/listing.ts';
+import { applyListQuery, parseBoolean, parseListQuery, parseStringDict } from '../domain/listing.ts';
+import { atLeast, formatVersion, type Microversion } from '../domain/microversion.ts';
 import { assertMay, assertOwns, isAdmin } from '../domain/policy.ts';
 import type { ShareRecord } from '../domain/records.ts';
 import {
   SHARE_DELETABLE, checkExtend, checkProtocolServed, checkShareDelete, checkShareFromBackup, checkShrink, parseShareStatus,
 } from '../domain/rules.ts';
-import { nextLinks, type Operation, type OperationContext } from './context.ts';
+import { nextLinks, shareTypesOf, type Operation, type OperationContext } from './context.ts';
 import { claimRestoreAndStart } from './restore-claim.ts';
-import { actionOf, resetStatusSchema, resizeSchema, resourceOf, shareCreateSchema, shareUpdateSchema, validator } from './schemas.ts';
-import { shareDetail, shareSummary } from './views.ts';
+import { parseMetadata } from './share-metadata.ts';
+import { actionOf, resetStatusSchema, resetTaskStateSchema, resizeSchema, resourceOf, shareCreateSchema, shareUpdateSchema, validator } from './schemas.ts';
+import { exportLocations, shareDetail, shareSummary, type ShareViewContext } from './views.ts';
+import { defaultShareType, findShareType, type ShareType } from '../domain/share-types.ts';
 
 interface ShareCreateBody {
   share_proto?: string; size?: number; name?: string | null; description?: string | null;
   display_name?: string | null; display_description?: string | null; backup_id?: string;
+  share_type?: string | null; volume_type?: string | null; is_public?: boolean; metadata?: unknown;
 }
-interface ShareUpdateBody { name?: string | null; description?: string | null; display_name?: string | null; display_description?: string | null }
+interface ShareUpdateBody {
+  name?: string | null; description?: string | null; display_name?: string | null; display_description?: string | null; is_public?: boolean;
+}
+
+/**
+ * What python-manilaclient's create may send that this service has no notion of (manilaclient/v2/shares.py
+ * ShareManager.create: snapshot_id, share_network_id, share_group_id, scheduler_hints): absent or
+ * null is fine, anything else is refused rather than ignored.
+ */
+const UNSUPPORTED_CREATE_FIELDS: Record<string, string> = {
+  snapshot_id: 'snapshots are not offered by this service',
+  share_network_id: 'shares here have no share networks (driver_handles_share_servers is False)',
+  share_group_id: 'share groups are not offered by this service',
+};
+
+function refuseUnsupported(body: Record<string, unknown>): void {
+  for (const [field, why] of Object.entries(UNSUPPORTED_CREATE_FIELDS)) {
+    if (body[field] !== undefined && body[field] !== null) throw badRequest(`Invalid input for field share.${field}: ${why}.`);
+  }
+  const hints = body.scheduler_hints;
+  if (hints !== undefined && hints !== null && !(typeof hints === 'object' && Object.keys(hints).length === 0)) {
+    throw badRequest('Invalid input for field share.scheduler_hints: this service has one backend and takes no scheduler hints.');
+  }
+}
+
+/** Public shares (visible to every project) are not offered; saying so beats ignoring the flag. */
+function refusePublic(isPublic: boolean | undefined, root: string): void {
+  if (isPublic === true) throw badRequest(`Invalid input for field ${root}.is_public: public shares are not offered by this service; shares are visible to their project only.`);
+}
 
 const validateCreate = validator<ShareCreateBody>(shareCreateSchema);
 const validateUpdate = validator<ShareUpdateBody>(shareUpdateSchema);
 const validateResize = validator<{ new_size: number }>(resizeSchema);
 const validateResetStatus = validator<{ status: string }>(resetStatusSchema);
+const validateResetTaskState = validator<{ task_state?: string | null; 'os-task_state'?: string | null }>(resetTaskStateSchema);
 
+/** reset_task_state arrived in 2.22 (manila/api/v2/shares.py ShareController.reset_task_state). */
+const RESET_TASK_STATE_MIN_VERSION: Microversion = { major: 2, minor: 22 };
+
+/**
+ * Filters on what no share of this service has (no share servers, networks, snapshots, groups,
+ * hosts or encryption keys): honoured with Manila's meaning, so any value matches nothing.
+ */
+const ABSENT_ATTRIBUTE_FILTERS = ['host', 'share_server_id', 'share_network_id', 'snapshot_id', 'share_group_id', 'encryption_key_ref'];
+
+// Every parameter python-manilaclient's share list sends (manilaclient/osc/v2/share.py ListShare,
+// manilaclient/v2/shares.py ShareManager.do_list) is known here; anything else is a 400.
 const LIST_SPEC = {
-  sortKeys: ['id', 'name', 'status', 'size', 'share_proto', 'created_at', 'updated_at', 'project_id', 'availability_zone'],
-  filterKeys: ['name', 'status', 'share_proto', 'source_backup_id'],
+  // host, snapshot_id, share_network_id and export_location are the same (none) for every share here,
+  // so sorting by them leaves the id order
+  sortKeys: ['id', 'name', 'status', 'size', 'share_proto', 'created_at', 'updated_at', 'project_id', 'user_id', 'availability_zone',
+    'share_type_id', 'host', 'snapshot_id', 'share_network_id', 'export_location'],
+  sortAliases: { display_name: 'name', availability_zone_id: 'availability_zone', share_type: 'share_type_id', snapshot: 'snapshot_id', share_network: 'share_network_id' },
+  filterKeys: ['name', 'status', 'share_proto', 'source_backup_id', 'project_id', 'user_id', 'availability_zone'],
+  inexactKeys: ['name', 'description'],
+  customKeys: ['is_public', 'is_soft_deleted', 'with_count', 'metadata', 'extra_specs', 'share_type_id', 'export_location_id', 'export_location_path',
+    ...ABSENT_ATTRIBUTE_FILTERS],
 };
+
+
+function viewOf(ctx: OperationContext): ShareViewContext {
+  return { shareTypes: shareTypesOf(ctx.deps.settings), version: ctx.version, baseUrl: ctx.baseUrl };
+}
+
+/**
+ * The type a new share gets: the named one (by id or name; `volume_type` is Manila's old alias), or
+ * the default. An unknown or non-public type is Manila's 404 "Share type not found."
+ * (manila/api/v2/shares.py ShareMixin._create).
+ */
+function resolveShareType(ctx: OperationContext, requested: string | null | undefined): ShareType {
+  const config = shareTypesOf(ctx.deps.settings);
+  if (requested === undefined || requested === null || requested === '') return defaultShareType(config);
+  const type = findShareType(config, requested);
+  if (!type || (!type.is_public && !isAdmin(ctx.caller))) throw notFound('Share type not found.');
+  return type;
+}
 
 /** Reads a share named in the path: 404 when missing, 403 when another project's. */
 export async function loadShare(ctx: OperationContext, id: string): Promise<ShareRecord> {
@@ -43,15 +112,50 @@ async function raced(ctx: OperationContext, id: string, action: string): Promise
   throw badRequest(`Share ${id} changed while trying to ${action}; its status is now ${now.status}.`);
 }
 
+/** The list's own filters (LIST_SPEC.customKeys) as one predicate; parameter errors are 400s. */
+function shareListPredicate(ctx: OperationContext, custom: Record<string, string>): (share: ShareRecord) => boolean {
+  const checks: Array<(share: ShareRecord) => boolean> = [];
+  // no recycle bin here (no soft delete): the soft-deleted shares are none. manilaclient (2.69+)
+  // lists with is_soft_deleted=True and merges the result into its name lookup
+  // (manilaclient/base.py ManagerWithFind.findall), so anything else would match every name twice
+  if (custom.is_soft_deleted !== undefined && parseBoolean('is_soft_deleted', custom.is_soft_deleted)) return () => false;
+  // no share is public here (create and update refuse is_public true), so is_public=true ("mine and the
+  // public ones", which manilaclient always sends) is just mine, and is_public=false is mine too
+  if (custom.is_public !== undefined) parseBoolean('is_public', custom.is_public);
+  if (custom.with_count !== undefined) parseBoolean('with_count', custom.with_count);
+  for (const key of ABSENT_ATTRIBUTE_FILTERS) if (custom[key] !== undefined) return () => false;
+  const types = shareTypesOf(ctx.deps.settings);
+  const typeOf = (share: ShareRecord) => (share.share_type_id === undefined ? defaultShareType(types) : findShareType(types, share.share_type_id));
+  if (custom.share_type_id !== undefined) {
+    const wanted = findShareType(types, custom.share_type_id);
+    checks.push((share) => wanted !== undefined && typeOf(share)?.id === wanted.id);
+  }
+  if (custom.metadata !== undefined) {
+    const wanted = Object.entries(parseStringDict('metadata', custom.metadata));
+    checks.push((share) => wanted.every(([k, v]) => share.metadata?.[k] === v));
+  }
+  if (custom.extra_specs !== undefined) {
+    const wanted = Object.entries(parseStringDict('extra_specs', custom.extra_specs));
+    checks.push((share) => wanted.every(([k, v]) => typeOf(share)?.extra_specs[k]?.toLowerCase() === v.toLowerCase()));
+  }
+  if (custom.export_location_id !== undefined) checks.push((share) => exportLocations(share).some((e) => e.id === custom.export_location_id));
+  if (custom.export_location_path !== undefined) checks.push((share) => exportLocations(share).some((e) => e.path === custom.export_location_path));
+  return (share) => checks.every((check) => check(share));
+}
+
 const list = (detail: boolean): Operation => async (ctx) => {
   assertMay(ctx.caller, 'list', 'share:get_all');
   const query = parseListQuery(ctx.query, LIST_SPEC);
+  const matches = shareListPredicate(ctx, query.custom);
   const scope = query.allTenants && isAdmin(ctx.caller) ? undefined : ctx.caller.projectId;
-  const page = applyListQuery(await ctx.deps.repository.listShares(scope), query);
+  const shares = (await ctx.deps.repository.listShares(scope)).filter(matches);
+  const page = applyListQuery(shares, query);
+  const withCount = query.custom.with_count !== undefined && parseBoolean('with_count', query.custom.with_count);
   return {
     status: 200,
     body: {
-      shares: page.items.map((s) => (detail ? shareDetail(s) : shareSummary(s, ctx.baseUrl))),
+      shares: page.items.map((s) => (detail ? shareDetail(s, viewOf(ctx)) : shareSummary(s, ctx.baseUrl))),
+      ...(withCount ? { count: page.total } : {}),
       ...nextLinks(ctx, 'shares', page.nextOffset),
     },
   };
@@ -63,15 +167,19 @@ export const listSharesDetail = list(true);
 export const showShare: Operation = async (ctx) => {
   const share = await loadShare(ctx, ctx.params.id!);
   assertMay(ctx.caller, 'show', 'share:get');
-  return { status: 200, body: { share: shareDetail(share) } };
+  return { status: 200, body: { share: shareDetail(share, viewOf(ctx)) } };
 };
 
 export const createShare: Operation = async (ctx) => {
   const body = validateCreate(resourceOf(ctx.body, 'share'), 'share');
   assertMay(ctx.caller, 'create', 'share:create');
+  refusePublic(body.is_public, 'share');
+  refuseUnsupported(body as Record<string, unknown>);
   const { repository, storage, settings } = ctx.deps;
   const name = body.name ?? body.display_name ?? null;
   const description = body.description ?? body.display_description ?? null;
+  const shareType = resolveShareType(ctx, body.share_type ?? body.volume_type);
+  const metadata = body.metadata === undefined || body.metadata === null ? {} : parseMetadata(body.metadata, 'share.metadata');
   const id = ctx.newId();
   const now = ctx.now();
 
@@ -85,7 +193,7 @@ export const createShare: Operation = async (ctx) => {
     const share: ShareRecord = {
       id, project_id: ctx.caller.projectId, user_id: ctx.caller.userId, name, description, status: 'creating', size,
       share_proto: proto, availability_zone: settings.availabilityZone, created_at: now, updated_at: now,
-      source_backup_id: body.backup_id, task_state: null, backend: storage.name, ...provisioned,
+      source_backup_id: body.backup_id, task_state: null, share_type_id: shareType.id, metadata, backend: storage.name, ...provisioned,
     };
     await repository.putShare(share);
     const claimed = await claimRestoreAndStart(ctx, {
@@ -96,7 +204,7 @@ export const createShare: Operation = async (ctx) => {
         await storage.deleteShare(share);
       },
     });
-    return { status: 202, body: { share: shareDetail(claimed.share) } };
+    return { status: 202, body: { share: shareDetail(claimed.share, viewOf(ctx)) } };
   }
 
   if (body.share_proto === undefined) throw badRequest('Invalid input for field share.share_proto: share_proto is required.');
@@ -105,7 +213,7 @@ export const createShare: Operation = async (ctx) => {
   const share: ShareRecord = {
     id, project_id: ctx.caller.projectId, user_id: ctx.caller.userId, name, description, status: 'creating', size: body.size,
     share_proto: proto, availability_zone: settings.availabilityZone, created_at: now, updated_at: now,
-    source_backup_id: null, task_state: null, backend: storage.name, export_path: '', access_point_id: '',
+    source_backup_id: null, task_state: null, share_type_id: shareType.id, metadata, backend: storage.name, export_path: '', access_point_id: '',
   };
   await repository.putShare(share);
   let provisioned;
@@ -118,19 +226,20 @@ export const createShare: Operation = async (ctx) => {
   const available = await repository.updateShare(id, {
     set: { status: 'available', ...provisioned, updated_at: ctx.now() }, fromStatuses: ['creating'],
   });
-  return { status: 202, body: { share: shareDetail(available) } };
+  return { status: 202, body: { share: shareDetail(available, viewOf(ctx)) } };
 };
 
 export const updateShare: Operation = async (ctx) => {
   const body = validateUpdate(resourceOf(ctx.body, 'share'), 'share');
   const share = await loadShare(ctx, ctx.params.id!);
   assertMay(ctx.caller, 'update', 'share:update');
+  refusePublic(body.is_public, 'share');
   const name = body.display_name !== undefined ? body.display_name : body.name;
   const description = body.display_description !== undefined ? body.display_description : body.description;
   const updated = await ctx.deps.repository.updateShare(share.id, {
     set: { ...(name !== undefined ? { name } : {}), ...(description !== undefined ? { description } : {}), updated_at: ctx.now() },
   }).catch((err) => (err instanceof ConditionFailedError ? raced(ctx, share.id, 'update it') : Promise.reject(err)));
-  return { status: 200, body: { share: shareDetail(updated) } };
+  return { status: 200, body: { share: shareDetail(updated, viewOf(ctx)) } };
 };
 
 export const deleteShare: Operation = async (ctx) => {
@@ -150,7 +259,7 @@ export const deleteShare: Operation = async (ctx) => {
   return { status: 202 };
 };
 
-const SHARE_ACTIONS = ['extend', 'shrink', 'reset_status', 'os-extend', 'os-shrink', 'os-reset_status'];
+const SHARE_ACTIONS = ['extend', 'shrink', 'reset_status', 'reset_task_state', 'os-extend', 'os-shrink', 'os-reset_status'];
 
 export const shareAction: Operation = async (ctx) => {
   const { action: key, value } = actionOf(ctx.body, SHARE_ACTIONS);
@@ -158,6 +267,19 @@ export const shareAction: Operation = async (ctx) => {
   const root = `${key}`;
   const share = await loadShare(ctx, ctx.params.id!);
   const { repository, storage } = ctx.deps;
+  if (action === 'reset_task_state') {
+    // `openstack share set --task-state` sends it; before 2.22 Manila has no such action (404)
+    if (!atLeast(ctx.version, RESET_TASK_STATE_MIN_VERSION)) {
+      throw notFound(`The reset_task_state action needs API microversion ${formatVersion(RESET_TASK_STATE_MIN_VERSION)} or later.`);
+    }
+    // admin-only, as Manila's default policy share:reset_task_state
+    assertMay(ctx.caller, 'reset_status', 'share:reset_task_state');
+    const body = validateResetTaskState(value, root);
+    const taskState = body.task_state !== undefined ? body.task_state : (body['os-task_state'] ?? null);
+    await repository.updateShare(share.id, { set: { task_state: taskState, updated_at: ctx.now() } })
+      .catch((err) => (err instanceof ConditionFailedError ? Promise.reject(notFound(`Share ${share.id} could not be found.`)) : Promise.reject(err)));
+    return { status: 202 };
+  }
   if (action === 'reset_status') {
     assertMay(ctx.caller, 'reset_status', 'share:reset_status');
     const status = parseShareStatus(validateResetStatus(value, root).status);
@@ -177,5 +299,5 @@ export const shareAction: Operation = async (ctx) => {
 export const shareExportLocations: Operation = async (ctx) => {
   const share = await loadShare(ctx, ctx.params.id!);
   assertMay(ctx.caller, 'show', 'share:export_locations');
-  return { status: 200, body: { export_locations: shareDetail(share).export_locations } };
+  return { status: 200, body: { export_locations: shareDetail(share, viewOf(ctx)).export_locations } };
 };

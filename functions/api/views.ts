@@ -2,6 +2,25 @@
 import { createHash } from 'node:crypto';
 import type { BackupRecord, ReportItem, RestoreRecord, ShareRecord } from '../domain/records.ts';
 import { backupSizeGiB } from '../domain/rules.ts';
+import { atLeast, type Microversion } from '../domain/microversion.ts';
+import { defaultShareType, findShareType, type ShareTypeConfig } from '../domain/share-types.ts';
+
+/** What a share's view needs beyond the record. */
+export interface ShareViewContext {
+  shareTypes: ShareTypeConfig;
+  version: Microversion;
+  /** for the share's links */
+  baseUrl: string;
+}
+
+const since = (view: ShareViewContext, minor: number) => atLeast(view.version, { major: 2, minor });
+
+/** The share's type: the recorded one, or the default for a share recorded before types existed. */
+function shareTypeOf(share: ShareRecord, view: ShareViewContext) {
+  const type = share.share_type_id === undefined ? defaultShareType(view.shareTypes) : findShareType(view.shareTypes, share.share_type_id);
+  // a type removed from the configuration after shares were made of it: its id stays, its name is unknown
+  return { id: type?.id ?? share.share_type_id ?? null, name: type?.name ?? null };
+}
 
 /** A stable id for a share's one export location (Manila gives export locations their own ids). */
 export function exportLocationId(shareId: string): string {
@@ -24,7 +43,16 @@ export function shareSummary(share: ShareRecord, baseUrl: string) {
   return { id: share.id, name: share.name, links: links(baseUrl, 'shares', share.id) };
 }
 
-export function shareDetail(share: ShareRecord) {
+/**
+ * Manila's share view at the requested microversion (manila/api/views/shares.py ViewBuilder.detail
+ * and its versioned modifiers), with what this service knows truthfully: no snapshots, replicas,
+ * groups, share networks or encryption here, so those fields are false or null. This service's own
+ * fields (user_id, task_state, source_backup_id, updated_at, export_locations) are kept at every
+ * version: clients of this service read them, and Manila clients ignore fields they do not know.
+ */
+export function shareDetail(share: ShareRecord, view: ShareViewContext) {
+  const type = shareTypeOf(share, view);
+  const locations = exportLocations(share);
   return {
     id: share.id,
     name: share.name,
@@ -39,7 +67,29 @@ export function shareDetail(share: ShareRecord) {
     updated_at: share.updated_at,
     source_backup_id: share.source_backup_id ?? null,
     task_state: share.task_state ?? null,
-    export_locations: exportLocations(share),
+    export_locations: locations,
+    metadata: { ...(share.metadata ?? {}) },
+    links: links(view.baseUrl, 'shares', share.id),
+    is_public: false,
+    snapshot_id: null,
+    share_network_id: null,
+    // before 2.6 share_type is the type's name; from 2.6 its id, the name in share_type_name
+    // (modify_share_type_field); volume_type stays the name at every version
+    share_type: since(view, 6) ? type.id : type.name,
+    ...(since(view, 6) ? { share_type_name: type.name } : {}),
+    volume_type: type.name,
+    ...(since(view, 9) ? {} : { export_location: locations[0]?.path ?? null }),
+    ...(since(view, 2) ? { snapshot_support: false } : {}),
+    ...(since(view, 10) ? { access_rules_status: 'active' } : {}),
+    ...(since(view, 11) ? { replication_type: null, has_replicas: false } : {}),
+    ...(since(view, 24) ? { create_share_from_snapshot_support: false } : {}),
+    ...(since(view, 27) ? { revert_to_snapshot_support: false } : {}),
+    ...(since(view, 31) ? { share_group_id: null, source_share_group_snapshot_member_id: null } : {}),
+    ...(since(view, 32) ? { mount_snapshot_support: false } : {}),
+    // a share is made whole when it is created (or by its restore, which has its own progress)
+    ...(since(view, 54) ? { progress: share.status === 'creating' ? '0%' : '100%' } : {}),
+    ...(since(view, 69) ? { is_soft_deleted: false, scheduled_to_be_deleted_at: null } : {}),
+    ...(since(view, 90) ? { encryption_key_ref: null } : {}),
   };
 }
 

@@ -7,6 +7,8 @@ export const ERROR_NAMES = {
   403: 'forbidden',
   404: 'itemNotFound',
   405: 'methodNotAllowed',
+  // Manila's Fault has no name for 406 and falls back to computeFault (manila/api/openstack/wsgi.py Fault._fault_names)
+  406: 'computeFault',
   409: 'conflictingRequest',
   413: 'overLimit',
   415: 'badMediaType',

@@ -1,6 +1,7 @@
 // Manila microversions: "X-OpenStack-Manila-API-Version: 2.91" (api.md "Common"). Absent means the
-// newest; "latest" is Manila's alias for it; outside MIN..MAX is a 404 (Manila's
-// VersionNotFoundForAPIMethod), a value that is not a version at all is a 400.
+// newest; "latest" is Manila's alias for it; outside MIN..MAX is a 406 with the supported range
+// (Manila's InvalidGlobalAPIVersion, answered as HTTPNotAcceptable by manila/api/openstack/wsgi.py
+// Resource._process_stack), a value that is not a version at all is a 400.
 import { ApiError, badRequest } from './errors.ts';
 
 export interface Microversion {
@@ -30,7 +31,7 @@ export function atLeast(v: Microversion, min: Microversion): boolean {
   return compareVersions(v, min) >= 0;
 }
 
-/** Parses the header's value; throws ApiError 400 (malformed) or 404 (unsupported). */
+/** Parses the header's value; throws ApiError 400 (malformed) or 406 (unsupported). */
 export function parseMicroversion(header: string | undefined): Microversion {
   if (header === undefined) return MAX_VERSION;
   const text = header.trim();
@@ -41,7 +42,7 @@ export function parseMicroversion(header: string | undefined): Microversion {
   }
   const version = { major: Number(match[1]), minor: Number(match[2]) };
   if (compareVersions(version, MIN_VERSION) < 0 || compareVersions(version, MAX_VERSION) > 0) {
-    throw new ApiError(404, `Version ${formatVersion(version)} is not supported by the API. Minimum is ${formatVersion(MIN_VERSION)} and maximum is ${formatVersion(MAX_VERSION)}.`);
+    throw new ApiError(406, `Version ${formatVersion(version)} is not supported by the API. Minimum is ${formatVersion(MIN_VERSION)} and maximum is ${formatVersion(MAX_VERSION)}.`);
   }
   return version;
 }

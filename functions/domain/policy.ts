@@ -1,6 +1,7 @@
 // Who may do what (api.md "Policy"). Pure: the caller's identity comes from the JWT claims that
 // API Gateway's authorizer verified; this module only interprets them.
-import { forbidden, unauthorized } from './errors.ts';
+import { validateClaims } from './claims.ts';
+import { forbidden } from './errors.ts';
 
 export type Role = 'reader' | 'member' | 'admin';
 
@@ -21,42 +22,27 @@ const MEMBER_ACTIONS: ReadonlySet<Action> = new Set([...READER_ACTIONS, 'create'
 const KNOWN_ROLES: readonly Role[] = ['reader', 'member', 'admin'];
 
 /**
- * Reads a roles claim in every shape it arrives in: a real array, API Gateway's rendering of an
- * array claim ("[member reader]"), a JSON array string, or a comma/space separated string.
+ * The roles a caller has: the names this service knows, matched exactly. "Admin" or " admin " is not
+ * admin: a role name that differs from Keystone's is a different role, and guessing would let a
+ * mistyped or hostile role grant more than was meant. Other names (Keystone tokens carry many) are ignored.
  */
-export function parseRoles(claim: unknown): Set<Role> {
-  let names: unknown[] = [];
-  if (Array.isArray(claim)) {
-    names = claim;
-  } else if (typeof claim === 'string') {
-    const text = claim.trim();
-    let parsed: unknown;
-    if (text.startsWith('[')) {
-      try {
-        parsed = JSON.parse(text);
-      } catch {
-        parsed = undefined;
-      }
-    }
-    names = Array.isArray(parsed) ? parsed : text.replace(/^\[|\]$/g, '').split(/[\s,]+/);
-  }
-  const roles = new Set<Role>();
-  for (const name of names) {
-    if (typeof name !== 'string') continue;
-    const role = name.trim().replace(/^["']|["']$/g, '').toLowerCase();
-    if ((KNOWN_ROLES as readonly string[]).includes(role)) roles.add(role as Role);
-  }
-  return roles;
+export function rolesFromNames(names: readonly string[]): Set<Role> {
+  return new Set(names.filter((name): name is Role => (KNOWN_ROLES as readonly string[]).includes(name)));
 }
 
-/** The caller from JWT claims; throws 401 when the claims do not name a user and a project. */
-export function callerFromClaims(claims: Record<string, unknown> | undefined): Caller {
-  const sub = claims?.sub;
-  const projectId = claims?.project_id;
-  if (typeof sub !== 'string' || sub === '' || typeof projectId !== 'string' || projectId === '') {
-    throw unauthorized('Authentication required: send a valid token (Authorization: Bearer <JWT> or X-Auth-Token) carrying sub and project_id.');
+/** The roles of a roles claim in any of the shapes functions/domain/claims.ts accepts; none when it is malformed. */
+export function parseRoles(claim: unknown): Set<Role> {
+  try {
+    return rolesFromNames(validateClaims({ sub: 'u', project_id: 'p', roles: claim }).roleNames);
+  } catch {
+    return new Set();
   }
-  return { userId: sub, projectId, roles: parseRoles(claims?.roles) };
+}
+
+/** The caller from JWT claims; throws 401 when the claims are missing, malformed or not yet (or no longer) valid. */
+export function callerFromClaims(claims: Record<string, unknown> | undefined, nowSeconds?: number): Caller {
+  const valid = validateClaims(claims, nowSeconds);
+  return { userId: valid.sub, projectId: valid.projectId, roles: rolesFromNames(valid.roleNames) };
 }
 
 export function isAdmin(caller: Caller): boolean {

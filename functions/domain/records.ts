@@ -32,6 +32,10 @@ export interface ShareRecord {
   updated_at: string;
   source_backup_id: string | null;
   task_state: string | null;
+  /** the share type's id (functions/domain/share-types.ts); absent on shares made before types existed, read as the default type */
+  share_type_id?: string;
+  /** Manila's share metadata: string keys and values (absent on shares made before it was kept) */
+  metadata?: Record<string, string>;
   /** storage backend that holds the share ("local" | "efs") */
   backend: string;
   /** where the share is mounted: locally the absolute directory, on AWS the NFS mount path */

@@ -8,7 +8,7 @@ import { createShare, tenant } from './tenant.ts';
 
 const ERROR_NAMES: Record<number, string> = {
   400: 'badRequest', 401: 'unauthorized', 403: 'forbidden', 404: 'itemNotFound', 405: 'methodNotAllowed',
-  409: 'conflictingRequest', 413: 'overLimit', 415: 'badMediaType', 422: 'unprocessableEntity',
+  406: 'computeFault', 409: 'conflictingRequest', 413: 'overLimit', 415: 'badMediaType', 422: 'unprocessableEntity',
 };
 
 let stack: Awaited<ReturnType<typeof startStack>>;
@@ -27,6 +27,7 @@ const ROUTES = [
   '/', '/v2', '/v2/{project}/shares', '/v2/shares', '/v2/shares/detail', '/v2/shares/{id}', '/v2/shares/{id}/action',
   '/v2/shares/{id}/export_locations', '/v2/share-backups', '/v2/share-backups/detail', '/v2/share-backups/{id}',
   '/v2/share-backups/{id}/action', '/v2/share-restores', '/v2/share-restores/{id}', '/v2/{project}/share-backups/{id}/action',
+  '/v2/types', '/v2/types/default', '/v2/types/{id}', '/v2/types/{id}/extra_specs', '/v2/shares/{id}/metadata', '/v2/shares/{id}/metadata/{id}',
 ];
 
 const idArb = fc.oneof(

@@ -131,7 +131,7 @@ describe('routing, versions and error shapes', () => {
     const plain = await f.call('GET', '/v2/shares', { headers: { 'X-OpenStack-Manila-API-Experimental': 'True' } });
     expect(plain.headers).toMatchObject({ 'X-OpenStack-Manila-API-Version': '2.91', Vary: 'X-OpenStack-Manila-API-Version', 'X-OpenStack-Manila-API-Experimental': 'True' });
     expect((await f.call('GET', '/v2/shares', { headers: { 'x-openstack-manila-api-version': 'two' } })).json.badRequest.code).toBe(400);
-    expect((await f.call('GET', '/v2/shares', { headers: { 'x-openstack-manila-api-version': '2.92' } })).status).toBe(404);
+    expect((await f.call('GET', '/v2/shares', { headers: { 'x-openstack-manila-api-version': '2.92' } })).status).toBe(406);
     expect((await f.call('GET', '/v2/shares', { headers: { 'x-openstack-manila-api-version': '2.0' } })).status).toBe(200);
     const old = await f.call('GET', '/v2/share-backups', { headers: { 'x-openstack-manila-api-version': '2.79' } });
     expect(old.status).toBe(404);
@@ -210,8 +210,11 @@ describe('shares', () => {
     expect(share.status).toBe('available');
     expect(existsSync(share.export_locations[0]!.path)).toBe(true);
     const shown = await f.call('GET', `/v2/shares/${share.id}`);
-    expect(Object.keys(shown.json.share).sort()).toEqual(['availability_zone', 'created_at', 'description', 'export_locations', 'id', 'name', 'project_id',
-      'share_proto', 'size', 'source_backup_id', 'status', 'task_state', 'updated_at', 'user_id']);
+    expect(Object.keys(shown.json.share).sort()).toEqual(['access_rules_status', 'availability_zone', 'create_share_from_snapshot_support', 'created_at',
+      'description', 'encryption_key_ref', 'export_locations', 'has_replicas', 'id', 'is_public', 'is_soft_deleted', 'links', 'metadata',
+      'mount_snapshot_support', 'name', 'progress', 'project_id', 'replication_type', 'revert_to_snapshot_support', 'scheduled_to_be_deleted_at',
+      'share_group_id', 'share_network_id', 'share_proto', 'share_type', 'share_type_name', 'size', 'snapshot_id', 'snapshot_support',
+      'source_backup_id', 'source_share_group_snapshot_member_id', 'status', 'task_state', 'updated_at', 'user_id', 'volume_type']);
     await f.share(MEMBER, { name: 'two' });
     await f.share(MEMBER, { name: 'three', share_proto: 'CIFS' });
     const page = await f.call('GET', '/v2/shares', { query: { limit: '2', sort_key: 'name', sort_dir: 'asc' } });
@@ -538,6 +541,10 @@ describe('no input gives a 500', () => {
     const path = fc.oneof(
       { weight: 6, arbitrary: fc.tuple(fc.constantFrom('shares', 'share-backups', 'share-restores'), ids, fc.constantFrom('', '/action', '/action', '/export_locations', '/x'))
         .map(([c, id, tail]) => `/v2/${c}/${id}${tail}`) },
+      // issue 20's routes: share types, share metadata
+      { weight: 3, arbitrary: fc.tuple(fc.constantFrom('types', 'shares'), fc.oneof(ids, fc.constant('5b9c8d7e-0a1f-4c3b-9e2d-6f1a2b3c4d5e'), fc.constant('default')),
+        fc.constantFrom('', '/extra_specs', '/extra_specs/snapshot_support', '/metadata', '/metadata/k', '/metadata/%E0', '/action'))
+        .map(([c, id, tail]) => `/v2/${c}/${id}${tail}`) },
       { weight: 3, arbitrary: fc.tuple(fc.constantFrom('/v2', '/v2/alpha', '/v2/beta', '/'), fc.constantFrom('', '/shares', '/share-backups', '/share-backups/detail', '/shares/detail', '/share-restores'))
         .map(([a, b]) => `${a}${b}`) },
       { weight: 1, arbitrary: fc.webPath() },
@@ -548,21 +555,25 @@ describe('no input gives a 500', () => {
       fc.jsonValue().map((v) => ({ json: v })),
       fc.constantFrom(null, 0, 'x', [], true, {}).map((v) => ({ json: v })),
       fc.record({
-        key: fc.constantFrom('share', 'share_backup', 'restore', 'extend', 'shrink', 'reset_status', 'os-extend'),
+        key: fc.constantFrom('share', 'share_backup', 'restore', 'extend', 'shrink', 'reset_status', 'os-extend', 'reset_task_state', 'metadata', 'share_type'),
         value: fc.oneof(fc.jsonValue(), fc.constantFrom(null, 'x', 3, [], {}), fc.record({ share_id: fc.oneof(ids, fc.jsonValue()), new_size: fc.oneof(fc.integer(), fc.jsonValue()),
           status: fc.oneof(fc.constantFrom('available', 'error', 'creating'), fc.jsonValue()), size: fc.oneof(fc.integer(), fc.jsonValue()),
           share_proto: fc.oneof(fc.constantFrom('NFS', 'cifs'), fc.jsonValue()), backup_id: fc.oneof(ids, fc.jsonValue()), name: fc.jsonValue(),
-          backup_options: fc.oneof(fc.record({ backup_type: fc.oneof(fc.constantFrom('nfs', 'legacy'), fc.jsonValue()) }), fc.jsonValue()) }, { requiredKeys: [] })),
+          backup_options: fc.oneof(fc.record({ backup_type: fc.oneof(fc.constantFrom('nfs', 'legacy'), fc.jsonValue()) }), fc.jsonValue()),
+          task_state: fc.oneof(fc.constantFrom(null, 'migration_error'), fc.jsonValue()), metadata: fc.jsonValue(), k: fc.jsonValue(),
+          share_type: fc.oneof(fc.constantFrom('default', 'nope', UNKNOWN), fc.jsonValue()), is_public: fc.jsonValue() }, { requiredKeys: [] })),
       }).map(({ key, value }) => ({ json: { [key]: value } })),
     );
     const identity = fc.oneof(
       { weight: 6, arbitrary: fc.constantFrom<Identity | null>(MEMBER, ADMIN) },
-      { weight: 2, arbitrary: fc.constantFrom<Identity | null>(READER, OTHER, null, { project: 'alpha', roles: 12 }, { project: 'alpha', roles: '["admin"' }) },
+      { weight: 2, arbitrary: fc.constantFrom<Identity | null>(READER, OTHER, null, { project: 'alpha', roles: 12 }, { project: 'alpha', roles: '["admin"' },
+        { project: 'alpha', roles: '[ admin ]' }, { project: 'a/../b', roles: '[member]' }, { project: 'alpha', roles: '[1 2]' }) },
     );
     const headers = fc.option(fc.dictionary(fc.constantFrom('x-openstack-manila-api-version', 'X-OpenStack-Manila-API-Experimental', 'content-type'),
       fc.oneof(fc.string(), fc.constantFrom('2.79', '2.80', '2.90', '2.91', 'latest', '1.0', '2.'))), { nil: undefined });
-    const query = fc.option(fc.dictionary(fc.constantFrom('limit', 'offset', 'sort_key', 'sort_dir', 'all_tenants', 'share_id', 'status', 'name'),
-      fc.oneof(fc.string(), fc.constantFrom('1', '0', 'name', 'asc', share.id))), { nil: undefined });
+    const query = fc.option(fc.dictionary(fc.constantFrom('limit', 'offset', 'sort_key', 'sort_dir', 'all_tenants', 'share_id', 'status', 'name',
+      'name~', 'is_soft_deleted', 'is_public', 'metadata', 'extra_specs', 'with_count', 'share_type_id', 'snapshot_id', 'export_location_path', 'q'),
+      fc.oneof(fc.string(), fc.constantFrom('1', '0', 'name', 'asc', share.id, "{'k': 'v'}", '{"k": 1}', "{'k': 'v',}"))), { nil: undefined });
     await fc.assert(fc.asyncProperty(
       fc.oneof({ weight: 8, arbitrary: fc.constantFrom('GET', 'POST', 'PUT', 'DELETE') }, { weight: 1, arbitrary: fc.constantFrom('PATCH', 'HEAD', 'OPTIONS', 'get') }),
       path, body, identity, headers, query,

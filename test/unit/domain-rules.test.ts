@@ -35,9 +35,9 @@ describe('microversion', () => {
     expect(parseMicroversion(' 2.80 ')).toEqual({ major: 2, minor: 80 });
     expect(codeOf(() => parseMicroversion('2'))).toBe(400);
     expect(codeOf(() => parseMicroversion('2.x'))).toBe(400);
-    expect(codeOf(() => parseMicroversion('2.92'))).toBe(404);
-    expect(codeOf(() => parseMicroversion('1.9'))).toBe(404);
-    expect(codeOf(() => parseMicroversion('3.0'))).toBe(404);
+    expect(codeOf(() => parseMicroversion('2.92'))).toBe(406);
+    expect(codeOf(() => parseMicroversion('1.9'))).toBe(406);
+    expect(codeOf(() => parseMicroversion('3.0'))).toBe(406);
     expect(atLeast(parseMicroversion('2.9'), BACKUPS_MIN_VERSION)).toBe(false);
     expect(atLeast(parseMicroversion('2.80'), BACKUPS_MIN_VERSION)).toBe(true);
   });
@@ -48,9 +48,14 @@ describe('roles and policy', () => {
     ['[member reader]', ['member', 'reader']],
     [['admin'], ['admin']],
     ['["member","reader"]', ['member', 'reader']],
-    ['member, reader', ['member', 'reader']],
+    ['member,reader', ['member', 'reader']],
     ['member reader', ['member', 'reader']],
-    ['[Member]', ['member']],
+    // names are exact (issue 20): another spelling is another role, and whitespace makes the claim malformed
+    ['[Member]', []],
+    ['Admin', []],
+    [[' admin '], []],
+    ['[ admin ]', []],
+    ['member, reader', []],
     ['[superuser]', []],
     [42, []],
   ])('reads roles %j', (claim, roles) => {
@@ -84,12 +89,12 @@ describe('list queries', () => {
     const filtered = applyListQuery(rows, parseListQuery({ status: 'available', sort_key: 'size', sort_dir: 'asc' }, spec));
     expect(filtered.items.map((r) => r.id)).toEqual(['c', 'a']);
     const page = applyListQuery(rows, parseListQuery({ limit: '2', offset: '1' }, spec));
-    expect(page).toEqual({ items: [rows[2], rows[0]], nextOffset: 3 });
+    expect(page).toEqual({ items: [rows[2], rows[0]], nextOffset: 3, total: 3 });
     expect(applyListQuery(rows, parseListQuery({ limit: '5' }, spec)).nextOffset).toBeUndefined();
     expect(parseListQuery({ limit: '5000' }, spec).limit).toBe(1000);
   });
 
-  it.each([{ limit: 'x' }, { offset: '-1' }, { sort_key: 'secret' }, { sort_dir: 'up' }, { all_tenants: 'maybe' }])('refuses %j', (q) => {
+  it.each([{ limit: 'x' }, { offset: '-1' }, { sort_key: 'secret' }, { sort_dir: 'up' }, { all_tenants: 'maybe' }, { colour: 'red' }])('refuses %j', (q) => {
     expect(codeOf(() => parseListQuery(q, spec))).toBe(400);
   });
 });

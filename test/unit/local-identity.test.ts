@@ -80,3 +80,45 @@ describe('local identity', () => {
     await expect(identity.verifyToken(foreign)).rejects.toThrow();
   });
 });
+
+describe('strict claims (issue 20): a token whose claims are malformed is refused with a message naming the claim', () => {
+  async function signer() {
+    const dir = freshDir();
+    const identity = await openIdentity(dir);
+    const stored = JSON.parse(readFileSync(join(dir, SIGNING_KEY_FILE), 'utf8')) as { privateJwk: Record<string, string> };
+    const { importJWK } = await import('jose');
+    const key = await importJWK(stored.privateJwk, 'ES256');
+    const sign = (claims: Record<string, unknown>, iat?: number) => {
+      const jwt = new SignJWT(claims).setProtectedHeader({ alg: 'ES256' }).setSubject('u').setIssuer(TOKEN_ISSUER).setAudience(TOKEN_AUDIENCE);
+      if (iat !== undefined) jwt.setIssuedAt(iat);
+      return jwt.setExpirationTime(Math.floor(Date.now() / 1000) + 3600).sign(key);
+    };
+    return { identity, sign };
+  }
+
+  it.each([
+    [{ project_id: ['a', 'b'], roles: ['member'] }, /project_id/],
+    [{ project_id: 42, roles: ['member'] }, /project_id/],
+    [{ project_id: 'a/../b', roles: ['member'] }, /project_id/],
+    [{ project_id: 'p', roles: [' admin '] }, /role name/],
+    [{ project_id: 'p', roles: 'admin, member' }, /role name/],
+    [{ project_id: 'p', roles: [42] }, /roles/],
+    [{ roles: ['member'] }, /project_id/],
+  ])('refuses %j', async (claims, message) => {
+    const { identity, sign } = await signer();
+    await expect(identity.verifyToken(await sign(claims))).rejects.toThrow(message);
+  });
+
+  it('refuses an iat a year ahead, accepts one within the clock skew; "Admin" verifies but is not a role the API grants', async () => {
+    const { identity, sign } = await signer();
+    const now = Math.floor(Date.now() / 1000);
+    await expect(identity.verifyToken(await sign({ project_id: 'p', roles: ['member'] }, now + 365 * 86400))).rejects.toThrow(/iat|issued in the future/);
+    await expect(identity.verifyToken(await sign({ project_id: 'p', roles: ['member'] }, now + 30))).resolves.toMatchObject({ project_id: 'p' });
+    await expect(identity.verifyToken(await sign({ project_id: 'p', roles: ['Admin'] }))).resolves.toMatchObject({ roles: ['Admin'] });
+  });
+
+  it('mintToken refuses a project id the API would refuse', async () => {
+    const identity = await openIdentity(freshDir());
+    await expect(identity.mintToken({ project: 'a/../b', roles: ['member'] })).rejects.toThrow(/project id/);
+  });
+});

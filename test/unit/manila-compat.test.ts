@@ -1,0 +1,330 @@
+// Issue 20, "Real OpenStack clients work unchanged": what python-manilaclient and the openstack CLI
+// send, and what they expect back, against the API handler with an in-memory repository. Each test
+// names the upstream file and function whose behaviour it pins.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { APIGatewayProxyEventV2WithJWTAuthorizer } from 'aws-lambda';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { InMemoryRepository } from '../../functions/adapters/repository-memory.ts';
+import type { WorkflowStarter } from '../../functions/adapters/starter.ts';
+import { LocalStorageBackend } from '../../functions/adapters/storage-local.ts';
+import type { ApiDependencies } from '../../functions/api/context.ts';
+import { handleRequest } from '../../functions/api/handler.ts';
+import { DEFAULT_DRIVER_CONFIG } from '../../functions/domain/drivers.ts';
+import { DEFAULT_SHARE_TYPE_ID, parseShareTypeConfig, type ShareTypeConfig } from '../../functions/domain/share-types.ts';
+
+const MEMBER = { sub: 'user-alpha', project_id: 'alpha', roles: ['member', 'reader'] };
+const ADMIN = { sub: 'user-admin', project_id: 'admin', roles: ['admin', 'member', 'reader'] };
+
+const GOLD_ID = '11111111-2222-4333-8444-555555555555';
+const SECRET_ID = '66666666-7777-4888-8999-aaaaaaaaaaaa';
+const TWO_TYPES: ShareTypeConfig = parseShareTypeConfig({
+  default_type: 'default',
+  types: [
+    { id: DEFAULT_SHARE_TYPE_ID, name: 'default' },
+    { id: GOLD_ID, name: 'gold', description: 'the fast one', extra_specs: { 'capabilities:tier': 'gold' } },
+    { id: SECRET_ID, name: 'secret', is_public: false },
+  ],
+});
+
+const noStarter: WorkflowStarter = {
+  startRestore: async () => 'arn:restore',
+  startBackup: async () => 'arn:backup',
+};
+
+type Claims = Record<string, unknown>;
+
+function fixture(shareTypes: ShareTypeConfig = TWO_TYPES) {
+  const root = mkdtempSync(join(tmpdir(), 'manila-compat-'));
+  onTestFinished(() => rmSync(root, { recursive: true, force: true }));
+  const repository = new InMemoryRepository();
+  const deps: ApiDependencies = {
+    repository, starter: noStarter, storage: new LocalStorageBackend(root),
+    settings: { drivers: DEFAULT_DRIVER_CONFIG, availabilityZone: 'nova', backupQuota: 10, shareTypes },
+  };
+  const call = async (method: string, path: string, options: { claims?: Claims | null; body?: unknown; version?: string; query?: Record<string, string> } = {}) => {
+    const claims = options.claims === undefined ? MEMBER : options.claims;
+    const event = {
+      version: '2.0', routeKey: '$default', rawPath: path, rawQueryString: new URLSearchParams(options.query ?? {}).toString(),
+      headers: { host: 'api.test', ...(options.version ? { 'x-openstack-manila-api-version': options.version } : {}) },
+      queryStringParameters: options.query,
+      requestContext: {
+        http: { method, path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'test' },
+        authorizer: claims === null ? undefined : { jwt: { claims, scopes: [] } },
+      },
+      body: options.body === undefined ? undefined : JSON.stringify(options.body),
+      isBase64Encoded: false,
+    } as unknown as APIGatewayProxyEventV2WithJWTAuthorizer;
+    const res = await handleRequest(event, () => deps);
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests inspect free-form JSON
+    const json: any = typeof res.body === 'string' && res.body !== '' ? JSON.parse(res.body) : undefined;
+    return { status: res.statusCode ?? 0, headers: (res.headers ?? {}) as Record<string, string>, json };
+  };
+  const createShare = async (extra: Record<string, unknown> = {}, claims: Claims = MEMBER) => {
+    const res = await call('POST', '/v2/alpha/shares'.replace('alpha', String(claims.project_id)), { claims, body: { share: { share_proto: 'NFS', size: 1, ...extra } } });
+    if (res.status !== 202) throw new Error(`share create: ${res.status} ${JSON.stringify(res.json)}`);
+    return res.json.share;
+  };
+  return { call, createShare, repository };
+}
+
+describe('share types (manila/api/v2/share_types.py, manila/api/views/types.py)', () => {
+  it('GET types/default answers the default type: `openstack share create NFS 1` without --share-type asks for it (manilaclient/osc/v2/share.py CreateShare.take_action)', async () => {
+    const f = fixture();
+    const res = await f.call('GET', '/v2/alpha/types/default', { version: '2.91' });
+    expect(res.status).toBe(200);
+    expect(res.json.share_type).toEqual({
+      id: DEFAULT_SHARE_TYPE_ID, name: 'default',
+      extra_specs: {
+        driver_handles_share_servers: 'False', snapshot_support: 'False', create_share_from_snapshot_support: 'False',
+        revert_to_snapshot_support: 'False', mount_snapshot_support: 'False',
+      },
+      required_extra_specs: { driver_handles_share_servers: 'False' },
+      'share_type_access:is_public': true,
+      description: null,
+      is_default: true,
+    });
+    // ViewBuilder.show returns the same dict under both keys
+    expect(res.json.volume_type).toEqual(res.json.share_type);
+  });
+
+  it('lists public types for a member, all for an admin; the view follows the microversion (is_public key 2.7, description 2.41, is_default 2.46)', async () => {
+    const f = fixture();
+    const member = await f.call('GET', '/v2/alpha/types');
+    expect(member.json.share_types.map((t: { name: string }) => t.name)).toEqual(['default', 'gold']);
+    // an admin sees the public types unless asking for is_public=all (what manilaclient sends) or false
+    const admin = await f.call('GET', '/v2/admin/types', { claims: ADMIN, query: { is_public: 'all' } });
+    expect(admin.json.share_types.map((t: { name: string }) => t.name)).toEqual(['default', 'gold', 'secret']);
+    expect((await f.call('GET', '/v2/admin/types', { claims: ADMIN })).json.share_types).toHaveLength(2);
+    expect((await f.call('GET', '/v2/admin/types', { claims: ADMIN, query: { is_public: 'false' } })).json.share_types.map((t: { name: string }) => t.name)).toEqual(['secret']);
+    expect((await f.call('GET', '/v2/alpha/types', { query: { is_public: 'all' } })).json.share_types).toHaveLength(2);
+    expect((await f.call('GET', '/v2/alpha/types', { query: { extra_specs: "{'capabilities:tier': 'gold'}" } })).json.share_types.map((t: { name: string }) => t.name)).toEqual(['gold']);
+    expect((await f.call('GET', '/v2/alpha/types', { version: '2.42', query: { extra_specs: "{'a': 'b'}" } })).status).toBe(400);
+    expect((await f.call('GET', '/v2/alpha/types', { query: { is_public: 'maybe' } })).status).toBe(400);
+    expect((await f.call('GET', '/v2/alpha/types', { query: { colour: 'red' } })).status).toBe(400);
+    // the client's name lookup (manilaclient/base.py ManagerWithFind.findall) sends all_tenants=1
+    expect((await f.call('GET', '/v2/alpha/types', { query: { all_tenants: '1', is_public: 'all' } })).json.share_types).toHaveLength(2);
+    const old = await f.call('GET', `/v2/alpha/types/${GOLD_ID}`, { version: '2.6' });
+    expect(Object.keys(old.json.share_type).sort()).toEqual(['extra_specs', 'id', 'name', 'os-share-type-access:is_public', 'required_extra_specs']);
+    const mid = await f.call('GET', `/v2/alpha/types/${GOLD_ID}`, { version: '2.41' });
+    expect(mid.json.share_type).toMatchObject({ description: 'the fast one', 'share_type_access:is_public': true });
+    expect(mid.json.share_type).not.toHaveProperty('is_default');
+    const now = await f.call('GET', `/v2/alpha/types/${GOLD_ID}`);
+    expect(now.json.share_type).toMatchObject({ is_default: false, extra_specs: { 'capabilities:tier': 'gold', snapshot_support: 'False' } });
+    expect((await f.call('GET', `/v2/alpha/types/${GOLD_ID}/extra_specs`)).json.extra_specs).toMatchObject({ 'capabilities:tier': 'gold' });
+    expect((await f.call('GET', `/v2/alpha/types/${GOLD_ID}/extra_specs/snapshot_support`)).json).toEqual({ snapshot_support: 'False' });
+    // a private type is not found for a member, like an unknown one; a name is not an id in the path
+    expect((await f.call('GET', `/v2/alpha/types/${SECRET_ID}`)).status).toBe(404);
+    expect((await f.call('GET', '/v2/alpha/types/00000000-0000-4000-8000-000000000000')).json.itemNotFound.message).toBe('Share type not found.');
+    expect((await f.call('GET', '/v2/alpha/types/gold')).status).toBe(404);
+  });
+
+  it('type changes: a member 403 (policy), an admin 405 naming SHARE_TYPES', async () => {
+    const f = fixture();
+    expect((await f.call('POST', '/v2/alpha/types', { body: { share_type: { name: 'x' } } })).status).toBe(403);
+    expect((await f.call('DELETE', `/v2/alpha/types/${GOLD_ID}`)).status).toBe(403);
+    const admin = await f.call('POST', `/v2/admin/types/${GOLD_ID}/extra_specs`, { claims: ADMIN, body: { extra_specs: { a: 'b' } } });
+    expect(admin.status).toBe(405);
+    expect(admin.json.methodNotAllowed.message).toContain('SHARE_TYPES');
+  });
+
+  it('a share records its type: default without share_type, by name or id otherwise; unknown or private is 404 "Share type not found." (manila/api/v2/shares.py ShareMixin._create)', async () => {
+    const f = fixture();
+    const plain = await f.createShare();
+    expect(plain).toMatchObject({ share_type: DEFAULT_SHARE_TYPE_ID, share_type_name: 'default' });
+    expect(await f.createShare({ share_type: 'gold' })).toMatchObject({ share_type: GOLD_ID, share_type_name: 'gold' });
+    expect(await f.createShare({ share_type: GOLD_ID })).toMatchObject({ share_type: GOLD_ID, share_type_name: 'gold' });
+    const unknown = await f.call('POST', '/v2/alpha/shares', { body: { share: { share_proto: 'NFS', size: 1, share_type: 'platinum' } } });
+    expect(unknown.status).toBe(404);
+    expect(unknown.json.itemNotFound.message).toBe('Share type not found.');
+    expect((await f.call('POST', '/v2/alpha/shares', { body: { share: { share_proto: 'NFS', size: 1, share_type: 'secret' } } })).status).toBe(404);
+    expect((await f.call('GET', `/v2/alpha/shares/${plain.id}`)).json.share.share_type_name).toBe('default');
+  });
+
+  it('a share type configuration may not claim what the service lacks', () => {
+    expect(() => parseShareTypeConfig({ types: [{ id: GOLD_ID, name: 'g', extra_specs: { snapshot_support: 'True' } }] })).toThrow(/snapshot_support/);
+    expect(() => parseShareTypeConfig({ types: [{ id: 'nope', name: 'g' }] })).toThrow(/UUID/);
+    expect(() => parseShareTypeConfig({ default_type: 'x', types: [{ id: GOLD_ID, name: 'g' }] })).toThrow(/default_type/);
+  });
+});
+
+describe('list filters: honoured with Manila\'s meaning or a 400, never ignored', () => {
+  it('is_soft_deleted=True lists nothing (no recycle bin), so the client\'s merged name lookup finds each share once (manilaclient/base.py ManagerWithFind.findall, 2.69+)', async () => {
+    const f = fixture();
+    await f.createShare({ name: 'x' });
+    // what findall sends: the plain list, then all_tenants=1&is_soft_deleted=True
+    const plain = await f.call('GET', '/v2/alpha/shares/detail', { query: { is_public: 'True', name: 'x' } });
+    const soft = await f.call('GET', '/v2/alpha/shares/detail', { query: { all_tenants: '1', is_soft_deleted: 'True', is_public: 'True' } });
+    expect(plain.json.shares).toHaveLength(1);
+    expect(soft.json.shares).toEqual([]);
+    expect((await f.call('GET', '/v2/alpha/shares', { query: { is_soft_deleted: 'false' } })).json.shares).toHaveLength(1);
+    expect((await f.call('GET', '/v2/alpha/shares', { query: { is_soft_deleted: 'maybe' } })).status).toBe(400);
+  });
+
+  it('an unknown parameter is a 400 naming it; the client\'s own filters mean what they mean on Manila (manilaclient/osc/v2/share.py ListShare)', async () => {
+    const f = fixture();
+    const a = await f.createShare({ name: 'alpha-one', description: 'First Share' });
+    await f.createShare({ name: 'beta', share_type: 'gold' });
+    const bad = await f.call('GET', '/v2/alpha/shares', { query: { colour: 'red' } });
+    expect(bad.status).toBe(400);
+    expect(bad.json.badRequest.message).toContain('"colour"');
+    const names = async (query: Record<string, string>) =>
+      (await f.call('GET', '/v2/alpha/shares/detail', { query })).json.shares.map((s: { name: string }) => s.name).sort();
+    expect(await names({ 'name~': 'ALPHA' })).toEqual(['alpha-one']);
+    expect(await names({ 'description~': 'first' })).toEqual(['alpha-one']);
+    expect(await names({ share_type_id: GOLD_ID })).toEqual(['beta']);
+    expect(await names({ extra_specs: "{'capabilities:tier': 'gold'}" })).toEqual(['beta']);
+    expect(await names({ snapshot_id: '00000000-0000-4000-8000-000000000000' })).toEqual([]);
+    expect(await names({ share_network_id: 'n' })).toEqual([]);
+    expect(await names({ export_location_path: a.export_locations[0].path })).toEqual(['alpha-one']);
+    expect(await names({ export_location_id: a.export_locations[0].id })).toEqual(['alpha-one']);
+    expect(await names({ sort_key: 'availability_zone_id' })).toHaveLength(2);
+    expect((await f.call('GET', '/v2/alpha/shares', { query: { with_count: 'true', limit: '1' } })).json.count).toBe(2);
+    expect((await f.call('GET', '/v2/alpha/shares', { query: { metadata: 'not a dict' } })).status).toBe(400);
+  });
+
+  it('public shares are refused on create and update rather than silently kept private', async () => {
+    const f = fixture();
+    const bad = await f.call('POST', '/v2/alpha/shares', { body: { share: { share_proto: 'NFS', size: 1, is_public: true } } });
+    expect(bad.status).toBe(400);
+    expect(bad.json.badRequest.message).toContain('is_public');
+    const share = await f.createShare({ is_public: false });
+    expect((await f.call('PUT', `/v2/alpha/shares/${share.id}`, { body: { share: { is_public: true } } })).status).toBe(400);
+  });
+
+  it('backup list: name~, description~ and description as manilaclient/osc/v2/share_backups.py ListShareBackup sends them; unknown is 400', async () => {
+    const f = fixture();
+    const share = await f.createShare();
+    const res = await f.call('POST', '/v2/alpha/share-backups', { body: { share_backup: { share_id: share.id, name: 'Nightly', description: 'every night' } } });
+    expect(res.status).toBe(202);
+    const names = async (query: Record<string, string>) =>
+      (await f.call('GET', '/v2/alpha/share-backups', { query })).json.share_backups.map((b: { name: string }) => b.name);
+    expect(await names({ 'name~': 'night' })).toEqual(['Nightly']);
+    expect(await names({ description: 'every night' })).toEqual(['Nightly']);
+    expect(await names({ 'description~': 'day' })).toEqual([]);
+    expect((await f.call('GET', '/v2/alpha/share-backups', { query: { host: 'h' } })).status).toBe(400);
+  });
+});
+
+describe('reset_task_state (manila/api/v2/shares.py ShareController.reset_task_state, manilaclient/v2/shares.py ShareManager.reset_task_state)', () => {
+  it('`openstack share set --task-state` body: an admin resets it (202); a member is refused (403); before 2.22 there is no such action (404)', async () => {
+    const f = fixture();
+    const share = await f.createShare();
+    await f.repository.updateShare(share.id, { set: { task_state: 'data_copying_error' } });
+    const member = await f.call('POST', `/v2/alpha/shares/${share.id}/action`, { body: { reset_task_state: { task_state: null } } });
+    expect(member.status).toBe(403);
+    expect(member.json.forbidden.message).toContain('share:reset_task_state');
+    expect((await f.call('POST', `/v2/admin/shares/${share.id}/action`, { claims: ADMIN, version: '2.21', body: { reset_task_state: { task_state: null } } })).status).toBe(404);
+    const ok = await f.call('POST', `/v2/admin/shares/${share.id}/action`, { claims: ADMIN, body: { reset_task_state: { task_state: null } } });
+    expect(ok.status).toBe(202);
+    expect((await f.call('GET', `/v2/alpha/shares/${share.id}`)).json.share.task_state).toBeNull();
+    expect((await f.call('POST', `/v2/admin/shares/${share.id}/action`, { claims: ADMIN, body: { reset_task_state: { 'os-task_state': 'migration_error' } } })).status).toBe(202);
+    expect((await f.call('GET', `/v2/alpha/shares/${share.id}`)).json.share.task_state).toBe('migration_error');
+    const bad = await f.call('POST', `/v2/admin/shares/${share.id}/action`, { claims: ADMIN, body: { reset_task_state: { task_state: 'dancing' } } });
+    expect(bad.status).toBe(400);
+    expect(bad.json.badRequest.message).toContain('reset_task_state.task_state');
+  });
+});
+
+describe('microversions and views', () => {
+  it('an out-of-range microversion is a 406 naming the supported range (manila/api/openstack/wsgi.py Resource._process_stack, InvalidGlobalAPIVersion)', async () => {
+    const f = fixture();
+    const res = await f.call('GET', '/v2/alpha/shares', { version: '2.95' });
+    expect(res.status).toBe(406);
+    expect(res.json.computeFault).toEqual({ code: 406, message: 'Version 2.95 is not supported by the API. Minimum is 2.0 and maximum is 2.91.' });
+  });
+
+  it('the backup list\'s next link is share_backup_links (manila/api/views/share_backups.py _collection_links)', async () => {
+    const f = fixture();
+    const share = await f.createShare();
+    await f.call('POST', '/v2/alpha/share-backups', { body: { share_backup: { share_id: share.id } } });
+    const res = await f.call('GET', '/v2/alpha/share-backups', { query: { limit: '1' } });
+    expect(res.json.share_backup_links[0]).toMatchObject({ rel: 'next' });
+    expect(res.json).not.toHaveProperty('share_backups_links');
+  });
+
+  it('the share view follows the microversion as manila/api/views/shares.py ViewBuilder.detail builds it', async () => {
+    const f = fixture();
+    const share = await f.createShare({ share_type: 'gold', metadata: { team: 'storage' } });
+    const at = async (version: string) => (await f.call('GET', `/v2/alpha/shares/${share.id}`, { version })).json.share;
+    const v2_0 = await at('2.0');
+    expect(v2_0).toMatchObject({ share_type: 'gold', volume_type: 'gold', is_public: false, metadata: { team: 'storage' }, export_location: expect.any(String) });
+    expect(v2_0).not.toHaveProperty('share_type_name');
+    expect(v2_0).not.toHaveProperty('snapshot_support');
+    expect(v2_0.links[0]).toEqual({ rel: 'self', href: `http://api.test/v2/alpha/shares/${share.id}` });
+    const v2_6 = await at('2.6');
+    expect(v2_6).toMatchObject({ share_type: GOLD_ID, share_type_name: 'gold', snapshot_support: false, export_location: expect.any(String) });
+    const v2_9 = await at('2.9');
+    expect(v2_9).not.toHaveProperty('export_location');
+    expect(v2_9).not.toHaveProperty('access_rules_status');
+    const v2_54 = await at('2.54');
+    expect(v2_54).toMatchObject({ access_rules_status: 'active', has_replicas: false, create_share_from_snapshot_support: false,
+      revert_to_snapshot_support: false, mount_snapshot_support: false, share_group_id: null, progress: '100%' });
+    expect(v2_54).not.toHaveProperty('is_soft_deleted');
+    expect(await at('2.91')).toMatchObject({ is_soft_deleted: false, scheduled_to_be_deleted_at: null, encryption_key_ref: null });
+  });
+
+  it('share metadata: on create, the six routes of manila/api/v2/router.py "share_metadata" (metadata.py MetadataController), and the metadata list filter', async () => {
+    const f = fixture();
+    const share = await f.createShare({ metadata: { a: '1' } });
+    await f.createShare({ name: 'other' });
+    const base = `/v2/alpha/shares/${share.id}/metadata`;
+    expect((await f.call('GET', base)).json).toEqual({ metadata: { a: '1' } });
+    expect((await f.call('POST', base, { body: { metadata: { b: '2' } } })).json).toEqual({ metadata: { a: '1', b: '2' } });
+    expect((await f.call('GET', `${base}/b`)).json).toEqual({ meta: { b: '2' } });
+    expect((await f.call('GET', '/v2/alpha/shares', { query: { metadata: "{'b': '2'}" } })).json.shares.map((s: { id: string }) => s.id)).toEqual([share.id]);
+    expect((await f.call('PUT', `${base}/b`, { body: { metadata: { b: '3' } } })).json).toEqual({ metadata: { a: '1', b: '3' } });
+    expect((await f.call('PUT', `${base}/b`, { body: { metadata: { c: '3' } } })).json.badRequest.message).toBe('Request body and URI mismatch.');
+    expect((await f.call('PUT', base, { body: { metadata: { z: '26' } } })).json).toEqual({ metadata: { z: '26' } });
+    expect((await f.call('DELETE', `${base}/z`)).status).toBe(200);
+    expect((await f.call('GET', `${base}/z`)).status).toBe(404);
+    expect((await f.call('DELETE', `${base}/z`)).status).toBe(404);
+    expect((await f.call('POST', base, { body: { metadata: { k: 5 } } })).status).toBe(400);
+    expect((await f.call('POST', base, { body: { metadata: { ['k'.repeat(256)]: 'v' } } })).status).toBe(400);
+    expect((await f.call('POST', '/v2/alpha/shares', { body: { share: { share_proto: 'NFS', size: 1, metadata: { k: ['v'] } } } })).status).toBe(400);
+    // a reader may read metadata but not change it
+    const reader = { ...MEMBER, roles: ['reader'] };
+    expect((await f.call('GET', base, { claims: reader })).status).toBe(200);
+    expect((await f.call('POST', base, { claims: reader, body: { metadata: { x: 'y' } } })).status).toBe(403);
+  });
+});
+
+describe('strict identity (functions/domain/claims.ts): the claims API Gateway passes on are validated, failures are 401', () => {
+  it.each([
+    [{ sub: 'u', project_id: 'alpha', roles: 'Admin' }, 403],
+    [{ sub: 'u', project_id: 'alpha', roles: '[ admin ]' }, 401],
+    [{ sub: 'u', project_id: '[a b]', roles: '[member]' }, 401],
+    [{ sub: 'u', project_id: 'a/../b', roles: '[member]' }, 401],
+    [{ sub: 'u', project_id: 'alpha', roles: '[member]', iat: String(Math.floor(Date.now() / 1000) + 365 * 86400) }, 401],
+    [{ sub: 'u', project_id: 'alpha', roles: '[member]', nbf: 'soon' }, 401],
+    [{ sub: '', project_id: 'alpha', roles: '[member]' }, 401],
+  ])('claims %j → %i on an admin-only action', async (claims, status) => {
+    const f = fixture();
+    const share = await f.createShare();
+    const res = await f.call('POST', `/v2/shares/${share.id}/action`, { claims, body: { reset_status: { status: 'error' } } });
+    expect(res.status).toBe(status);
+    if (status === 401) expect(res.json.unauthorized.message).toMatch(/^(Invalid token|Authentication required)/);
+  });
+
+  it('an exact admin with a fresh iat passes', async () => {
+    const f = fixture();
+    const share = await f.createShare();
+    const claims = { sub: 'u', project_id: 'admin', roles: '[admin]', iat: String(Math.floor(Date.now() / 1000)) };
+    expect((await f.call('POST', `/v2/shares/${share.id}/action`, { claims, body: { reset_status: { status: 'error' } } })).status).toBe(202);
+  });
+});
+
+const UUID_X = '12345678-1234-4234-8234-123456789abc';
+
+describe('share create: what manilaclient/v2/shares.py ShareManager.create may send', () => {
+  it('null snapshot_id, share_network_id, scheduler_hints are fine; a value is a 400 saying why, not ignored', async () => {
+    const f = fixture();
+    await f.createShare({ snapshot_id: null, share_network_id: null, scheduler_hints: {}, availability_zone: null });
+    for (const [field, value] of [['snapshot_id', UUID_X], ['share_network_id', UUID_X], ['share_group_id', UUID_X], ['scheduler_hints', { same_host: UUID_X }]] as const) {
+      const res = await f.call('POST', '/v2/alpha/shares', { body: { share: { share_proto: 'NFS', size: 1, [field]: value } } });
+      expect(res.status, field).toBe(400);
+      expect(res.json.badRequest.message).toContain(`share.${field}`);
+    }
+  });
+});
