@@ -1,9 +1,6 @@
 // Backups and restores as faithful as `cp -a` / `rsync -aHAXS --specials`, checked by oracles that
-// share no code with the copier: rsync's own comparison (content by checksum, hard links, ACLs,
-// xattrs, owners, modes, mtimes, specials), getfattr and getfacl dumps, and stat's view of every
-// entry (type, mode, owner, size, allocated blocks, mtime to the nanosecond). The tree is
-// test/helpers/torture-tree.ts's. Needs root and rsync, attr and acl (.ci/run installs them).
-import { execFileSync, spawnSync } from 'node:child_process';
+// share no code with the copier (test/helpers/tree-oracle.ts: rsync, getfattr, getfacl, stat). The
+// tree is test/helpers/torture-tree.ts's. Needs root and rsync, attr and acl (.ci/run installs them).
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
@@ -13,69 +10,15 @@ import { runBackup } from '../../copier/backup.ts';
 import { MemoryReportSink } from '../../copier/report.ts';
 import { runRestore } from '../../copier/restore.ts';
 import { DEVICE_NAME, makeTortureTree } from '../helpers/torture-tree.ts';
-
-const tools = ['rsync', 'getfattr', 'getfacl', 'setfattr', 'setfacl', 'mkfifo', 'mknod'].every((tool) => spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0);
-const canRun = process.getuid?.() === 0 && tools && process.platform === 'linux';
+import { aclDump as aclDumpOf, canCompareTrees, expectSameTree as expectSameTreeOf, sh, statDump as statDumpOf, xattrDump as xattrDumpOf } from '../helpers/tree-oracle.ts';
 
 /** Entries the comparison leaves out: what a backup cannot hold (asserted through the report). */
 const EXCLUDED = [`types/${DEVICE_NAME}`];
-
-/** A dump's name relative to the root, without the "./" some tools print. */
-const relative = (name: string) => name.replace(/^\.\//, '');
-
-function sh(command: string, args: string[], cwd?: string): Buffer {
-  return execFileSync(command, args, { cwd, maxBuffer: 64 * 1024 * 1024, stdio: ['ignore', 'pipe', 'pipe'] });
-}
-
-/** rsync's list of what it would change to make dst like src: empty when they are the same. */
-function rsyncDifferences(src: string, dst: string): string {
-  const excludes = EXCLUDED.map((path) => `--exclude=/${path}`);
-  return sh('rsync', ['-aHAXS', '--specials', '--dry-run', '--itemize-changes', '--checksum', ...excludes, `${src}/`, `${dst}/`]).toString('latin1');
-}
-
-/** Blocks of a dump that starts each entry with "# file: <name>", by name (walk order differs). */
-function blocksByFile(dump: Buffer): Map<string, string> {
-  const blocks = new Map<string, string>();
-  for (const block of dump.toString('latin1').split(/\n\n+/)) {
-    const match = /^# file: (.*)$/m.exec(block);
-    if (!match) continue;
-    const name = relative(match[1]!);
-    if (!EXCLUDED.includes(name)) blocks.set(name, block.trim().replace(/^# file: .*$/m, `# file: ${name}`));
-  }
-  return blocks;
-}
-
-/** getfattr's dump of every xattr in every namespace (symlinks themselves, not followed). */
-function xattrDump(root: string): Map<string, string> {
-  return blocksByFile(sh('getfattr', ['-R', '-h', '-d', '-m', '-', '-e', 'hex', '.'], root));
-}
-
-/** getfacl's dump of every ACL (and owner, group, set-id flags), symlinks skipped. */
-function aclDump(root: string): Map<string, string> {
-  return blocksByFile(sh('getfacl', ['-R', '-P', '.'], root));
-}
-
-/** stat of every entry: type, mode, owner, size, allocated blocks, mtime with nanoseconds.
- * (Directory sizes are the file system's business: only their other attributes count.) */
-function statDump(root: string): Map<string, string> {
-  const out = sh('sh', ['-c', "find . -print0 | xargs -0 stat --printf '%n\\0%F %a %u %g %s %b %y\\0'"], root);
-  const fields = out.toString('latin1').split('\0');
-  const entries = new Map<string, string>();
-  for (let i = 0; i + 1 < fields.length; i += 2) {
-    const name = relative(fields[i]!);
-    if (EXCLUDED.includes(name)) continue;
-    const line = fields[i + 1]!;
-    entries.set(name, line.startsWith('directory ') ? line.replace(/^(directory \S+ \S+ \S+) \S+ \S+/, '$1') : line);
-  }
-  return entries;
-}
-
-function expectSameTree(src: string, dst: string): void {
-  expect(rsyncDifferences(src, dst)).toBe('');
-  expect(Object.fromEntries(statDump(dst))).toEqual(Object.fromEntries(statDump(src)));
-  expect(Object.fromEntries(xattrDump(dst))).toEqual(Object.fromEntries(xattrDump(src)));
-  expect(Object.fromEntries(aclDump(dst))).toEqual(Object.fromEntries(aclDump(src)));
-}
+const canRun = canCompareTrees;
+const xattrDump = (root: string) => xattrDumpOf(root, EXCLUDED);
+const aclDump = (root: string) => aclDumpOf(root, EXCLUDED);
+const statDump = (root: string) => statDumpOf(root, EXCLUDED);
+const expectSameTree = (src: string, dst: string) => expectSameTreeOf(src, dst, EXCLUDED);
 
 let work: string;
 let share: string;
