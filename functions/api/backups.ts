@@ -61,7 +61,7 @@ const list = (detail: boolean): Operation => async (ctx) => {
   return {
     status: 200,
     body: {
-      share_backups: page.items.map((b) => (detail ? backupDetail(b, admin) : backupSummary(b))),
+      share_backups: page.items.map((b) => (detail ? backupDetail(b, admin, ctx.version) : backupSummary(b))),
       // Manila's view names it share_backup_links (manila/api/views/share_backups.py _collection_links)
       ...nextLinks(ctx, 'share_backup', page.nextOffset),
     },
@@ -74,7 +74,7 @@ export const listBackupsDetail = list(true);
 export const showBackup: Operation = async (ctx) => {
   const backup = await loadBackup(ctx, ctx.params.id!);
   assertMay(ctx.caller, 'show', 'share_backup:get');
-  return { status: 200, body: { share_backup: backupDetail(backup, isAdmin(ctx.caller)) } };
+  return { status: 200, body: { share_backup: backupDetail(backup, isAdmin(ctx.caller), ctx.version) } };
 };
 
 export const createBackup: Operation = async (ctx) => {
@@ -118,7 +118,7 @@ export const createBackup: Operation = async (ctx) => {
     throw internalFault(`The backup workflow could not be started (${(err as Error).name}); nothing was changed, try again.`);
   }
   metrics.addMetric('BackupsStarted', MetricUnit.Count, 1);
-  return { status: 202, body: { share_backup: backupDetail(backup, isAdmin(ctx.caller)) } };
+  return { status: 202, body: { share_backup: backupDetail(backup, isAdmin(ctx.caller), ctx.version) } };
 };
 
 export const updateBackup: Operation = async (ctx) => {
@@ -132,7 +132,7 @@ export const updateBackup: Operation = async (ctx) => {
       updated_at: ctx.now(),
     },
   }).catch((err) => (err instanceof ConditionFailedError ? raced(ctx, backup.id, 'update it') : Promise.reject(err)));
-  return { status: 200, body: { share_backup: backupDetail(updated, isAdmin(ctx.caller)) } };
+  return { status: 200, body: { share_backup: backupDetail(updated, isAdmin(ctx.caller), ctx.version) } };
 };
 
 export const deleteBackup: Operation = async (ctx) => {

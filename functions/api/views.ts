@@ -97,7 +97,7 @@ export function backupSummary(backup: BackupRecord) {
   return { id: backup.id, name: backup.name, share_id: backup.share_id, status: backup.status };
 }
 
-export function backupDetail(backup: BackupRecord, admin: boolean) {
+export function backupDetail(backup: BackupRecord, admin: boolean, version: Microversion) {
   return {
     id: backup.id,
     share_id: backup.share_id,
@@ -112,7 +112,8 @@ export function backupDetail(backup: BackupRecord, admin: boolean) {
     updated_at: backup.updated_at,
     progress: backup.progress,
     restore_progress: backup.restore_progress,
-    backup_type: backup.backup_type,
+    // Manila adds it from 2.85 (manila/api/views/share_backups.py add_backup_type_field)
+    ...(atLeast(version, { major: 2, minor: 85 }) ? { backup_type: backup.backup_type } : {}),
     // (ext) what the backup could not keep, counted: a backup with losses is never silently
     // "available" (its report lists them); and what it holds, measured when it completed (null for
     // a backup still running or taken before the copier measured)

@@ -1,73 +1,9 @@
 // Issue 20, "Real OpenStack clients work unchanged": what python-manilaclient and the openstack CLI
 // send, and what they expect back, against the API handler with an in-memory repository. Each test
 // names the upstream file and function whose behaviour it pins.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { APIGatewayProxyEventV2WithJWTAuthorizer } from 'aws-lambda';
-import { describe, expect, it, onTestFinished } from 'vitest';
-import { InMemoryRepository } from '../../functions/adapters/repository-memory.ts';
-import type { WorkflowStarter } from '../../functions/adapters/starter.ts';
-import { LocalStorageBackend } from '../../functions/adapters/storage-local.ts';
-import type { ApiDependencies } from '../../functions/api/context.ts';
-import { handleRequest } from '../../functions/api/handler.ts';
-import { DEFAULT_DRIVER_CONFIG } from '../../functions/domain/drivers.ts';
-import { DEFAULT_SHARE_TYPE_ID, parseShareTypeConfig, type ShareTypeConfig } from '../../functions/domain/share-types.ts';
-
-const MEMBER = { sub: 'user-alpha', project_id: 'alpha', roles: ['member', 'reader'] };
-const ADMIN = { sub: 'user-admin', project_id: 'admin', roles: ['admin', 'member', 'reader'] };
-
-const GOLD_ID = '11111111-2222-4333-8444-555555555555';
-const SECRET_ID = '66666666-7777-4888-8999-aaaaaaaaaaaa';
-const TWO_TYPES: ShareTypeConfig = parseShareTypeConfig({
-  default_type: 'default',
-  types: [
-    { id: DEFAULT_SHARE_TYPE_ID, name: 'default' },
-    { id: GOLD_ID, name: 'gold', description: 'the fast one', extra_specs: { 'capabilities:tier': 'gold' } },
-    { id: SECRET_ID, name: 'secret', is_public: false },
-  ],
-});
-
-const noStarter: WorkflowStarter = {
-  startRestore: async () => 'arn:restore',
-  startBackup: async () => 'arn:backup',
-};
-
-type Claims = Record<string, unknown>;
-
-function fixture(shareTypes: ShareTypeConfig = TWO_TYPES) {
-  const root = mkdtempSync(join(tmpdir(), 'manila-compat-'));
-  onTestFinished(() => rmSync(root, { recursive: true, force: true }));
-  const repository = new InMemoryRepository();
-  const deps: ApiDependencies = {
-    repository, starter: noStarter, storage: new LocalStorageBackend(root),
-    settings: { drivers: DEFAULT_DRIVER_CONFIG, availabilityZone: 'nova', backupQuota: 10, shareTypes },
-  };
-  const call = async (method: string, path: string, options: { claims?: Claims | null; body?: unknown; version?: string; query?: Record<string, string> } = {}) => {
-    const claims = options.claims === undefined ? MEMBER : options.claims;
-    const event = {
-      version: '2.0', routeKey: '$default', rawPath: path, rawQueryString: new URLSearchParams(options.query ?? {}).toString(),
-      headers: { host: 'api.test', ...(options.version ? { 'x-openstack-manila-api-version': options.version } : {}) },
-      queryStringParameters: options.query,
-      requestContext: {
-        http: { method, path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'test' },
-        authorizer: claims === null ? undefined : { jwt: { claims, scopes: [] } },
-      },
-      body: options.body === undefined ? undefined : JSON.stringify(options.body),
-      isBase64Encoded: false,
-    } as unknown as APIGatewayProxyEventV2WithJWTAuthorizer;
-    const res = await handleRequest(event, () => deps);
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests inspect free-form JSON
-    const json: any = typeof res.body === 'string' && res.body !== '' ? JSON.parse(res.body) : undefined;
-    return { status: res.statusCode ?? 0, headers: (res.headers ?? {}) as Record<string, string>, json };
-  };
-  const createShare = async (extra: Record<string, unknown> = {}, claims: Claims = MEMBER) => {
-    const res = await call('POST', '/v2/alpha/shares'.replace('alpha', String(claims.project_id)), { claims, body: { share: { share_proto: 'NFS', size: 1, ...extra } } });
-    if (res.status !== 202) throw new Error(`share create: ${res.status} ${JSON.stringify(res.json)}`);
-    return res.json.share;
-  };
-  return { call, createShare, repository };
-}
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_SHARE_TYPE_ID, parseShareTypeConfig } from '../../functions/domain/share-types.ts';
+import { ADMIN, apiFixture as fixture, GOLD_ID, MEMBER, SECRET_ID } from './helpers/manila-api.ts';
 
 describe('share types (manila/api/v2/share_types.py, manila/api/views/types.py)', () => {
   it('GET types/default answers the default type: `openstack share create NFS 1` without --share-type asks for it (manilaclient/osc/v2/share.py CreateShare.take_action)', async () => {
