@@ -27,7 +27,7 @@ const validateResetStatus = validator<{ status: string }>(resetStatusSchema);
 const validateRestoreOptions = validator<{ share_id?: string | null }>(restoreOptionsSchema);
 
 const LIST_SPEC = {
-  sortKeys: ['id', 'name', 'status', 'size', 'share_id', 'created_at', 'updated_at', 'availability_zone', 'backup_type', 'project_id'],
+  sortKeys: ['id', 'name', 'status', 'size', 'share_id', 'created_at', 'updated_at', 'availability_zone', 'backup_type', 'project_id', 'progress', 'restore_progress', 'host', 'topic'],
   // what manilaclient/osc/v2/share_backups.py ListShareBackup sends; anything else is a 400
   filterKeys: ['name', 'description', 'status', 'share_id'],
   inexactKeys: ['name', 'description'],

@@ -196,4 +196,43 @@ describe('openstack share backup … at 2.91, request by request', () => {
       expect((await c.send({ method: 'GET', url: `/share-backups/${backup.id}` }, true)).status).toBe(404);
     }
   });
+
+  // ListShareBackup.take_action with every filter: `share backup list --share src --name b --status available
+  // --limit 1 --offset 0 --name~ b --description~ NIGHT --sort-key name --sort-dir asc`; ShareBackupManager.list
+  // sends the sorted, non-empty search options (offset is the string "0", which Python keeps)
+  it('share backup list with its filters and each sort key the client allows (constants.BACKUP_SORT_KEY_VALUES)', async () => {
+    const f = apiFixture();
+    const source = await f.createShare({ name: 'src' });
+    const c = manilaclient(f);
+    const created = await c.send({ method: 'POST', url: '/share-backups', body: { share_backup: { share_id: source.id, backup_options: null, description: 'nightly', name: 'b' } } }, true);
+    await f.completeBackup(created.json.share_backup.id);
+    const share = await c.findShare('src');
+    const res = await c.send({ method: 'GET', url: `/share-backups?description~=NIGHT&limit=1&name=b&name~=b&offset=0&share_id=${share.id}&sort_dir=asc&sort_key=name&status=available` }, true);
+    expect(res.status).toBe(200);
+    expect(res.json.share_backups.map((b: { name: string }) => b.name)).toEqual(['b']);
+    const statuses: Record<string, number> = {};
+    for (const key of ['id', 'status', 'size', 'share_id', 'progress', 'restore_progress', 'name', 'host', 'topic', 'project_id']) {
+      statuses[key] = (await c.send({ method: 'GET', url: `/share-backups/detail?sort_key=${key}` }, true)).status;
+    }
+    expect(statuses).toEqual({ id: 200, status: 200, size: 200, share_id: 200, progress: 200, restore_progress: 200, name: 200, host: 200, topic: 200, project_id: 200 });
+  });
+
+  // DeleteShareBackup.take_action with --wait: osc_lib wait_for_delete polls manager.get(id) until NotFound;
+  // RestoreShareBackup below 2.91 (ShareBackupManager.restore wrapped 2.80–2.90): _action('restore', id) → {"restore": null}
+  it('restore at 2.80 ({"restore": null}) and delete --wait', async () => {
+    const f = apiFixture();
+    const source = await f.createShare({ name: 'src' });
+    const c = manilaclient(f);
+    const created = await c.send({ method: 'POST', url: '/share-backups', body: { share_backup: { share_id: source.id, backup_options: null, description: null, name: 'b' } } }, true);
+    const id = created.json.share_backup.id as string;
+    await f.completeBackup(id);
+    const old = await f.call('POST', `/v2/alpha/share-backups/${id}/action`, { version: '2.80', headers: { 'x-openstack-manila-api-experimental': 'true', 'content-type': 'application/json' }, body: { restore: null } });
+    expect(old.status).toBe(202);
+    expect(old.json.restore.share_id).toBe(source.id);
+    await finishRestore(f, id, source.id);
+    expect((await c.send({ method: 'DELETE', url: `/share-backups/${id}` }, true)).status).toBe(202);
+    const polled = await c.send({ method: 'GET', url: `/share-backups/${id}` }, true);
+    expect(polled.status).toBe(404);
+    expect(polled.json.itemNotFound.code).toBe(404);
+  });
 });
