@@ -368,6 +368,12 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     res.on('error', () => undefined);
     void handle(req, res);
   });
+  // Node closes a keep-alive connection after 5 s idle; a client that pauses longer (the CLI or a
+  // test writing a large tree, an rsync comparison between two calls) then sends its next request
+  // on a socket the server is closing and gets "other side closed". Keep idle connections for a
+  // minute, as load balancers in front of API Gateway commonly do; headersTimeout must exceed it.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   // unparseable HTTP never reaches the handler: answer 400 and close, never crash
   server.on('clientError', (_err, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n{"message":"Bad Request"}');
