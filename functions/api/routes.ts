@@ -11,7 +11,7 @@ import {
 } from './share-types.ts';
 import { listRestores, showRestore } from './restores.ts';
 import {
-  createShare, deleteShare, listShares, listSharesDetail, shareAction, shareExportLocations, showShare, updateShare,
+  createShare, deleteShare, listShares, listSharesDetail, shareAction, shareExportLocation, shareExportLocations, showShare, updateShare,
 } from './shares.ts';
 
 export interface Route {
@@ -38,6 +38,7 @@ export const ROUTES: readonly Route[] = [
   r('DELETE', 'shares/:id', deleteShare, 'Share'),
   r('POST', 'shares/:id/action', shareAction, 'Share'),
   r('GET', 'shares/:id/export_locations', shareExportLocations, 'Share'),
+  r('GET', 'shares/:id/export_locations/:location_id', shareExportLocation, 'Share'),
   r('GET', 'shares/:id/metadata', listShareMetadata, 'Share'),
   r('POST', 'shares/:id/metadata', mergeShareMetadata, 'Share'),
   r('PUT', 'shares/:id/metadata', replaceShareMetadata, 'Share'),

@@ -301,3 +301,13 @@ export const shareExportLocations: Operation = async (ctx) => {
   assertMay(ctx.caller, 'show', 'share:export_locations');
   return { status: 200, body: { export_locations: shareDetail(share, viewOf(ctx)).export_locations } };
 };
+
+/** One export location (Manila's `export_locations/{export_location_id}`, what `openstack share
+ * export location show` reads): the same view as in the list. */
+export const shareExportLocation: Operation = async (ctx) => {
+  const share = await loadShare(ctx, ctx.params.id!);
+  assertMay(ctx.caller, 'show', 'share:export_locations');
+  const location = shareDetail(share, viewOf(ctx)).export_locations.find((each) => each.id === ctx.params.location_id);
+  if (!location) throw notFound(`Export location ${ctx.params.location_id} not found for share ${share.id}.`);
+  return { status: 200, body: { export_location: location } };
+};

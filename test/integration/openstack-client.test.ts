@@ -56,7 +56,7 @@ describe.skipIf(OPENSTACK === '')('the openstack client, unchanged (skipped: no 
     expect(shown).toMatchObject({ name: 'default', is_default: true });
   }, 60_000);
 
-  it('creates shares with and without --share-type, lists, shows, sets and deletes them by name and by id', async () => {
+  it('creates shares with and without --share-type, lists, shows, sets, unsets, resizes and deletes them by name and by id', async () => {
     const plain = await json('osc', memberToken, ['share', 'create', 'NFS', '1', '--name', 'osc-plain', '--wait']);
     expect(plain).toMatchObject({ name: 'osc-plain', share_type_name: 'default', status: 'available' });
     const typed = await json('osc', memberToken, ['share', 'create', 'NFS', '1', '--name', 'osc-typed', '--share-type', 'default', '--property', 'team=storage', '--wait']);
@@ -71,10 +71,17 @@ describe.skipIf(OPENSTACK === '')('the openstack client, unchanged (skipped: no 
     expect(byId).toMatchObject({ name: 'osc-plain' });
     const locations = await json('osc', memberToken, ['share', 'export', 'location', 'list', 'osc-plain']);
     expect(locations).toHaveLength(1);
+    const locationId = locations[0].ID ?? locations[0].id;
+    const location = await json('osc', memberToken, ['share', 'export', 'location', 'show', 'osc-plain', locationId]);
+    expect(location).toMatchObject({ id: locationId });
     await ok('osc', memberToken, ['share', 'set', 'osc-plain', '--description', 'set by name', '--property', 'k=v']);
     await ok('osc', memberToken, ['share', 'set', typed.id, '--name', 'osc-renamed']);
     expect(await json('osc', memberToken, ['share', 'show', plain.id])).toMatchObject({ description: 'set by name' });
     expect(await json('osc', memberToken, ['share', 'show', typed.id])).toMatchObject({ name: 'osc-renamed' });
+    await ok('osc', memberToken, ['share', 'unset', 'osc-plain', '--property', 'k']);
+    expect((await json('osc', memberToken, ['share', 'show', plain.id])).properties).not.toHaveProperty('k');
+    await ok('osc', memberToken, ['share', 'resize', 'osc-plain', '2', '--wait']);
+    expect(await json('osc', memberToken, ['share', 'show', 'osc-plain'])).toMatchObject({ size: 2, status: 'available' });
     // an admin resets the task state (the client sends reset_task_state with the text given: "None"
     // is a 400 here as on Manila, whose schema takes Manila's states or JSON null); a member gets 403
     const refused = await openstack('osc', memberToken, ['share', 'set', plain.id, '--task-state', 'migration_error']);
