@@ -160,7 +160,8 @@ function copierPidsOf(operationId: string): number[] {
 describe('a copier killed mid-restore', () => {
   it('fails the restore with "killed by signal 9 (SIGKILL)", keeps its last figures, and sets the backup\'s restore_progress back to "0"', async () => {
     const project = 'epsilon';
-    // one file in flight at a time, so the restore of a few thousand files lasts long enough to be killed
+    // one file in flight at a time, so the restore of 12,000 files lasts long enough to be killed
+    // after its first progress write (4,000 could end before the test found the copier on Node 22)
     const stack = await startStack({ env: { COPIER_CONCURRENCY: '1' } });
     try {
       const member = tenant(stack.apiUrl, project, await stack.token(project, ['member', 'reader']));
@@ -168,7 +169,7 @@ describe('a copier killed mid-restore', () => {
       const sourceDir = source.export_locations[0].path;
       for (let d = 0; d < 20; d++) {
         mkdirSync(join(sourceDir, `d${d}`));
-        for (let i = 0; i < 200; i++) writeFileSync(join(sourceDir, `d${d}`, `f${i}`), `${d}/${i}\n`.repeat(64));
+        for (let i = 0; i < 600; i++) writeFileSync(join(sourceDir, `d${d}`, `f${i}`), `${d}/${i}\n`.repeat(64));
       }
       const backup = await backupShare(member, source.id);
       const target = await createShare(member);
@@ -182,6 +183,7 @@ describe('a copier killed mid-restore', () => {
       // the container's processes: the one the facade started (its own process group, as a
       // container is) and what it runs; SIGKILL to the group, as a container is killed
       const pids = copierPidsOf(restoreId);
+      expect(pids.length, 'the copier ended before the test could find it').toBeGreaterThan(0);
       const parentOf = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, 'latin1').replace(/^.*\) /s, '').split(' ')[1]);
       const top = pids.filter((pid) => !pids.includes(parentOf(pid)));
       expect(top).toHaveLength(1);
