@@ -410,6 +410,13 @@ function checkHash(job: FileJob, checksum: string): void {
   if (checksum !== job.checksum) throw new ChecksumMismatchError(`"${job.path}": checksum mismatch (${job.algorithm} of the data ${checksum}, manifest ${job.checksum})`);
 }
 
+/** A written copy whose checksum is not the manifest's is removed, so no corrupt file is left under
+ * the name, and the job fails with the mismatch (streamed and sparse copies alike). */
+function* discardMismatch(job: FileJob, targetPath: FsPath, checksum: string): Steps<void> {
+  yield* unlinkPath(targetPath);
+  checkHash(job, checksum);
+}
+
 /**
  * The size from which a local restore lets the kernel copy a file (copy_file_range) and reads the
  * copy back to check it, instead of streaming it through user space: every file that is not read
@@ -488,11 +495,7 @@ function* restoreFile(job: FileJob, settings: JobSettings, buffers: CopyBuffers,
     } finally {
       yield* closeFd(target);
     }
-    // a streamed copy that does not match is removed: no corrupt file is left under the name
-    if (!verified) {
-      yield* unlinkPath(targetPath);
-      checkHash(job, hash.hex());
-    }
+    if (!verified) yield* discardMismatch(job, targetPath, hash.hex());
     return outcome;
   } finally {
     yield* closeFd(source);
@@ -577,10 +580,7 @@ function* copySparse(job: FileJob, source: number, targetPath: FsPath, settings:
   } finally {
     yield* closeFd(target);
   }
-  if (!verified) {
-    yield* unlinkPath(targetPath);
-    checkHash(job, hash.hex());
-  }
+  if (!verified) yield* discardMismatch(job, targetPath, hash.hex());
 }
 
 /** A symlink's ownership (when asked), xattrs and mtime, each only where it differs from `existing`
