@@ -15,7 +15,7 @@ import {
 import { TABLES, createTableInput } from '../functions/adapters/tables.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, findFreePort, type TableNames } from './env.ts';
 import { exited, waitForExit } from './processes.ts';
-import { killWithUs } from './reaper.ts';
+import { killWithUs, stackMark } from './reaper.ts';
 
 export interface DynamoDbLocalOptions {
   /** folder for the database files; omitted: in memory (gone when the process stops) */
@@ -75,6 +75,7 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
 
   // detached: Java leads its own process group, so stop() can signal it and anything it started,
   // and a Ctrl+C in the terminal reaches only us, which then stops the engine in order.
+  stackMark(); // the launcher passes Java our environment: with the mark, the reaper finds it however soon we die
   const child = spawnDynamoDbLocal({ port, path, sharedDb: true, detached: true, stdio: 'pipe' });
   const pid = child.pid;
   if (pid === undefined) {

@@ -5,7 +5,13 @@
 // group does not reach them either. The reaper (reaper-process.mjs) closes that gap: it watches
 // the groups we register and ends them when its stdin, a pipe from us, reaches EOF, which the
 // kernel causes when we die in any way.
+//
+// A group is told to the reaper just after spawn() returns, so a SIGKILL in between (or a stack
+// descheduled there on a loaded machine) would leave that child unwatched. Every child therefore
+// also carries an environment mark naming this stack (STACK_MARK_VARIABLE, see stackMark()), and
+// the reaper, once we are gone, also ends the group of every process that still carries it.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import type { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 
@@ -17,6 +23,10 @@ interface Reaper {
 }
 
 let reaper: Reaper | undefined;
+let stackId: string | undefined;
+
+/** The variable whose value names the stack that started a process (read by reaper-process.mjs). */
+export const STACK_MARK_VARIABLE = 'SHARE_BACKUP_LOCAL_STACK';
 
 function send(line: string): void {
   if (!reaper) return;
@@ -30,7 +40,7 @@ function send(line: string): void {
 function startReaper(): Reaper {
   // detached: a session (so a process group) of its own, out of reach of a kill of ours and of
   // the terminal's Ctrl+C
-  const child = spawn(process.execPath, [REAPER_SCRIPT], { detached: true, stdio: ['pipe', 'ignore', 'inherit'] });
+  const child = spawn(process.execPath, [REAPER_SCRIPT, stackMarkValue()], { detached: true, stdio: ['pipe', 'ignore', 'inherit'] });
   const stdin = child.stdin as Reaper['stdin'];
   // Neither the reaper nor its pipe may keep this process alive: they exist for its death.
   child.unref();
@@ -41,6 +51,24 @@ function startReaper(): Reaper {
     process.stderr.write(`[local] the reaper exited (code ${code}, signal ${signal}): children started from now on are watched by a new one\n`);
   });
   return { process: child, stdin };
+}
+
+function stackMarkValue(): string {
+  stackId ??= `${process.pid}-${randomBytes(8).toString('hex')}`;
+  return stackId;
+}
+
+/**
+ * The environment a child must be spawned with (merged into its own) so that the reaper finds it
+ * even if this process dies before killWithUs() told it the child's group. Starts the reaper, and
+ * marks this process's own environment too, so a child spawned by a library that passes no
+ * environment of its own (DynamoDB Local's launcher) inherits the mark.
+ */
+export function stackMark(): Record<string, string> {
+  const mark = { [STACK_MARK_VARIABLE]: stackMarkValue() };
+  reaper ??= startReaper();
+  Object.assign(process.env, mark);
+  return mark;
 }
 
 /**

@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
-import { killWithUs } from '../../reaper.ts';
+import { killWithUs, stackMark } from '../../reaper.ts';
 import { TaskError, type TaskHandler } from './task-error.ts';
 
 export const ECS_RESOURCES = {
@@ -212,7 +212,8 @@ export class LocalEcs {
         let stderrText = '';
         const child = spawn(command, args, {
           // A container has a PATH of its own; the rest is exactly what the task gives it.
-          env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...this.opts.copierEnv, ...env },
+          // (and the stack's mark, so the reaper ends it even if the stack dies before killWithUs)
+          env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...this.opts.copierEnv, ...env, ...stackMark() },
           stdio: ['ignore', 'ignore', 'pipe'],
           detached: true, // its own process group, so StopExecution ends it and anything it started
         });
