@@ -9,11 +9,15 @@
 // only, of 2,000 files, and xargs -P16 cp), --small-files N, --large-files N, --large-mib N, --mixed-files N,
 // --manifest-entries N (peak RSS of a restore of an N-entry manifest of empty files; 0 = skip),
 // --keep (keep the scratch data), --tools copier,xargs (only these; the copier always runs),
-// --settle S (wait S seconds after each drop of the caches; docs/performance.md, traps).
+// --settle S (wait S seconds after each drop of the caches; docs/performance.md, traps),
+// --baseline REF (also run the copier of git commit REF, as tool "copier@<commit>", alternating
+// with today's: the before/after of a change measured in one run; each restores a backup its own
+// backup mode wrote, since the manifest's format may differ between them).
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { bundleCopier, COPIER_ENTRY, COPIER_NODE_OPTIONS } from '../cdk/copier-bundle.ts';
@@ -44,6 +48,7 @@ const { values: args } = parseArgs({
     keep: { type: 'boolean', default: false },
     tools: { type: 'string' },
     settle: { type: 'string', default: '0' },
+    baseline: { type: 'string' },
   },
 });
 const num = (text: string | undefined, fallback: number) => (text === undefined ? fallback : Number(text));
@@ -144,8 +149,10 @@ function xattrsOf(abs: string): string {
 }
 
 /** Paths, types, modes, mtimes (ns), sizes, symlink targets, hard-link groups, content hashes,
- * extended attributes and whether a file has holes (fewer blocks than its size needs). */
-function digestTree(root: string): string[] {
+ * extended attributes and whether a file has holes (fewer blocks than its size needs). Without
+ * `mtimes`, every mtime reads 0: the check of a baseline copier from before mtimes were kept to
+ * the nanosecond. */
+function digestTree(root: string, { mtimes = true } = {}): string[] {
   const lines: string[] = [];
   const inodes = new Map<bigint, string>();
   const walk = (rel: string) => {
@@ -156,14 +163,14 @@ function digestTree(root: string): string[] {
       if (stats.isSymbolicLink()) {
         lines.push(`${path} link ${readlinkSync(abs)}`);
       } else if (stats.isDirectory()) {
-        lines.push(`${path} dir ${stats.mode & 0o7777n} ${stats.mtimeNs} ${xattrsOf(abs)}`);
+        lines.push(`${path} dir ${stats.mode & 0o7777n} ${mtimes ? stats.mtimeNs : 0} ${xattrsOf(abs)}`);
         walk(path);
       } else {
         const first = stats.nlink > 1n ? inodes.get(stats.ino) : undefined;
         if (stats.nlink > 1n && !first) inodes.set(stats.ino, path);
         const content = createHash('sha256').update(readFileSync(abs)).digest('hex');
         const holes = stats.blocks * 512n < stats.size ? 'sparse' : '';
-        lines.push(`${path} file ${stats.mode & 0o7777n} ${stats.mtimeNs} ${stats.size} ${content} ${first ?? ''} ${xattrsOf(abs)} ${holes}`);
+        lines.push(`${path} file ${stats.mode & 0o7777n} ${mtimes ? stats.mtimeNs : 0} ${stats.size} ${content} ${first ?? ''} ${xattrsOf(abs)} ${holes}`);
       }
     }
   };
@@ -171,8 +178,8 @@ function digestTree(root: string): string[] {
   return lines;
 }
 
-function compareTrees(expected: string[], target: string, what: string): void {
-  const actual = digestTree(target);
+function compareTrees(expected: string[], target: string, what: string, options: { mtimes?: boolean } = {}): void {
+  const actual = digestTree(target, options);
   if (actual.length === expected.length && actual.every((line, i) => line === expected[i])) return;
   const missing = expected.filter((line) => !actual.includes(line)).slice(0, 5);
   const extra = actual.filter((line) => !expected.includes(line)).slice(0, 5);
@@ -211,6 +218,35 @@ interface ToolRun {
 /** Limits the bench found exceeded; they fail it once its results are written. */
 const failures: string[] = [];
 
+/** The copier of another commit, bundled as its own cdk/copier-bundle.ts bundles it. */
+interface BaselineCopier {
+  tool: string;
+  commit: string;
+  bundle: string;
+}
+
+/**
+ * Bundles the copier of git commit `ref`: a temporary worktree of that commit, with this
+ * checkout's node_modules (a baseline whose dependencies differ may fail to build: say so), its
+ * native addon built if it has one, then its own bundleCopier.
+ */
+function buildBaseline(ref: string): BaselineCopier {
+  const commit = execFileSync('git', ['rev-parse', '--short', `${ref}^{commit}`], { cwd: repo, encoding: 'utf8' }).trim();
+  const source = join(args.scratch, `baseline-${commit}-src`);
+  const out = join(args.scratch, `baseline-${commit}-bundle`);
+  rmSync(source, { recursive: true, force: true });
+  execFileSync('git', ['worktree', 'add', '--detach', '--force', source, commit], { cwd: repo, stdio: 'ignore' });
+  try {
+    symlinkSync(join(repo, 'node_modules'), join(source, 'node_modules'));
+    if (existsSync(join(source, 'native', 'build.mjs'))) execFileSync(process.execPath, ['native/build.mjs'], { cwd: source, stdio: 'inherit' });
+    const bundler = pathToFileURL(join(source, 'cdk', 'copier-bundle.ts')).href;
+    execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', `const { bundleCopier } = await import(${JSON.stringify(bundler)}); await bundleCopier(${JSON.stringify(out)});`], { cwd: source, stdio: 'inherit' });
+  } finally {
+    execFileSync('git', ['worktree', 'remove', '--force', source], { cwd: repo });
+  }
+  return { tool: `copier@${commit}`, commit, bundle: join(out, COPIER_ENTRY) };
+}
+
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)]!;
 
 async function main(): Promise<void> {
@@ -237,6 +273,7 @@ async function main(): Promise<void> {
   const bundleDir = join(args.scratch, 'bundle');
   await bundleCopier(bundleDir);
   const copierBundle = join(bundleDir, COPIER_ENTRY);
+  const baseline = args.baseline ? buildBaseline(args.baseline) : undefined;
 
   const dynamo = await startDynamoDbLocal();
   const tables = { shares: 'bench-shares', backups: 'bench-backups', restores: 'bench-restores', reports: 'bench-reports' };
@@ -268,10 +305,10 @@ async function main(): Promise<void> {
   for (let i = 0; i < 300; i++) {
     await warmUp.write({ phase: 'copying', files_total: 300, files_done: i, bytes_total: 300, bytes_done: i, warnings: 0, eta_seconds: 300 - i, updated_at: new Date().toISOString(), percent: String(Math.floor(i / 3)) });
   }
-  const copier = async (backup: string, target: string, extraEnv: Record<string, string> = {}) => {
+  const copier = async (backup: string, target: string, extraEnv: Record<string, string> = {}, bundle = copierBundle) => {
     const id = `bench-${process.pid}-${restoreCount++}`;
     await putRestoreRecord(id);
-    return await timed([process.execPath, copierBundle], {
+    return await timed([process.execPath, bundle], {
       ...copierEnv, COPIER_MODE: 'restore', COPIER_SOURCE: backup, COPIER_TARGET: target, PROGRESS_TABLE: tables.restores, PROGRESS_ID: id, ...extraEnv,
     });
   };
@@ -302,11 +339,21 @@ async function main(): Promise<void> {
         await runBackup({ source: share, target: backup });
         leftovers.push(share);
       }
+      // the baseline restores a backup of the same share written by its own backup mode
+      const baselineBackup = baseline && join(sourceDir, `${set}-${setSize}-backup-${baseline.commit}`);
+      if (baseline && baselineBackup && !existsSync(join(baselineBackup, 'summary.json'))) {
+        if (!existsSync(share)) throw new Error(`${share} is gone (a kept backup without its share): delete ${backup} so both are made again`);
+        rmSync(baselineBackup, { recursive: true, force: true });
+        const measure = await timed([process.execPath, baseline.bundle], { ...copierEnv, COPIER_MODE: 'backup', COPIER_SOURCE: share, COPIER_TARGET: baselineBackup });
+        console.log(`  ${set}: backup by ${baseline.tool}: ${measure.seconds.toFixed(2)} s`);
+      }
       const data = join(backup, 'data');
       const summary = JSON.parse(readFileSync(join(backup, 'summary.json'), 'utf8')) as { files: number; bytes: number; entries: number };
       const expected = digestTree(data);
+      const expectedWithoutMtimes = baseline ? digestTree(data, { mtimes: false }) : expected;
       const tools: Record<string, (target: string) => Promise<Measure>> = {
         copier: (target) => copier(backup, target),
+        ...(baseline && baselineBackup ? { [baseline.tool]: (target: string) => copier(baselineBackup, target, {}, baseline.bundle) } : {}),
         'cp -a': (target) => timed(['cp', '-a', `${data}/.`, target]),
         // -H: the data sets have hard links, which rsync -a alone would copy as separate files
         'rsync -aH': (target) => timed(['rsync', '-aH', `${data}/`, `${target}/`]),
@@ -331,7 +378,9 @@ async function main(): Promise<void> {
           mkdirSync(target);
           dropCaches();
           const measure = await tools[tool]!(target);
-          compareTrees(expected, target, `${set} / ${tool} / round ${round}`);
+          // a baseline from before nanosecond mtimes is checked without them (and says so below)
+          if (tool === baseline?.tool) compareTrees(expectedWithoutMtimes, target, `${set} / ${tool} / round ${round}`, { mtimes: false });
+          else compareTrees(expected, target, `${set} / ${tool} / round ${round}`);
           runs.push({ tool, round, ...measure });
           console.log(`  ${set} round ${round} ${tool}: ${measure.seconds.toFixed(2)} s, ${measure.peakRssMiB.toFixed(0)} MiB`);
         }
@@ -343,6 +392,7 @@ async function main(): Promise<void> {
       const noopName = (tool: string, cache: string) => `${tool} (no-op, ${cache})`;
       const last = rounds - 1;
       const noopPasses: Record<string, () => Promise<Measure>> = { copier: () => copier(backup, targetOf('copier', last)) };
+      if (baseline && baselineBackup && tools[baseline.tool]) noopPasses[baseline.tool] = () => copier(baselineBackup, targetOf(baseline.tool, last), {}, baseline.bundle);
       if (tools['rsync -aH']) noopPasses['rsync -aH'] = () => timed(['rsync', '-aH', `${data}/`, `${targetOf('rsync -aH', last)}/`]);
       for (let round = 0; round < rounds; round++) {
         for (const [tool, pass] of Object.entries(noopPasses)) {
@@ -371,6 +421,14 @@ async function main(): Promise<void> {
         console.log(rsyncNoop === undefined
           ? `no-op re-run, ${cache}: copier ${copierNoop.toFixed(2)} s`
           : `no-op re-run, ${cache}: copier ${copierNoop.toFixed(2)} s, rsync -aH ${rsyncNoop.toFixed(2)} s (copier speed-up ${(rsyncNoop / copierNoop).toFixed(2)}×)`);
+      }
+      if (baseline) {
+        const before = table.find((row) => row.tool === baseline.tool)?.seconds;
+        if (before !== undefined) console.log(`copier against ${baseline.tool}: ${((copierSeconds / before - 1) * 100).toFixed(1)} % (median restore ${copierSeconds.toFixed(2)} s against ${before.toFixed(2)} s; ${baseline.tool}'s trees checked without mtimes)`);
+        for (const cache of ['cold', 'warm']) {
+          const seconds = (tool: string) => median(noop.filter((r) => r.tool === noopName(tool, cache)).map((r) => r.seconds));
+          console.log(`no-op re-run, ${cache}: copier ${seconds('copier').toFixed(2)} s, ${baseline.tool} ${seconds(baseline.tool).toFixed(2)} s`);
+        }
       }
       console.log('');
       (report.sets as Record<string, unknown>)[set] = { summary, runs, table, noop, noopMedian };
