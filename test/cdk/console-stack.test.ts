@@ -3,12 +3,14 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { App } from 'aws-cdk-lib';
+import { App, Stack } from 'aws-cdk-lib';
+import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import * as cognito from 'aws-cdk-lib/aws-cognito';
 import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, type ShareBackupApp } from '../../cdk/app.ts';
 import { stageConfigFrom } from '../../cdk/config.ts';
-import { CONSOLE_CONFIG_FILE, SPA_FALLBACK_CODE } from '../../cdk/console-stack.ts';
+import { CONSOLE_CONFIG_FILE, ConsoleSignIn, consoleCorsPreflight, ConsoleSiteStack, SPA_FALLBACK_CODE } from '../../cdk/console-stack.ts';
 import { REPO_ROOT } from '../../cdk/service-stack.ts';
 
 type Resource = { Type: string; Properties: Record<string, unknown>; DeletionPolicy?: string };
@@ -236,5 +238,41 @@ describe('stage configuration: console', () => {
     expect(() => consoleOf({ console: { domainPrefix: 'Upper' } })).toThrow(/domainPrefix/);
     expect(() => consoleOf({ console: { domainName: 'console.example.com' } })).toThrow(/together/);
     expect(() => consoleOf({ console: { domainName: 'c.example.com', certificateArn: 'arn:aws:acm:eu-west-1:123456789012:certificate/x' } })).toThrow(/us-east-1/);
+  });
+});
+
+describe('stage options (site and sign-in alone, without the service)', () => {
+  function synthesized(console: Record<string, unknown>) {
+    const app = new App({ context: { account: '123456789012', region: 'eu-west-1', console } });
+    const config = stageConfigFrom(app.node);
+    const stage = { ...config, console: config.console! };
+    const env = { account: config.account, region: config.region };
+    const consoleSite = new ConsoleSiteStack(app, 'Site', { env, config: stage });
+    const identity = new Stack(app, 'Identity', { env });
+    const userPool = new cognito.UserPool(identity, 'Pool');
+    new ConsoleSignIn(identity, 'ConsoleSignIn', { userPool, site: consoleSite, stage: stage.stage, console: stage.console });
+    new apigwv2.HttpApi(identity, 'Api', { corsPreflight: consoleCorsPreflight(consoleSite, stage.console) });
+    return { site: Template.fromStack(consoleSite), identity: Template.fromStack(identity) };
+  }
+
+  it('localhost: the dev server is a redirect URL and a CORS origin too', () => {
+    const { identity } = synthesized({ localhost: true });
+    const client = only(identity, 'AWS::Cognito::UserPoolClient').Properties;
+    for (const urls of [client.CallbackURLs, client.LogoutURLs] as unknown[][]) {
+      expect(urls).toHaveLength(2);
+      expect(urls[1]).toBe('http://localhost:5173/');
+    }
+    const cors = only(identity, 'AWS::ApiGatewayV2::Api').Properties.CorsConfiguration as { AllowOrigins: unknown[] };
+    expect(cors.AllowOrigins).toHaveLength(2);
+    expect(cors.AllowOrigins[1]).toBe('http://localhost:5173');
+  });
+
+  it('a custom domain with its certificate: TLS 1.2 for viewers, and the URLs name the domain', () => {
+    const { site: custom, identity } = synthesized({ domainName: 'console.example.com', certificateArn: 'arn:aws:acm:us-east-1:123456789012:certificate/abc' });
+    const config = only(custom, 'AWS::CloudFront::Distribution').Properties.DistributionConfig as Record<string, unknown>;
+    expect(config.Aliases).toEqual(['console.example.com']);
+    expect(config.ViewerCertificate).toMatchObject({ MinimumProtocolVersion: 'TLSv1.2_2021', SslSupportMethod: 'sni-only' });
+    expect(Object.values(custom.findOutputs('ConsoleUrl'))[0]!.Value).toBe('https://console.example.com/');
+    expect(only(identity, 'AWS::Cognito::UserPoolClient').Properties.CallbackURLs).toEqual(['https://console.example.com/']);
   });
 });
