@@ -162,6 +162,19 @@ describe('content', () => {
     expect(rendered).toMatch(/Distribution.*DomainName/);
   });
 
+  it('lets the deployment invalidate only the console\'s distribution', () => {
+    const statements = Object.values(resourcesOf(content, 'AWS::IAM::Policy'))
+      .flatMap((p) => (p.Properties.PolicyDocument as { Statement: (Statement & { NotResource?: unknown; Sid?: string })[] }).Statement);
+    const deny = statements.find((s) => s.Sid === 'InvalidateOnlyTheConsoleDistribution')!;
+    expect(deny.Effect).toBe('Deny');
+    expect([deny.Action].flat().sort()).toEqual(['cloudfront:CreateInvalidation', 'cloudfront:GetInvalidation']);
+    expect(JSON.stringify(deny.NotResource)).toMatch(/distribution\/.*ImportValue.*Distribution/);
+    // writes only into the site bucket
+    const writes = statements.filter((s) => [s.Action].flat().includes('s3:PutObject'));
+    expect(writes).toHaveLength(1);
+    expect(JSON.stringify(writes[0]!.Resource)).toContain(':s3:::share-backup-dev-console-111111111111-eu-west-1');
+  });
+
   it('synthesizes against a generated placeholder when the console was not built, and warns', () => {
     if (!built.consoleContent!.placeholder) return; // a built console/dist is deployed as it is
     const warnings = built.consoleContent!.node.metadata.filter((m) => m.type === 'aws:cdk:warning').map((m) => String(m.data));
