@@ -4,6 +4,7 @@
 import { App, Validations, type AppProps } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { stageConfigFrom, type StageConfig } from './config.ts';
+import { ConsoleContentStack, ConsoleSiteStack } from './console-stack.ts';
 import { DataStack } from './data-stack.ts';
 import { ServiceStack } from './service-stack.ts';
 
@@ -12,6 +13,9 @@ export interface ShareBackupApp {
   config: StageConfig;
   data: DataStack;
   service: ServiceStack;
+  /** the web console (cdk/console-stack.ts): absent with an oidcIssuer or "console": false */
+  consoleSite?: ConsoleSiteStack;
+  consoleContent?: ConsoleContentStack;
 }
 
 export function buildApp(props: AppProps = {}): ShareBackupApp {
@@ -25,12 +29,27 @@ export function buildApp(props: AppProps = {}): ShareBackupApp {
     terminationProtection: true,
     config,
   });
+  // the console's site comes first: the service stack's CORS and sign-in client name its URL
+  const consoleStage = config.console ? { ...config, console: config.console } : undefined;
+  const consoleSite = consoleStage && new ConsoleSiteStack(app, `${name}-Console`, {
+    env,
+    description: 'Share backup service: web console site (S3 bucket, CloudFront distribution)',
+    config: consoleStage,
+  });
   const service = new ServiceStack(app, `${name}-Service`, {
     env,
     description: 'Share backup service: API, Lambdas, workflows, copier (stateless)',
     config,
     data,
+    consoleSite,
+  });
+  const consoleContent = consoleStage && consoleSite && new ConsoleContentStack(app, `${name}-ConsoleContent`, {
+    env,
+    description: 'Share backup service: web console files and console-config.json',
+    config: consoleStage,
+    site: consoleSite,
+    service,
   });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
-  return { app, config, data, service };
+  return { app, config, data, service, consoleSite, consoleContent };
 }

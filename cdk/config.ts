@@ -28,6 +28,20 @@ export interface StageConfig {
   natGateways: number;
   availabilityZone?: string;
   backupQuota?: number;
+  /** the web console on CloudFront with Cognito hosted UI sign-in (cdk/console-stack.ts); absent with an oidcIssuer or `"console": false` */
+  console?: ConsoleStageConfig;
+}
+
+export interface ConsoleStageConfig {
+  /** the Cognito hosted UI's domain prefix, https://<prefix>.auth.<region>.amazoncognito.com: unique in the region across all accounts */
+  domainPrefix: string;
+  /** also accept http://localhost:5173/ (the console's dev server) as redirect URL and CORS origin: development stages only */
+  localhost: boolean;
+  /** the folder deployed as the site (the console's build output); default console/dist */
+  dist?: string;
+  /** a custom domain for the site and its ACM certificate (us-east-1): gives TLS 1.2+ to viewers; absent: the *.cloudfront.net name */
+  domainName?: string;
+  certificateArn?: string;
 }
 
 const DEFAULTS = {
@@ -73,6 +87,30 @@ function retention(days: number): RetentionDays {
   return days as RetentionDays;
 }
 
+const RESERVED_PREFIX_WORDS = ['aws', 'amazon', 'cognito'];
+
+function consoleConfig(value: unknown, stage: string, account: string, oidcIssuer: string | undefined): ConsoleStageConfig | undefined {
+  const v = parsed(value);
+  if (v === false || v === 'false') return undefined;
+  if (v !== undefined && (typeof v !== 'object' || v === null || Array.isArray(v))) throw new Error('context console must be an object or false');
+  // the console signs in through the Cognito user pool the stack creates; an external issuer has none
+  if (oidcIssuer) {
+    if (v !== undefined) throw new Error('context console needs the Cognito user pool: it cannot be used with oidcIssuer (set "console": false)');
+    return undefined;
+  }
+  const c = (v ?? {}) as Record<string, unknown>;
+  const domainPrefix = optionalString(c.domainPrefix, 'console.domainPrefix') ?? `share-backup-${stage}-${account}`;
+  if (!/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(domainPrefix) || RESERVED_PREFIX_WORDS.some((w) => domainPrefix.includes(w))) {
+    throw new Error(`context console.domainPrefix ${domainPrefix}: lower-case letters, digits and hyphens (at most 63), without ${RESERVED_PREFIX_WORDS.join(', ')}`);
+  }
+  const localhost = c.localhost === undefined ? false : c.localhost === true || c.localhost === 'true';
+  const domainName = optionalString(c.domainName, 'console.domainName');
+  const certificateArn = optionalString(c.certificateArn, 'console.certificateArn');
+  if (Boolean(domainName) !== Boolean(certificateArn)) throw new Error('context console.domainName and console.certificateArn go together');
+  if (certificateArn && !certificateArn.startsWith('arn:aws:acm:us-east-1:')) throw new Error('context console.certificateArn must be an ACM certificate in us-east-1 (CloudFront)');
+  return { domainPrefix, localhost, dist: optionalString(c.dist, 'console.dist'), domainName, certificateArn };
+}
+
 export function stageConfigFrom(node: Node): StageConfig {
   const stage = optionalString(node.tryGetContext('stage'), 'stage') ?? 'dev';
   const stages = (parsed(node.tryGetContext('stages')) ?? {}) as Record<string, Record<string, unknown>>;
@@ -104,5 +142,6 @@ export function stageConfigFrom(node: Node): StageConfig {
     natGateways: optionalNumber(get('natGateways'), 'natGateways') ?? DEFAULTS.natGateways,
     availabilityZone: optionalString(get('availabilityZone'), 'availabilityZone'),
     backupQuota: optionalNumber(get('backupQuota'), 'backupQuota'),
+    console: consoleConfig(get('console'), stage, account, oidcIssuer),
   };
 }

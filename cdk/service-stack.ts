@@ -22,6 +22,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import type { StageConfig } from './config.ts';
+import { addPreflightRoutes, ConsoleSignIn, consoleCorsPreflight, type ConsoleSiteStack } from './console-stack.ts';
 import { copierLogGroupName, type DataStack } from './data-stack.ts';
 import { PROJECT_INDEX } from '../functions/adapters/tables.ts';
 import { PROJECT_ATTRIBUTE, ROLE_GROUPS } from './lambda/pre-token-generation.ts';
@@ -50,6 +51,8 @@ export type WorkflowName = (typeof WORKFLOWS)[number];
 export interface ServiceStackProps extends StackProps {
   config: StageConfig;
   data: DataStack;
+  /** the web console's site (cdk/console-stack.ts): its origin gets CORS, its URL a sign-in client */
+  consoleSite?: ConsoleSiteStack;
 }
 
 /** Lines of a .dockerignore, as CDK's asset staging takes them (IgnoreMode.DOCKER). */
@@ -72,6 +75,7 @@ export class ServiceStack extends Stack {
   readonly cluster: ecs.Cluster;
   userPool?: cognito.UserPool;
   preTokenGenerationFunction?: NodejsFunction;
+  consoleSignIn?: ConsoleSignIn;
 
   constructor(scope: Construct, id: string, props: ServiceStackProps) {
     super(scope, id, props);
@@ -264,9 +268,14 @@ export class ServiceStack extends Stack {
     }));
 
     const identity = this.identity(config, prefix, logGroup);
+    // the web console (cdk/console-stack.ts): its app client's tokens are accepted too
+    const consoleSite = this.userPool && config.console ? props.consoleSite : undefined;
+    if (consoleSite && this.userPool && config.console) {
+      this.consoleSignIn = new ConsoleSignIn(this, 'ConsoleSignIn', { userPool: this.userPool, site: consoleSite, stage: config.stage, console: config.console });
+    }
     const authorizer = new HttpJwtAuthorizer('JwtAuthorizer', identity.issuer, {
       authorizerName: `${prefix}-jwt`,
-      jwtAudience: identity.audience,
+      jwtAudience: [...identity.audience, ...(this.consoleSignIn ? [this.consoleSignIn.client.userPoolClientId] : [])],
       identitySource: ['$request.header.Authorization'],
     });
     const integration = new HttpLambdaIntegration('ApiIntegration', this.apiFunction, {
@@ -279,7 +288,9 @@ export class ServiceStack extends Stack {
       // every route but the two version documents: the $default route and /v2/{proxy+}
       defaultAuthorizer: authorizer,
       defaultIntegration: integration,
+      corsPreflight: consoleSite && config.console ? consoleCorsPreflight(consoleSite, config.console) : undefined,
     });
+    if (consoleSite) addPreflightRoutes(this.api, integration);
     this.api.addRoutes({ path: '/v2/{proxy+}', methods: [apigwv2.HttpMethod.ANY], integration });
     for (const path of ['/', '/v2']) {
       // Manila's version discovery is anonymous: clients read it before they have a token
