@@ -113,8 +113,13 @@ export class ServiceStack extends Stack {
     });
     copierImage.repository.grantPull(this.copierExecutionRole);
     this.copierExecutionRole.addToPolicy(new iam.PolicyStatement({
+      sid: 'WriteCopierLogStreams',
+      // the awslogs driver's streams, <awslogs-stream-prefix>/<container>/<task id>; not
+      // `${logGroupArn}:log-stream:...`: a log group's Arn attribute already ends in ":*"
       actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-      resources: [`${copierLogGroup.logGroupArn}:log-stream:copier/*`],
+      resources: [this.formatArn({
+        service: 'logs', resource: 'log-group', resourceName: `${copierLogGroupName(config.stage)}:log-stream:copier/*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      })],
     }));
 
     this.copierTaskRole = new iam.Role(this, 'CopierTaskRole', {
@@ -313,7 +318,7 @@ export class ServiceStack extends Stack {
     new CfnOutput(this, 'JwtIssuer', { value: identity.issuer });
     for (const [name, machine] of Object.entries(this.stateMachines)) new CfnOutput(this, `${name}StateMachineArn`, { value: machine.stateMachineArn });
 
-    this.acknowledgeFindings(workflowRole, copierLogGroup);
+    this.acknowledgeFindings(workflowRole, copierLogGroupName(config.stage));
   }
 
   private nodeFunction(id: string, props: NodejsFunctionProps & { entry: string; logGroup: logs.ILogGroup }): NodejsFunction {
@@ -443,7 +448,7 @@ export class ServiceStack extends Stack {
   }
 
   /** cdk-nag findings this design accepts, each with the reason a reviewer can check. */
-  private acknowledgeFindings(workflowRole: iam.Role, copierLogGroup: logs.LogGroup): void {
+  private acknowledgeFindings(workflowRole: iam.Role, copierLogGroup: string): void {
     const logicalId = (construct: Construct) => this.resolve(this.getLogicalId(construct.node.defaultChild as CfnElement)) as string;
     const functions = [this.apiFunction, this.workflowFunction, ...(this.preTokenGenerationFunction ? [this.preTokenGenerationFunction] : [])];
     for (const fn of functions) {
@@ -468,8 +473,8 @@ export class ServiceStack extends Stack {
     });
     acknowledge(this.copierExecutionRole, {
       'AwsSolutions-IAM5[Resource::*]': 'ecr:GetAuthorizationToken does not support resource-level permissions; image pulls are limited to the copier asset repository.',
-      [`AwsSolutions-IAM5[Resource::<${logicalId(copierLogGroup)}.Arn>:log-stream:copier/*]`]:
-        'Log stream names contain the task id, assigned at RunTask; writes are limited to the copier/ streams of the copier log group.',
+      [`AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:${this.region}:${this.account}:log-group:${copierLogGroup}:log-stream:copier/*]`]:
+        'Log stream names contain the task id, assigned at RunTask (awslogs: copier/<container>/<task id>); writes are limited to the copier/ streams of the copier log group.',
     });
     for (const path of ['/', '/v2']) {
       const route = this.api.node.findChild(`GET--${path === '/' ? '' : 'v2'}`);
