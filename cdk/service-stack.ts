@@ -122,9 +122,11 @@ export class ServiceStack extends Stack {
       })],
     }));
 
+    // access points are created at runtime (one per share and backup): their ids cannot be listed
+    const anyAccessPoint = this.formatArn({ service: 'elasticfilesystem', resource: 'access-point', resourceName: '*', arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
     this.copierTaskRole = new iam.Role(this, 'CopierTaskRole', {
       assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com', {
-        conditions: { ArnLike: { 'aws:SourceArn': `arn:aws:ecs:${this.region}:${this.account}:*` }, StringEquals: { 'aws:SourceAccount': this.account } },
+        conditions: { ArnLike: { 'aws:SourceArn': this.formatArn({ service: 'ecs', resource: '*' }) }, StringEquals: { 'aws:SourceAccount': this.account } },
       }),
       description: 'A copier run: mounts its backup and share through access points, writes progress attributes',
     });
@@ -161,7 +163,7 @@ export class ServiceStack extends Stack {
       resources: [data.sharesFileSystem.fileSystemArn, data.backupsFileSystem.fileSystemArn],
       conditions: {
         Bool: { 'elasticfilesystem:AccessedViaMountTarget': 'true' },
-        ArnLike: { 'elasticfilesystem:AccessPointArn': `arn:aws:elasticfilesystem:${this.region}:${this.account}:access-point/*` },
+        ArnLike: { 'elasticfilesystem:AccessPointArn': anyAccessPoint },
       },
     }));
 
@@ -257,13 +259,13 @@ export class ServiceStack extends Stack {
     this.apiFunction.addToRolePolicy(new iam.PolicyStatement({
       sid: 'TagAccessPointsOnCreation',
       actions: ['elasticfilesystem:TagResource'],
-      resources: [`arn:aws:elasticfilesystem:${this.region}:${this.account}:access-point/*`],
+      resources: [anyAccessPoint],
       conditions: { StringEquals: { 'elasticfilesystem:CreateAction': 'CreateAccessPoint' } },
     }));
     this.apiFunction.addToRolePolicy(new iam.PolicyStatement({
       sid: 'DeleteShareAndBackupAccessPoints',
       actions: ['elasticfilesystem:DeleteAccessPoint'],
-      resources: [`arn:aws:elasticfilesystem:${this.region}:${this.account}:access-point/*`],
+      resources: [anyAccessPoint],
       // only access points the service tagged (functions/adapters/storage-efs.ts: Name share-<id> | backup-<id>)
       conditions: { StringLike: { 'aws:ResourceTag/Name': ['share-*', 'backup-*'] } },
     }));
@@ -460,7 +462,7 @@ export class ServiceStack extends Stack {
       });
     }
     acknowledge(this.apiFunction, {
-      [`AwsSolutions-IAM5[Resource::arn:aws:elasticfilesystem:${this.region}:${this.account}:access-point/*]`]:
+      [`AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:elasticfilesystem:${this.region}:${this.account}:access-point/*]`]:
         'Access points are created at runtime, one per share and backup, so their ids cannot be listed; TagResource is limited to CreateAccessPoint calls and DeleteAccessPoint to access points tagged share-*/backup-* by the service. CreateAccessPoint itself is limited to the two file systems.',
     });
     acknowledge(workflowRole, {
