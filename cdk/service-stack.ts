@@ -324,7 +324,18 @@ export class ServiceStack extends Stack {
   }
 
   private nodeFunction(id: string, props: NodejsFunctionProps & { entry: string; logGroup: logs.ILogGroup }): NodejsFunction {
+    // not the default role's AWSLambdaBasicExecutionRole (logs on "*"): the function's own log group only
+    const role = new iam.Role(this, `${id}ServiceRole`, {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `${props.functionName ?? id}: writes its own log group`,
+    });
+    role.addToPolicy(new iam.PolicyStatement({
+      sid: 'WriteOwnLogGroup',
+      actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+      resources: [props.logGroup.logGroupArn],
+    }));
     return new NodejsFunction(this, id, {
+      role,
       handler: 'handler',
       projectRoot: REPO_ROOT,
       depsLockFilePath: join(REPO_ROOT, 'package-lock.json'),
@@ -456,12 +467,13 @@ export class ServiceStack extends Stack {
     for (const fn of functions) {
       acknowledge(fn, {
         'AwsSolutions-L1': 'Node.js 22 is the runtime the code is written and tested for (the brief fixes it); moving to a newer runtime is a code change with its own tests, not a silent stack default.',
-        'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]':
-          'AWS managed AWSLambdaBasicExecutionRole grants only logs:CreateLogGroup/CreateLogStream/PutLogEvents; the function logs to its own log group with a set retention.',
+      });
+      // the function's role (nodeFunction): its own log group's streams, and X-Ray
+      acknowledge(fn.role as iam.Role, {
         'AwsSolutions-IAM5[Resource::*]': 'xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing) do not support resource-level permissions.',
       });
     }
-    acknowledge(this.apiFunction, {
+    acknowledge(this.apiFunction.role as iam.Role, {
       [`AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:elasticfilesystem:${this.region}:${this.account}:access-point/*]`]:
         'Access points are created at runtime, one per share and backup, so their ids cannot be listed; TagResource is limited to CreateAccessPoint calls and DeleteAccessPoint to access points tagged share-*/backup-* by the service. CreateAccessPoint itself is limited to the two file systems.',
     });
