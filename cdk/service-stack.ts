@@ -22,7 +22,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import type { StageConfig } from './config.ts';
-import { copierLogGroupName, type DataStack } from './data-stack.ts';
+import { copierLogGroupName, copierTaskRoleName, type DataStack } from './data-stack.ts';
 import { PROJECT_INDEX } from '../functions/adapters/tables.ts';
 import { PROJECT_ATTRIBUTE, ROLE_GROUPS } from './lambda/pre-token-generation.ts';
 
@@ -125,6 +125,8 @@ export class ServiceStack extends Stack {
     // access points are created at runtime (one per share and backup): their ids cannot be listed
     const anyAccessPoint = this.formatArn({ service: 'elasticfilesystem', resource: 'access-point', resourceName: '*', arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
     this.copierTaskRole = new iam.Role(this, 'CopierTaskRole', {
+      // named: the file systems' policies (DataStack) allow this role by name
+      roleName: copierTaskRoleName(config.stage),
       assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com', {
         conditions: { ArnLike: { 'aws:SourceArn': this.formatArn({ service: 'ecs', resource: '*' }) }, StringEquals: { 'aws:SourceAccount': this.account } },
       }),
