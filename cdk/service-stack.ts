@@ -380,8 +380,9 @@ export class ServiceStack extends Stack {
     });
     role.addToPolicy(new iam.PolicyStatement({
       sid: 'ReadAndUpdateRecords',
+      // the ASL's dynamodb:getItem/updateItem tasks name these three; report items are the copier's
       actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
-      resources: Object.values(data.tables).map((t) => t.tableArn),
+      resources: [data.tables.shares, data.tables.backups, data.tables.restores].map((t) => t.tableArn),
     }));
     role.addToPolicy(new iam.PolicyStatement({
       sid: 'RegisterCopierTaskDefinitions',
