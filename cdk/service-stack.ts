@@ -386,8 +386,14 @@ export class ServiceStack extends Stack {
     }));
     role.addToPolicy(new iam.PolicyStatement({
       sid: 'RegisterCopierTaskDefinitions',
-      // neither action supports resource-level permissions (IAM service authorization reference)
-      actions: ['ecs:RegisterTaskDefinition', 'ecs:DeregisterTaskDefinition'],
+      // RegisterTaskDefinition takes a task-definition resource (IAM service authorization reference): the copier-* families
+      actions: ['ecs:RegisterTaskDefinition'],
+      resources: [Arn.format({ service: 'ecs', resource: 'task-definition', resourceName: 'copier-*', arnFormat: ArnFormat.SLASH_RESOURCE_NAME }, this)],
+    }));
+    role.addToPolicy(new iam.PolicyStatement({
+      sid: 'DeregisterCopierTaskDefinitions',
+      // DeregisterTaskDefinition has no resource type (IAM service authorization reference)
+      actions: ['ecs:DeregisterTaskDefinition'],
       resources: ['*'],
     }));
     role.addToPolicy(new iam.PolicyStatement({
@@ -482,9 +488,9 @@ export class ServiceStack extends Stack {
     });
     acknowledge(workflowRole, {
       'AwsSolutions-IAM5[Resource::*]':
-        'ecs:RegisterTaskDefinition and ecs:DeregisterTaskDefinition do not support resource-level permissions; the CloudWatch Logs delivery actions (logs:*LogDelivery*, Describe*) and X-Ray tracing actions Step Functions needs do not either.',
+        'ecs:DeregisterTaskDefinition does not support resource-level permissions (RegisterTaskDefinition is limited to the copier-* families); the CloudWatch Logs delivery actions (logs:*LogDelivery*, Describe*) and X-Ray tracing actions Step Functions needs do not either.',
       [`AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecs:${this.region}:${this.account}:task-definition/copier-*]`]:
-        'A task definition is registered per run (family copier-<restore or backup id>), so RunTask must accept any revision of the copier-* families; it is conditioned on this cluster.',
+        'A task definition is registered per run (family copier-<restore or backup id>), so RegisterTaskDefinition and RunTask must accept any copier-* family and revision; RunTask is conditioned on this cluster.',
       [`AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecs:${this.region}:${this.account}:task/<${logicalId(this.cluster)}>/*]`]:
         'Task ids are assigned by ECS at RunTask; DescribeTasks/StopTask are limited to tasks of this cluster.',
     });

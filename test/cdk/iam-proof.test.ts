@@ -416,6 +416,7 @@ const deniedCases: Case[] = [
   { name: 'copier execution role: ecr:BatchGetImage of another repository', caller: 'copierExecution', action: 'ecr:BatchGetImage', resource: arn('ecr', 'repository/someone-elses-image'), expect: 'Denied' },
   // the state machines
   { name: 'state machine: ecs:RunTask of another task definition family', caller: 'stateMachine', action: 'ecs:RunTask', resource: arn('ecs', 'task-definition/other-family:3'), context: { 'ecs:cluster': clusterArn }, expect: 'Denied' },
+  { name: 'state machine: ecs:RegisterTaskDefinition of another family', caller: 'stateMachine', action: 'ecs:RegisterTaskDefinition', resource: arn('ecs', 'task-definition/other-family:1'), expect: 'Denied' },
   { name: 'state machine: ecs:RunTask copier-<id> on another cluster', caller: 'stateMachine', action: 'ecs:RunTask', resource: arn('ecs', `task-definition/copier-${RUN}:1`), context: { 'ecs:cluster': arn('ecs', 'cluster/default') }, expect: 'Denied' },
   { name: 'state machine: iam:PassRole of the API function\'s role', caller: 'stateMachine', action: 'iam:PassRole', resource: roles.api.arn, context: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' }, expect: 'Denied' },
   { name: 'state machine: iam:PassRole of the copier task role to Lambda', caller: 'stateMachine', action: 'iam:PassRole', resource: substitutions.CopierTaskRoleArn!, context: { 'iam:PassedToService': 'lambda.amazonaws.com' }, expect: 'Denied' },
