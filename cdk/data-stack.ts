@@ -2,7 +2,8 @@
 // systems (shares and backups) and the three DynamoDB tables. Nothing here is replaced by a
 // redeploy of the service: tables and file systems are retained, tables are deletion-protected
 // with point-in-time recovery, and the service stack only references them.
-import { ArnFormat, CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { ArnFormat } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as efs from 'aws-cdk-lib/aws-efs';
@@ -133,7 +134,7 @@ export class DataStack extends Stack {
           principals: [new iam.AnyPrincipal()],
           actions: clientActions,
           conditions: {
-            ArnEquals: { 'aws:PrincipalArn': this.formatArn({ service: 'iam', region: '', resource: 'role', resourceName: copierTaskRoleName(config.stage), arnFormat: ArnFormat.SLASH_RESOURCE_NAME }) },
+            ArnEquals: { 'aws:PrincipalArn': this.formatArn({ service: 'iam', region: '', resource: 'role', resourceName: copierTaskRoleName(config.stage, this.region), arnFormat: ArnFormat.SLASH_RESOURCE_NAME }) },
             Bool: { 'elasticfilesystem:AccessedViaMountTarget': 'true' },
             ArnLike: { 'elasticfilesystem:AccessPointArn': accessPoints },
           },
@@ -167,8 +168,11 @@ export class DataStack extends Stack {
   }
 }
 
-/** The copier task role's name: the file systems' policies name it (this stack cannot reference the service stack's role). */
-export const copierTaskRoleName = (stage: string) => `share-backup-${stage}-copier-task`;
+/**
+ * The copier task role's name: the file systems' policies name it (this stack cannot reference the
+ * service stack's role). IAM names are global to the account: the region keeps two regions' stages apart.
+ */
+export const copierTaskRoleName = (stage: string, region: string) => `share-backup-${stage}-${region}-copier-task`;
 
 /** The physical name of a stage's copier log group (also the ASL's ${CopierLogGroup}). */
 export const copierLogGroupName = (stage: string) => `/share-backup/${stage}/copier`;

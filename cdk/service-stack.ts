@@ -126,7 +126,7 @@ export class ServiceStack extends Stack {
     const anyAccessPoint = this.formatArn({ service: 'elasticfilesystem', resource: 'access-point', resourceName: '*', arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
     this.copierTaskRole = new iam.Role(this, 'CopierTaskRole', {
       // named: the file systems' policies (DataStack) allow this role by name
-      roleName: copierTaskRoleName(config.stage),
+      roleName: copierTaskRoleName(config.stage, this.region),
       assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com', {
         conditions: { ArnLike: { 'aws:SourceArn': this.formatArn({ service: 'ecs', resource: '*' }) }, StringEquals: { 'aws:SourceAccount': this.account } },
       }),
