@@ -20,6 +20,11 @@ export interface StageConfig {
   shareTypes?: ShareTypeConfig;
   /** CIDRs of tenant networks allowed to mount shares over NFS (port 2049) */
   tenantCidrs: string[];
+  /**
+   * IAM principals (role ARNs of tenant instances, or account ARNs) the shares file system's policy
+   * lets mount a share through its access point (`mount -t efs -o tls,iam,accesspoint=...`)
+   */
+  tenantPrincipals: string[];
   /** API stage throttling */
   throttle: { rateLimit: number; burstLimit: number };
   /** how long API, Lambda, workflow, copier and flow logs are kept (logRetentionDays in context) */
@@ -46,6 +51,7 @@ export interface ConsoleStageConfig {
 
 const DEFAULTS = {
   tenantCidrs: [] as string[],
+  tenantPrincipals: [] as string[],
   throttle: { rateLimit: 50, burstLimit: 100 },
   logRetentionDays: 90,
   natGateways: 1,
@@ -127,6 +133,13 @@ export function stageConfigFrom(node: Node): StageConfig {
   if (oidcIssuer && !oidcIssuer.startsWith('https://')) throw new Error('context oidcIssuer must be an https URL');
   if (oidcIssuer && !oidcAudience?.length) throw new Error('context oidcIssuer needs oidcAudience (the client ids tokens are issued for)');
   const throttle = parsed(get('throttle')) as StageConfig['throttle'] | undefined;
+  const tenantCidrs = stringList(get('tenantCidrs'), 'tenantCidrs') ?? DEFAULTS.tenantCidrs;
+  const tenantPrincipals = stringList(get('tenantPrincipals'), 'tenantPrincipals') ?? DEFAULTS.tenantPrincipals;
+  for (const principal of tenantPrincipals) {
+    if (!/^arn:aws[a-z-]*:iam::\d{12}:(root|role\/.+)$/.test(principal)) throw new Error(`context tenantPrincipals: ${principal} is not an IAM role or account ARN`);
+  }
+  // NFS from tenant networks without a principal the file system policy allows: every mount would be refused
+  if (tenantCidrs.length && !tenantPrincipals.length) throw new Error('context tenantCidrs needs tenantPrincipals (the IAM roles tenants mount shares with)');
   return {
     stage,
     account,
@@ -136,7 +149,8 @@ export function stageConfigFrom(node: Node): StageConfig {
     backupDrivers: parsed(get('backupDrivers')),
     // a configuration the API would refuse at its first request fails the synth instead
     shareTypes: get('shareTypes') === undefined ? undefined : parseShareTypeConfig(parsed(get('shareTypes'))),
-    tenantCidrs: stringList(get('tenantCidrs'), 'tenantCidrs') ?? DEFAULTS.tenantCidrs,
+    tenantCidrs,
+    tenantPrincipals,
     throttle: throttle ?? DEFAULTS.throttle,
     logRetention: retention(optionalNumber(get('logRetentionDays'), 'logRetentionDays') ?? DEFAULTS.logRetentionDays),
     natGateways: optionalNumber(get('natGateways'), 'natGateways') ?? DEFAULTS.natGateways,

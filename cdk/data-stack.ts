@@ -3,6 +3,7 @@
 // redeploy of the service: tables and file systems are retained, tables are deletion-protected
 // with point-in-time recovery, and the service stack only references them.
 import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { ArnFormat } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as efs from 'aws-cdk-lib/aws-efs';
@@ -61,7 +62,7 @@ export class DataStack extends Stack {
     });
 
     this.sharesFileSystem = this.fileSystem('Shares', config);
-    this.backupsFileSystem = this.fileSystem('Backups', { ...config, tenantCidrs: [] });
+    this.backupsFileSystem = this.fileSystem('Backups', { ...config, tenantCidrs: [], tenantPrincipals: [] });
 
     new CfnOutput(this, 'SharesFileSystemId', { value: this.sharesFileSystem.fileSystemId });
     new CfnOutput(this, 'BackupsFileSystemId', { value: this.backupsFileSystem.fileSystemId });
@@ -93,7 +94,10 @@ export class DataStack extends Stack {
    * An encrypted file system in the private subnets. NFS is admitted from the copier tasks (and
    * tenant networks where configured); its policy refuses unencrypted transport and any mount that
    * does not go through an access point, so a client never sees the file system's root (every
-   * share's or backup's directory) — only the one access point its task definition names.
+   * share's or backup's directory) — only the one access point its task definition names. Mounts
+   * are IAM-authorized (Fargate's `Iam: ENABLED`, efs-utils' `iam` option): the policy allows the
+   * copier task role, and on the shares file system the configured tenant principals, each only
+   * through an access point of this account and region.
    */
   private fileSystem(name: 'Shares' | 'Backups', config: StageConfig): efs.FileSystem {
     const securityGroup = new ec2.SecurityGroup(this, `${name}FileSystemSecurityGroup`, {
@@ -105,6 +109,8 @@ export class DataStack extends Stack {
     for (const cidr of config.tenantCidrs) securityGroup.addIngressRule(ec2.Peer.ipv4(cidr), ec2.Port.tcp(NFS_PORT), `NFS from tenant network ${cidr}`);
 
     const clientActions = ['elasticfilesystem:ClientMount', 'elasticfilesystem:ClientWrite', 'elasticfilesystem:ClientRootAccess'];
+    // the service creates access points at runtime, one per share and backup
+    const accessPoints = this.formatArn({ service: 'elasticfilesystem', resource: 'access-point', resourceName: '*', arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
     const fileSystemPolicy = new iam.PolicyDocument({
       statements: [
         new iam.PolicyStatement({
@@ -121,6 +127,28 @@ export class DataStack extends Stack {
           actions: clientActions,
           conditions: { Null: { 'elasticfilesystem:AccessPointArn': 'true' } },
         }),
+        new iam.PolicyStatement({
+          sid: 'AllowCopierMountsThroughAccessPoints',
+          // the copier task role is in the service stack, deployed after this one (and replaced with
+          // it): named by aws:PrincipalArn, which needs no role to exist when this policy is set
+          principals: [new iam.AnyPrincipal()],
+          actions: clientActions,
+          conditions: {
+            ArnEquals: { 'aws:PrincipalArn': this.formatArn({ service: 'iam', region: '', resource: 'role', resourceName: copierTaskRoleName(config.stage, this.region), arnFormat: ArnFormat.SLASH_RESOURCE_NAME }) },
+            Bool: { 'elasticfilesystem:AccessedViaMountTarget': 'true' },
+            ArnLike: { 'elasticfilesystem:AccessPointArn': accessPoints },
+          },
+        }),
+        ...(config.tenantPrincipals.length ? [new iam.PolicyStatement({
+          sid: 'AllowTenantMountsThroughAccessPoints',
+          // `mount -t efs -o tls,iam,accesspoint=<the share's access point>` (the export location)
+          principals: config.tenantPrincipals.map((arn) => new iam.ArnPrincipal(arn)),
+          actions: clientActions,
+          conditions: {
+            Bool: { 'elasticfilesystem:AccessedViaMountTarget': 'true' },
+            ArnLike: { 'elasticfilesystem:AccessPointArn': accessPoints },
+          },
+        })] : []),
       ],
     });
     const fileSystem = new efs.FileSystem(this, `${name}FileSystem`, {
@@ -139,6 +167,12 @@ export class DataStack extends Stack {
     return fileSystem;
   }
 }
+
+/**
+ * The copier task role's name: the file systems' policies name it (this stack cannot reference the
+ * service stack's role). IAM names are global to the account: the region keeps two regions' stages apart.
+ */
+export const copierTaskRoleName = (stage: string, region: string) => `share-backup-${stage}-${region}-copier-task`;
 
 /** The physical name of a stage's copier log group (also the ASL's ${CopierLogGroup}). */
 export const copierLogGroupName = (stage: string) => `/share-backup/${stage}/copier`;

@@ -23,7 +23,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import type { StageConfig } from './config.ts';
 import { addPreflightRoutes, ConsoleSignIn, consoleCorsPreflight, type ConsoleSiteStack } from './console-stack.ts';
-import { copierLogGroupName, type DataStack } from './data-stack.ts';
+import { copierLogGroupName, copierTaskRoleName, type DataStack } from './data-stack.ts';
 import { PROJECT_INDEX } from '../functions/adapters/tables.ts';
 import { PROJECT_ATTRIBUTE, ROLE_GROUPS } from './lambda/pre-token-generation.ts';
 
@@ -117,13 +117,22 @@ export class ServiceStack extends Stack {
     });
     copierImage.repository.grantPull(this.copierExecutionRole);
     this.copierExecutionRole.addToPolicy(new iam.PolicyStatement({
+      sid: 'WriteCopierLogStreams',
+      // the awslogs driver's streams, <awslogs-stream-prefix>/<container>/<task id>; not
+      // `${logGroupArn}:log-stream:...`: a log group's Arn attribute already ends in ":*"
       actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-      resources: [`${copierLogGroup.logGroupArn}:log-stream:copier/*`],
+      resources: [this.formatArn({
+        service: 'logs', resource: 'log-group', resourceName: `${copierLogGroupName(config.stage)}:log-stream:copier/*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      })],
     }));
 
+    // access points are created at runtime (one per share and backup): their ids cannot be listed
+    const anyAccessPoint = this.formatArn({ service: 'elasticfilesystem', resource: 'access-point', resourceName: '*', arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
     this.copierTaskRole = new iam.Role(this, 'CopierTaskRole', {
+      // named: the file systems' policies (DataStack) allow this role by name
+      roleName: copierTaskRoleName(config.stage, this.region),
       assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com', {
-        conditions: { ArnLike: { 'aws:SourceArn': `arn:aws:ecs:${this.region}:${this.account}:*` }, StringEquals: { 'aws:SourceAccount': this.account } },
+        conditions: { ArnLike: { 'aws:SourceArn': this.formatArn({ service: 'ecs', resource: '*' }) }, StringEquals: { 'aws:SourceAccount': this.account } },
       }),
       description: 'A copier run: mounts its backup and share through access points, writes progress attributes',
     });
@@ -160,7 +169,7 @@ export class ServiceStack extends Stack {
       resources: [data.sharesFileSystem.fileSystemArn, data.backupsFileSystem.fileSystemArn],
       conditions: {
         Bool: { 'elasticfilesystem:AccessedViaMountTarget': 'true' },
-        ArnLike: { 'elasticfilesystem:AccessPointArn': `arn:aws:elasticfilesystem:${this.region}:${this.account}:access-point/*` },
+        ArnLike: { 'elasticfilesystem:AccessPointArn': anyAccessPoint },
       },
     }));
 
@@ -256,13 +265,13 @@ export class ServiceStack extends Stack {
     this.apiFunction.addToRolePolicy(new iam.PolicyStatement({
       sid: 'TagAccessPointsOnCreation',
       actions: ['elasticfilesystem:TagResource'],
-      resources: [`arn:aws:elasticfilesystem:${this.region}:${this.account}:access-point/*`],
+      resources: [anyAccessPoint],
       conditions: { StringEquals: { 'elasticfilesystem:CreateAction': 'CreateAccessPoint' } },
     }));
     this.apiFunction.addToRolePolicy(new iam.PolicyStatement({
       sid: 'DeleteShareAndBackupAccessPoints',
       actions: ['elasticfilesystem:DeleteAccessPoint'],
-      resources: [`arn:aws:elasticfilesystem:${this.region}:${this.account}:access-point/*`],
+      resources: [anyAccessPoint],
       // only access points the service tagged (functions/adapters/storage-efs.ts: Name share-<id> | backup-<id>)
       conditions: { StringLike: { 'aws:ResourceTag/Name': ['share-*', 'backup-*'] } },
     }));
@@ -324,11 +333,22 @@ export class ServiceStack extends Stack {
     new CfnOutput(this, 'JwtIssuer', { value: identity.issuer });
     for (const [name, machine] of Object.entries(this.stateMachines)) new CfnOutput(this, `${name}StateMachineArn`, { value: machine.stateMachineArn });
 
-    this.acknowledgeFindings(workflowRole, copierLogGroup);
+    this.acknowledgeFindings(workflowRole, copierLogGroupName(config.stage));
   }
 
   private nodeFunction(id: string, props: NodejsFunctionProps & { entry: string; logGroup: logs.ILogGroup }): NodejsFunction {
+    // not the default role's AWSLambdaBasicExecutionRole (logs on "*"): the function's own log group only
+    const role = new iam.Role(this, `${id}ServiceRole`, {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `${props.functionName ?? id}: writes its own log group`,
+    });
+    role.addToPolicy(new iam.PolicyStatement({
+      sid: 'WriteOwnLogGroup',
+      actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+      resources: [props.logGroup.logGroupArn],
+    }));
     return new NodejsFunction(this, id, {
+      role,
       handler: 'handler',
       projectRoot: REPO_ROOT,
       depsLockFilePath: join(REPO_ROOT, 'package-lock.json'),
@@ -371,13 +391,20 @@ export class ServiceStack extends Stack {
     });
     role.addToPolicy(new iam.PolicyStatement({
       sid: 'ReadAndUpdateRecords',
+      // the ASL's dynamodb:getItem/updateItem tasks name these three; report items are the copier's
       actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
-      resources: Object.values(data.tables).map((t) => t.tableArn),
+      resources: [data.tables.shares, data.tables.backups, data.tables.restores].map((t) => t.tableArn),
     }));
     role.addToPolicy(new iam.PolicyStatement({
       sid: 'RegisterCopierTaskDefinitions',
-      // neither action supports resource-level permissions (IAM service authorization reference)
-      actions: ['ecs:RegisterTaskDefinition', 'ecs:DeregisterTaskDefinition'],
+      // RegisterTaskDefinition takes a task-definition resource (IAM service authorization reference): the copier-* families
+      actions: ['ecs:RegisterTaskDefinition'],
+      resources: [Arn.format({ service: 'ecs', resource: 'task-definition', resourceName: 'copier-*', arnFormat: ArnFormat.SLASH_RESOURCE_NAME }, this)],
+    }));
+    role.addToPolicy(new iam.PolicyStatement({
+      sid: 'DeregisterCopierTaskDefinitions',
+      // DeregisterTaskDefinition has no resource type (IAM service authorization reference)
+      actions: ['ecs:DeregisterTaskDefinition'],
       resources: ['*'],
     }));
     role.addToPolicy(new iam.PolicyStatement({
@@ -454,33 +481,34 @@ export class ServiceStack extends Stack {
   }
 
   /** cdk-nag findings this design accepts, each with the reason a reviewer can check. */
-  private acknowledgeFindings(workflowRole: iam.Role, copierLogGroup: logs.LogGroup): void {
+  private acknowledgeFindings(workflowRole: iam.Role, copierLogGroup: string): void {
     const logicalId = (construct: Construct) => this.resolve(this.getLogicalId(construct.node.defaultChild as CfnElement)) as string;
     const functions = [this.apiFunction, this.workflowFunction, ...(this.preTokenGenerationFunction ? [this.preTokenGenerationFunction] : [])];
     for (const fn of functions) {
       acknowledge(fn, {
         'AwsSolutions-L1': 'Node.js 22 is the runtime the code is written and tested for (the brief fixes it); moving to a newer runtime is a code change with its own tests, not a silent stack default.',
-        'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]':
-          'AWS managed AWSLambdaBasicExecutionRole grants only logs:CreateLogGroup/CreateLogStream/PutLogEvents; the function logs to its own log group with a set retention.',
+      });
+      // the function's role (nodeFunction): its own log group's streams, and X-Ray
+      acknowledge(fn.role as iam.Role, {
         'AwsSolutions-IAM5[Resource::*]': 'xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing) do not support resource-level permissions.',
       });
     }
-    acknowledge(this.apiFunction, {
-      [`AwsSolutions-IAM5[Resource::arn:aws:elasticfilesystem:${this.region}:${this.account}:access-point/*]`]:
+    acknowledge(this.apiFunction.role as iam.Role, {
+      [`AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:elasticfilesystem:${this.region}:${this.account}:access-point/*]`]:
         'Access points are created at runtime, one per share and backup, so their ids cannot be listed; TagResource is limited to CreateAccessPoint calls and DeleteAccessPoint to access points tagged share-*/backup-* by the service. CreateAccessPoint itself is limited to the two file systems.',
     });
     acknowledge(workflowRole, {
       'AwsSolutions-IAM5[Resource::*]':
-        'ecs:RegisterTaskDefinition and ecs:DeregisterTaskDefinition do not support resource-level permissions; the CloudWatch Logs delivery actions (logs:*LogDelivery*, Describe*) and X-Ray tracing actions Step Functions needs do not either.',
+        'ecs:DeregisterTaskDefinition does not support resource-level permissions (RegisterTaskDefinition is limited to the copier-* families); the CloudWatch Logs delivery actions (logs:*LogDelivery*, Describe*) and X-Ray tracing actions Step Functions needs do not either.',
       [`AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecs:${this.region}:${this.account}:task-definition/copier-*]`]:
-        'A task definition is registered per run (family copier-<restore or backup id>), so RunTask must accept any revision of the copier-* families; it is conditioned on this cluster.',
+        'A task definition is registered per run (family copier-<restore or backup id>), so RegisterTaskDefinition and RunTask must accept any copier-* family and revision; RunTask is conditioned on this cluster.',
       [`AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecs:${this.region}:${this.account}:task/<${logicalId(this.cluster)}>/*]`]:
         'Task ids are assigned by ECS at RunTask; DescribeTasks/StopTask are limited to tasks of this cluster.',
     });
     acknowledge(this.copierExecutionRole, {
       'AwsSolutions-IAM5[Resource::*]': 'ecr:GetAuthorizationToken does not support resource-level permissions; image pulls are limited to the copier asset repository.',
-      [`AwsSolutions-IAM5[Resource::<${logicalId(copierLogGroup)}.Arn>:log-stream:copier/*]`]:
-        'Log stream names contain the task id, assigned at RunTask; writes are limited to the copier/ streams of the copier log group.',
+      [`AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:${this.region}:${this.account}:log-group:${copierLogGroup}:log-stream:copier/*]`]:
+        'Log stream names contain the task id, assigned at RunTask (awslogs: copier/<container>/<task id>); writes are limited to the copier/ streams of the copier log group.',
     });
     for (const path of ['/', '/v2']) {
       const route = this.api.node.findChild(`GET--${path === '/' ? '' : 'v2'}`);

@@ -16,6 +16,9 @@ export interface EfsStorageOptions {
   client?: EFSClient;
 }
 
+/** A share's export location on EFS: the arguments of `mount -t efs` (amazon-efs-utils) before the mount point. */
+export const efsExportPath = (fileSystemId: string, accessPointId: string) => `-o tls,iam,accesspoint=${accessPointId} ${fileSystemId}:/`;
+
 export class EfsStorageBackend implements StorageBackend {
   readonly name = 'efs' as const;
   readonly protocols: readonly ShareProto[] = ['NFS'];
@@ -57,10 +60,11 @@ export class EfsStorageBackend implements StorageBackend {
   async provisionShare(shareId: string): Promise<ProvisionedShare> {
     const path = `/shares/${shareId}`;
     const accessPointId = await this.createAccessPoint(this.options.sharesFileSystemId, path, 'share', shareId);
-    // The file system admits mounts only through an access point (its policy denies the rest), so the
-    // export location is what a tenant pastes after `mount -t efs` (amazon-efs-utils): the share's
-    // access point over TLS, which also confines the mount to /shares/<id>.
-    return { access_point_id: accessPointId, export_path: `-o tls,accesspoint=${accessPointId} ${this.options.sharesFileSystemId}:/` };
+    // The file system admits mounts only through an access point and only IAM-authorized ones (its
+    // policy allows the configured tenant principals, and denies the rest), so the export location
+    // is what a tenant pastes after `mount -t efs` (amazon-efs-utils): the share's access point over
+    // TLS, with the instance's IAM credentials (`iam`); the access point confines the mount to /shares/<id>.
+    return { access_point_id: accessPointId, export_path: efsExportPath(this.options.sharesFileSystemId, accessPointId) };
   }
 
   /**

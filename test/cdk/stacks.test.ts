@@ -236,7 +236,7 @@ describe('copier on Fargate', () => {
     expect(reports.Condition?.['ForAllValues:StringEquals']?.['dynamodb:Attributes']).toEqual(COPIER_REPORT_ATTRIBUTES);
     const efs = statements.find((s) => actions(s).includes('elasticfilesystem:ClientMount'))!;
     expect(efs.Condition?.Bool).toEqual({ 'elasticfilesystem:AccessedViaMountTarget': 'true' });
-    expect(efs.Condition?.ArnLike?.['elasticfilesystem:AccessPointArn']).toBe('arn:aws:elasticfilesystem:eu-west-1:111111111111:access-point/*');
+    expect(efs.Condition?.ArnLike?.['elasticfilesystem:AccessPointArn']).toEqual({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':elasticfilesystem:eu-west-1:111111111111:access-point/*']] });
     expect(JSON.stringify(efs.Resource)).toMatch(/SharesFileSystem.*BackupsFileSystem/);
     const dynamo = statements.find((s) => actions(s).includes('dynamodb:UpdateItem'))!;
     expect(dynamo.Condition?.['ForAllValues:StringEquals']?.['dynamodb:Attributes']).toEqual(COPIER_PROGRESS_ATTRIBUTES);

@@ -21,3 +21,13 @@ describe('stage configuration: shareTypes', () => {
     expect(() => stageConfigFrom(new App({ context: { ...base, shareTypes: bad } }).node)).toThrow(/snapshot_support/);
   });
 });
+
+describe('stage configuration: tenantPrincipals', () => {
+  it('lists IAM role or account ARNs, and is required with tenantCidrs (no one could mount otherwise)', () => {
+    expect(stageConfigFrom(new App({ context: base }).node).tenantPrincipals).toEqual([]);
+    const role = 'arn:aws:iam::123456789012:role/tenant-instances';
+    expect(stageConfigFrom(new App({ context: { ...base, tenantCidrs: '10.0.0.0/16', tenantPrincipals: role } }).node).tenantPrincipals).toEqual([role]);
+    expect(() => stageConfigFrom(new App({ context: { ...base, tenantCidrs: '10.0.0.0/16' } }).node)).toThrow(/tenantPrincipals/);
+    expect(() => stageConfigFrom(new App({ context: { ...base, tenantPrincipals: 'tenant-instances' } }).node)).toThrow(/not an IAM role or account ARN/);
+  });
+});

@@ -20,7 +20,7 @@ describe('efs storage backend', () => {
   it('creates a share access point rooted at /shares/<id> and exports the access point as `mount -t efs` takes it', async () => {
     efs.on(CreateAccessPointCommand).resolves({ AccessPointId: 'fsap-123' });
     const share = await backend().provisionShare(ID);
-    expect(share).toEqual({ access_point_id: 'fsap-123', export_path: '-o tls,accesspoint=fsap-123 fs-shares:/' });
+    expect(share).toEqual({ access_point_id: 'fsap-123', export_path: '-o tls,iam,accesspoint=fsap-123 fs-shares:/' });
     const input = efs.commandCalls(CreateAccessPointCommand)[0]!.args[0].input;
     expect(input).toMatchObject({
       ClientToken: ID,
