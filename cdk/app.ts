@@ -14,6 +14,15 @@ export interface ShareBackupApp {
   service: ServiceStack;
 }
 
+/**
+ * The checks every synth of this app runs: cdk-nag's AWS Solutions pack as a CDK validation plugin.
+ * In memory (tests: NODE_ENV=test, or context `@aws-cdk/core:appMode` = `inmemory`) `app.synth()`
+ * throws `ValidationFailed` on an unacknowledged finding; under the CLI the synth exits 1.
+ */
+export function addNagChecks(app: App): void {
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+}
+
 export function buildApp(props: AppProps = {}): ShareBackupApp {
   const app = new App(props);
   const config = stageConfigFrom(app.node);
@@ -31,6 +40,6 @@ export function buildApp(props: AppProps = {}): ShareBackupApp {
     config,
     data,
   });
-  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  addNagChecks(app);
   return { app, config, data, service };
 }

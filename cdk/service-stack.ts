@@ -448,10 +448,13 @@ export class ServiceStack extends Stack {
     const functions = [this.apiFunction, this.workflowFunction, ...(this.preTokenGenerationFunction ? [this.preTokenGenerationFunction] : [])];
     for (const fn of functions) {
       acknowledge(fn, {
-        'AwsSolutions-L1': 'Node.js 22 is the runtime the code is written and tested for (the brief fixes it); moving to a newer runtime is a code change with its own tests, not a silent stack default.',
+        'AwsSolutions-L1': 'Node.js 22 is the runtime the code, its bundles and the copier image are built and tested for; a newer runtime is a code change with its own test run, not a silent stack default.',
+      });
+      // on the role only, not the whole function
+      acknowledge(fn.role!, {
         'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]':
-          'AWS managed AWSLambdaBasicExecutionRole grants only logs:CreateLogGroup/CreateLogStream/PutLogEvents; the function logs to its own log group with a set retention.',
-        'AwsSolutions-IAM5[Resource::*]': 'xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing) do not support resource-level permissions.',
+          'AWS managed AWSLambdaBasicExecutionRole: logs:CreateLogGroup, logs:CreateLogStream and logs:PutLogEvents on Resource "*" (any log group of the account, not only the function\'s own, which is where the function writes). Accepted: write-only, no read or delete; replacing it by a statement on the function\'s log group is open.',
+        'AwsSolutions-IAM5[Resource::*]': 'Only xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing) are on Resource "*": neither supports resource-level permissions.',
       });
     }
     acknowledge(this.apiFunction, {
@@ -460,14 +463,14 @@ export class ServiceStack extends Stack {
     });
     acknowledge(workflowRole, {
       'AwsSolutions-IAM5[Resource::*]':
-        'ecs:RegisterTaskDefinition and ecs:DeregisterTaskDefinition do not support resource-level permissions; the CloudWatch Logs delivery actions (logs:*LogDelivery*, Describe*) and X-Ray tracing actions Step Functions needs do not either.',
+        'On Resource "*", none supporting resource-level permissions: ecs:RegisterTaskDefinition and ecs:DeregisterTaskDefinition (one task definition per run); the log delivery actions Step Functions logging needs (logs:CreateLogDelivery, logs:GetLogDelivery, logs:UpdateLogDelivery, logs:DeleteLogDelivery, logs:ListLogDeliveries, logs:PutResourcePolicy, logs:DescribeResourcePolicies, logs:DescribeLogGroups; PutResourcePolicy writes the account\'s CloudWatch Logs resource policy); X-Ray tracing (xray:PutTraceSegments, xray:PutTelemetryRecords, xray:GetSamplingRules, xray:GetSamplingTargets).',
       [`AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecs:${this.region}:${this.account}:task-definition/copier-*]`]:
         'A task definition is registered per run (family copier-<restore or backup id>), so RunTask must accept any revision of the copier-* families; it is conditioned on this cluster.',
       [`AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecs:${this.region}:${this.account}:task/<${logicalId(this.cluster)}>/*]`]:
         'Task ids are assigned by ECS at RunTask; DescribeTasks/StopTask are limited to tasks of this cluster.',
     });
     acknowledge(this.copierExecutionRole, {
-      'AwsSolutions-IAM5[Resource::*]': 'ecr:GetAuthorizationToken does not support resource-level permissions; image pulls are limited to the copier asset repository.',
+      'AwsSolutions-IAM5[Resource::*]': 'Only ecr:GetAuthorizationToken is on Resource "*": it does not support resource-level permissions; the image pulls (ecr:BatchGetImage, ecr:GetDownloadUrlForLayer, ecr:BatchCheckLayerAvailability) are limited to the CDK bootstrap\'s container-assets repository (cdk-<qualifier>-container-assets-<account>-<region>), which holds the images of every CDK app bootstrapped in this account and region, not only the copier\'s.',
       [`AwsSolutions-IAM5[Resource::<${logicalId(copierLogGroup)}.Arn>:log-stream:copier/*]`]:
         'Log stream names contain the task id, assigned at RunTask; writes are limited to the copier/ streams of the copier log group.',
     });
