@@ -420,7 +420,8 @@ export class ServiceStack extends Stack {
       accountRecovery: cognito.AccountRecovery.EMAIL_ONLY,
       customAttributes: { [PROJECT_ATTRIBUTE.replace('custom:', '')]: new cognito.StringAttribute({ mutable: true, minLen: 1, maxLen: 255 }) },
       deletionProtection: true,
-      removalPolicy: RemovalPolicy.RETAIN,
+      // the users: kept on delete and replacement, not after a failed first create (data-stack.ts STATEFUL)
+      removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     });
     userPool.addTrigger(cognito.UserPoolOperation.PRE_TOKEN_GENERATION_CONFIG, preTokenGeneration, cognito.LambdaVersion.V2_0);
     for (const role of ROLE_GROUPS) new cognito.CfnUserPoolGroup(this, `${role}Group`, { userPoolId: userPool.userPoolId, groupName: role, description: `API role ${role}` });

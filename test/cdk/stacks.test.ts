@@ -16,7 +16,7 @@ import { ECS_RESOURCES } from '../../local/stepfunctions/tasks/ecs.ts';
 import { LAMBDA_RESOURCE } from '../../local/stepfunctions/tasks/lambda.ts';
 import { acknowledgements, unacknowledgedFindings, unusedAcknowledgements } from './nag.ts';
 
-type Resource = { Type: string; Properties: Record<string, unknown>; DeletionPolicy?: string };
+type Resource = { Type: string; Properties: Record<string, unknown>; DeletionPolicy?: string; UpdateReplacePolicy?: string };
 type Statement = { Effect: string; Action: string | string[]; Resource: unknown; Condition?: Record<string, Record<string, unknown>> };
 
 const cdkJson = JSON.parse(readFileSync(join(REPO_ROOT, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> };
@@ -85,7 +85,7 @@ describe('stateful stack', () => {
     expect(reports.Properties.KeySchema).toEqual([{ AttributeName: 'operation_id', KeyType: 'HASH' }, { AttributeName: 'seq', KeyType: 'RANGE' }]);
     expect(reports.Properties.GlobalSecondaryIndexes).toBeUndefined();
     for (const table of tables) {
-      expect(table.DeletionPolicy).toBe('Retain');
+      expect(table.DeletionPolicy).toBe('RetainExceptOnCreate');
       expect(table.Properties.DeletionProtectionEnabled).toBe(true);
       expect(table.Properties.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
       expect(table.Properties.SSESpecification).toEqual({ SSEEnabled: true });
@@ -98,7 +98,7 @@ describe('stateful stack', () => {
     const fileSystems = Object.values(resourcesOf(data, 'AWS::EFS::FileSystem'));
     expect(fileSystems).toHaveLength(2);
     for (const fs of fileSystems) {
-      expect(fs.DeletionPolicy).toBe('Retain');
+      expect(fs.DeletionPolicy).toBe('RetainExceptOnCreate');
       expect(fs.Properties.Encrypted).toBe(true);
       const policy = JSON.stringify(fs.Properties.FileSystemPolicy);
       expect(policy).toContain('"aws:SecureTransport":"false"');
@@ -116,6 +116,22 @@ describe('stateful stack', () => {
     for (const rule of ingress) {
       expect(rule.Properties).toMatchObject({ IpProtocol: 'tcp', FromPort: 2049, ToPort: 2049 });
       expect(JSON.stringify(rule.Properties.SourceSecurityGroupId)).toContain('CopierSecurityGroup');
+    }
+  });
+
+  it('keeps every stateful resource on delete and replacement, but not after a failed first create (no debris blocks the retry)', () => {
+    const stateful = [
+      ...['AWS::DynamoDB::Table', 'AWS::EFS::FileSystem', 'AWS::Logs::LogGroup'].flatMap((type) => Object.entries(resourcesOf(data, type))),
+      ...Object.entries(resourcesOf(service, 'AWS::Cognito::UserPool')),
+    ];
+    expect(stateful.length).toBe(4 + 2 + 1 + 1);
+    for (const [id, resource] of stateful) {
+      expect(resource.DeletionPolicy, id).toBe('RetainExceptOnCreate');
+      expect(resource.UpdateReplacePolicy, id).toBe('Retain');
+    }
+    // nothing anywhere is plain Retain (kept even when its stack's first create rolls back)
+    for (const template of [data, service]) {
+      for (const [id, resource] of Object.entries(template.toJSON().Resources as Record<string, Resource>)) expect(resource.DeletionPolicy, id).not.toBe('Retain');
     }
   });
 
