@@ -446,6 +446,9 @@ export class ServiceStack extends Stack {
   /** cdk-nag findings this design accepts, each with the reason a reviewer can check. */
   private acknowledgeFindings(workflowRole: iam.Role, copierLogGroup: logs.LogGroup): void {
     const logicalId = (construct: Construct) => this.resolve(this.getLogicalId(construct.node.defaultChild as CfnElement)) as string;
+    // a literal with @aws-cdk/core:enablePartitionLiterals and a known region, else cdk-nag's <AWS::Partition>
+    const resolvedPartition: unknown = this.resolve(this.partition);
+    const partition = typeof resolvedPartition === 'string' ? resolvedPartition : '<AWS::Partition>';
     const functions = [this.apiFunction, this.workflowFunction, ...(this.preTokenGenerationFunction ? [this.preTokenGenerationFunction] : [])];
     for (const fn of functions) {
       acknowledge(fn, {
@@ -465,9 +468,9 @@ export class ServiceStack extends Stack {
     acknowledge(workflowRole, {
       'AwsSolutions-IAM5[Resource::*]':
         'On Resource "*", none supporting resource-level permissions: ecs:RegisterTaskDefinition and ecs:DeregisterTaskDefinition (one task definition per run); the log delivery actions Step Functions logging needs (logs:CreateLogDelivery, logs:GetLogDelivery, logs:UpdateLogDelivery, logs:DeleteLogDelivery, logs:ListLogDeliveries, logs:PutResourcePolicy, logs:DescribeResourcePolicies, logs:DescribeLogGroups; PutResourcePolicy writes the account\'s CloudWatch Logs resource policy); X-Ray tracing (xray:PutTraceSegments, xray:PutTelemetryRecords, xray:GetSamplingRules, xray:GetSamplingTargets).',
-      [`AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecs:${this.region}:${this.account}:task-definition/copier-*]`]:
+      [`AwsSolutions-IAM5[Resource::arn:${partition}:ecs:${this.region}:${this.account}:task-definition/copier-*]`]:
         'A task definition is registered per run (family copier-<restore or backup id>), so RunTask must accept any revision of the copier-* families; it is conditioned on this cluster.',
-      [`AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecs:${this.region}:${this.account}:task/<${logicalId(this.cluster)}>/*]`]:
+      [`AwsSolutions-IAM5[Resource::arn:${partition}:ecs:${this.region}:${this.account}:task/<${logicalId(this.cluster)}>/*]`]:
         'Task ids are assigned by ECS at RunTask; DescribeTasks/StopTask are limited to tasks of this cluster.',
     });
     acknowledge(this.copierExecutionRole, {
