@@ -23,6 +23,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import type { StageConfig } from './config.ts';
 import { copierLogGroupName, type DataStack } from './data-stack.ts';
+import { Monitoring } from './monitoring.ts';
 import { PROJECT_INDEX } from '../functions/adapters/tables.ts';
 import { PROJECT_ATTRIBUTE, ROLE_GROUPS } from './lambda/pre-token-generation.ts';
 
@@ -70,6 +71,7 @@ export class ServiceStack extends Stack {
   readonly copierTaskRole: iam.Role;
   readonly copierExecutionRole: iam.Role;
   readonly cluster: ecs.Cluster;
+  readonly monitoring: Monitoring;
   userPool?: cognito.UserPool;
   preTokenGenerationFunction?: NodejsFunction;
 
@@ -191,10 +193,18 @@ export class ServiceStack extends Stack {
       logs: {
         // vended-logs prefix: keeps the log resource policy CloudWatch needs within its size limit
         destination: logGroup(`${name}WorkflowLogs`, `/aws/vendedlogs/states/${prefix}-${name}`),
-        level: sfn.LogLevel.ALL,
-        includeExecutionData: true,
+        // failures only and no inputs/outputs by default; more per stage (config.ts workflowLogLevel)
+        level: sfn.LogLevel[config.workflowLogLevel],
+        includeExecutionData: config.workflowLogExecutionData,
       },
     })])) as Record<WorkflowName, sfn.StateMachine>;
+    if (config.workflowLogLevel !== 'ALL') {
+      for (const machine of Object.values(this.stateMachines)) {
+        acknowledge(machine, {
+          'AwsSolutions-SF1': `Logs at ${config.workflowLogLevel} by default (config.ts workflowLogLevel): ALL would write every state's input and output (record ids, project ids, share paths) to CloudWatch Logs for every execution; Step Functions keeps each execution's full history for 90 days, and a stage being debugged sets workflowLogLevel ALL.`,
+        });
+      }
+    }
     workflowRole.addToPolicy(new iam.PolicyStatement({
       sid: 'InvokeWorkflowChecks',
       // the ASL invokes the unqualified function ARN: no version or alias wildcard needed
@@ -312,6 +322,16 @@ export class ServiceStack extends Stack {
     new CfnOutput(this, 'ApiUrl', { value: this.api.apiEndpoint });
     new CfnOutput(this, 'JwtIssuer', { value: identity.issuer });
     for (const [name, machine] of Object.entries(this.stateMachines)) new CfnOutput(this, `${name}StateMachineArn`, { value: machine.stateMachineArn });
+
+    this.monitoring = new Monitoring(this, 'Monitoring', {
+      config,
+      stateMachines: this.stateMachines,
+      functions: [this.apiFunction, this.workflowFunction, ...(this.preTokenGenerationFunction ? [this.preTokenGenerationFunction] : [])],
+      api: this.api,
+      tables: data.tables,
+      cluster: this.cluster,
+      copierLogGroup,
+    });
 
     this.acknowledgeFindings(workflowRole, copierLogGroup);
   }

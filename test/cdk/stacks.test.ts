@@ -220,7 +220,8 @@ describe('workflows', () => {
       expect(machine.Properties.DefinitionString).toBe(readFileSync(join(REPO_ROOT, 'statemachine', `${name}.asl.json`), 'utf8'));
       expect(Object.keys(machine.Properties.DefinitionSubstitutions as object).sort()).toEqual([...SUBSTITUTION_NAMES].sort());
       expect(machine.Properties.TracingConfiguration).toEqual({ Enabled: true });
-      expect(machine.Properties.LoggingConfiguration).toMatchObject({ Level: 'ALL', IncludeExecutionData: true });
+      // failures only, no inputs or outputs: the default of cdk/config.ts (workflowLogLevel, workflowLogExecutionData)
+      expect(machine.Properties.LoggingConfiguration).toMatchObject({ Level: 'ERROR', IncludeExecutionData: false });
     }
   });
 
@@ -251,6 +252,16 @@ describe('workflows', () => {
     for (const s of statements.filter((st) => st.Resource === '*')) {
       for (const action of actions(s)) expect(action).toMatch(/^(ecs:(Register|Deregister)TaskDefinition|logs:|xray:)/);
     }
+  });
+});
+
+describe('monitoring (cdk/monitoring.ts; each alarm: monitoring.test.ts)', () => {
+  it('has the alarm topic, the dashboard, and alarms on both state machines, the three Lambdas, the API, the four tables and the copier', () => {
+    service.resourceCountIs('AWS::SNS::Topic', 1);
+    service.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+    const names = Object.values(resourcesOf(service, 'AWS::CloudWatch::Alarm')).map((a) => a.Properties.AlarmName as string);
+    expect(names).toHaveLength(2 * 3 + 3 * 2 + 2 + 4 + 1);
+    for (const name of names) expect(name).toMatch(/^share-backup-dev-/);
   });
 });
 
