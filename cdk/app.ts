@@ -6,12 +6,15 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { stageConfigFrom, type StageConfig } from './config.ts';
 import { DataStack } from './data-stack.ts';
 import { ServiceStack } from './service-stack.ts';
+import { CiIdentityStack } from './ci-identity.ts';
 
 export interface ShareBackupApp {
   app: App;
   config: StageConfig;
   data: DataStack;
   service: ServiceStack;
+  /** only with -c githubRepository=<owner>/<repo> (cdk/ci-identity.ts) */
+  ci?: CiIdentityStack;
 }
 
 /**
@@ -40,6 +43,14 @@ export function buildApp(props: AppProps = {}): ShareBackupApp {
     config,
     data,
   });
+  const repository = app.node.tryGetContext('githubRepository') as string | undefined;
+  const ci = repository ? new CiIdentityStack(app, `${name}-CI`, {
+    env,
+    description: 'Share backup service: the GitHub OIDC provider and the roles CI deploys and diffs this stage with',
+    stage: config.stage,
+    repository,
+    existingProviderArn: app.node.tryGetContext('githubOidcProviderArn') as string | undefined,
+  }) : undefined;
   addNagChecks(app);
-  return { app, config, data, service };
+  return { app, config, data, service, ci };
 }
