@@ -7,6 +7,7 @@ import { stageConfigFrom, type StageConfig } from './config.ts';
 import { ConsoleContentStack, ConsoleSiteStack } from './console-stack.ts';
 import { DataStack } from './data-stack.ts';
 import { ServiceStack } from './service-stack.ts';
+import { CiIdentityStack } from './ci-identity.ts';
 
 export interface ShareBackupApp {
   app: App;
@@ -16,6 +17,17 @@ export interface ShareBackupApp {
   /** the web console (cdk/console-stack.ts): absent with an oidcIssuer or "console": false */
   consoleSite?: ConsoleSiteStack;
   consoleContent?: ConsoleContentStack;
+  /** only with -c githubRepository=<owner>/<repo> (cdk/ci-identity.ts) */
+  ci?: CiIdentityStack;
+}
+
+/**
+ * The checks every synth of this app runs: cdk-nag's AWS Solutions pack as a CDK validation plugin.
+ * In memory (tests: NODE_ENV=test, or context `@aws-cdk/core:appMode` = `inmemory`) `app.synth()`
+ * throws `ValidationFailed` on an unacknowledged finding; under the CLI the synth exits 1.
+ */
+export function addNagChecks(app: App): void {
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
 }
 
 export function buildApp(props: AppProps = {}): ShareBackupApp {
@@ -50,6 +62,14 @@ export function buildApp(props: AppProps = {}): ShareBackupApp {
     site: consoleSite,
     service,
   });
-  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
-  return { app, config, data, service, consoleSite, consoleContent };
+  const repository = app.node.tryGetContext('githubRepository') as string | undefined;
+  const ci = repository ? new CiIdentityStack(app, `${name}-CI`, {
+    env,
+    description: 'Share backup service: the GitHub OIDC provider and the roles CI deploys and diffs this stage with',
+    stage: config.stage,
+    repository,
+    existingProviderArn: app.node.tryGetContext('githubOidcProviderArn') as string | undefined,
+  }) : undefined;
+  addNagChecks(app);
+  return { app, config, data, service, consoleSite, consoleContent, ci };
 }

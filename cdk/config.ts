@@ -5,7 +5,7 @@ import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Node } from 'constructs';
 import { parseShareTypeConfig, type ShareTypeConfig } from '../functions/domain/share-types.ts';
 
-export interface StageConfig {
+export interface StageConfig extends MonitoringStageConfig {
   /** the stage's name: prefixes stack names and physical names (tables, log groups) */
   stage: string;
   account: string;
@@ -49,12 +49,31 @@ export interface ConsoleStageConfig {
   certificateArn?: string;
 }
 
+export interface MonitoringStageConfig {
+  /** cdk/monitoring.ts: e-mail addresses subscribed to the stage's alarm topic (each confirms once) */
+  alarmEmails: string[];
+  /** cdk/monitoring.ts: HTTPS endpoints subscribed to the alarm topic (e.g. a chat or paging webhook) */
+  alarmHttpsUrls: string[];
+  /** cdk/monitoring.ts: the API's p99 latency (ms) over 5 minutes above which an alarm fires */
+  apiLatencyP99Millis: number;
+  /** the state machines' log level: ERROR by default (failures only), ALL for a stage being debugged */
+  workflowLogLevel: WorkflowLogLevel;
+  /** whether the state machines log execution data (inputs, outputs: record ids, paths, reasons); off by default */
+  workflowLogExecutionData: boolean;
+}
+
+export const WORKFLOW_LOG_LEVELS = ['OFF', 'FATAL', 'ERROR', 'ALL'] as const;
+export type WorkflowLogLevel = (typeof WORKFLOW_LOG_LEVELS)[number];
+
 const DEFAULTS = {
   tenantCidrs: [] as string[],
   tenantPrincipals: [] as string[],
   throttle: { rateLimit: 50, burstLimit: 100 },
   logRetentionDays: 90,
   natGateways: 1,
+  apiLatencyP99Millis: 5000,
+  workflowLogLevel: 'ERROR' as WorkflowLogLevel,
+  workflowLogExecutionData: false,
 };
 
 /** Context values arrive as strings from the command line (-c key=value) and as JSON from cdk.json. */
@@ -84,6 +103,13 @@ function optionalNumber(value: unknown, name: string): number | undefined {
   const n = Number(value);
   if (!Number.isFinite(n)) throw new Error(`context ${name} must be a number`);
   return n;
+}
+
+function optionalBoolean(value: unknown, name: string): boolean | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (value === true || value === 'true') return true;
+  if (value === false || value === 'false') return false;
+  throw new Error(`context ${name} must be true or false`);
 }
 
 /** CloudWatch Logs accepts only certain retention periods (1, 3, 5, 7, 14, 30, 60, 90, ... days). */
@@ -140,6 +166,10 @@ export function stageConfigFrom(node: Node): StageConfig {
   }
   // NFS from tenant networks without a principal the file system policy allows: every mount would be refused
   if (tenantCidrs.length && !tenantPrincipals.length) throw new Error('context tenantCidrs needs tenantPrincipals (the IAM roles tenants mount shares with)');
+  const workflowLogLevel = optionalString(get('workflowLogLevel'), 'workflowLogLevel') ?? DEFAULTS.workflowLogLevel;
+  if (!(WORKFLOW_LOG_LEVELS as readonly string[]).includes(workflowLogLevel)) throw new Error(`context workflowLogLevel must be one of ${WORKFLOW_LOG_LEVELS.join(', ')}`);
+  const alarmHttpsUrls = stringList(get('alarmHttpsUrls'), 'alarmHttpsUrls') ?? [];
+  for (const url of alarmHttpsUrls) if (!url.startsWith('https://')) throw new Error(`context alarmHttpsUrls: ${url} is not an https URL`);
   return {
     stage,
     account,
@@ -157,5 +187,10 @@ export function stageConfigFrom(node: Node): StageConfig {
     availabilityZone: optionalString(get('availabilityZone'), 'availabilityZone'),
     backupQuota: optionalNumber(get('backupQuota'), 'backupQuota'),
     console: consoleConfig(get('console'), stage, account, oidcIssuer),
+    alarmEmails: stringList(get('alarmEmails'), 'alarmEmails') ?? [],
+    alarmHttpsUrls,
+    apiLatencyP99Millis: optionalNumber(get('apiLatencyP99Millis'), 'apiLatencyP99Millis') ?? DEFAULTS.apiLatencyP99Millis,
+    workflowLogLevel: workflowLogLevel as WorkflowLogLevel,
+    workflowLogExecutionData: optionalBoolean(get('workflowLogExecutionData'), 'workflowLogExecutionData') ?? DEFAULTS.workflowLogExecutionData,
   };
 }

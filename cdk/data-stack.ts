@@ -21,6 +21,13 @@ export type ServiceTables = Record<TableDefinition['logicalName'], dynamodb.Tabl
 
 const NFS_PORT = 2049;
 
+/**
+ * Kept when the stack is deleted or the resource replaced, but deleted when the stack's first
+ * create rolls back (CloudFormation's RetainExceptOnCreate): plain RETAIN would leave the named,
+ * deletion-protected tables behind and the retry of a failed first deploy would fail on them.
+ */
+export const STATEFUL = RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE;
+
 export class DataStack extends Stack {
   readonly vpc: ec2.Vpc;
   readonly tables: ServiceTables;
@@ -46,7 +53,7 @@ export class DataStack extends Stack {
         rejected: {
           destination: ec2.FlowLogDestination.toCloudWatchLogs(new logs.LogGroup(this, 'VpcFlowLogs', {
             retention: config.logRetention,
-            removalPolicy: RemovalPolicy.RETAIN,
+            removalPolicy: STATEFUL,
           })),
           trafficType: ec2.FlowLogTrafficType.REJECT,
         },
@@ -77,7 +84,7 @@ export class DataStack extends Stack {
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       deletionProtection: true,
       encryption: dynamodb.TableEncryption.AWS_MANAGED,
-      removalPolicy: RemovalPolicy.RETAIN,
+      removalPolicy: STATEFUL,
     });
     // reports are read by operation id only (the API checks the backup or restore it belongs to first)
     if (def.logicalName === 'reports') return table;
@@ -161,7 +168,7 @@ export class DataStack extends Stack {
       enableAutomaticBackups: true,
       lifecyclePolicy: efs.LifecyclePolicy.AFTER_30_DAYS,
       fileSystemPolicy,
-      removalPolicy: RemovalPolicy.RETAIN,
+      removalPolicy: STATEFUL,
       fileSystemName: `share-backup-${config.stage}-${name.toLowerCase()}`,
     });
     return fileSystem;

@@ -24,6 +24,7 @@ import type { Construct } from 'constructs';
 import type { StageConfig } from './config.ts';
 import { addPreflightRoutes, ConsoleSignIn, consoleCorsPreflight, type ConsoleSiteStack } from './console-stack.ts';
 import { copierLogGroupName, copierTaskRoleName, type DataStack } from './data-stack.ts';
+import { Monitoring } from './monitoring.ts';
 import { PROJECT_INDEX } from '../functions/adapters/tables.ts';
 import { PROJECT_ATTRIBUTE, ROLE_GROUPS } from './lambda/pre-token-generation.ts';
 
@@ -73,6 +74,7 @@ export class ServiceStack extends Stack {
   readonly copierTaskRole: iam.Role;
   readonly copierExecutionRole: iam.Role;
   readonly cluster: ecs.Cluster;
+  readonly monitoring: Monitoring;
   userPool?: cognito.UserPool;
   preTokenGenerationFunction?: NodejsFunction;
   consoleSignIn?: ConsoleSignIn;
@@ -204,10 +206,18 @@ export class ServiceStack extends Stack {
       logs: {
         // vended-logs prefix: keeps the log resource policy CloudWatch needs within its size limit
         destination: logGroup(`${name}WorkflowLogs`, `/aws/vendedlogs/states/${prefix}-${name}`),
-        level: sfn.LogLevel.ALL,
-        includeExecutionData: true,
+        // failures only and no inputs/outputs by default; more per stage (config.ts workflowLogLevel)
+        level: sfn.LogLevel[config.workflowLogLevel],
+        includeExecutionData: config.workflowLogExecutionData,
       },
     })])) as Record<WorkflowName, sfn.StateMachine>;
+    if (config.workflowLogLevel !== 'ALL') {
+      for (const machine of Object.values(this.stateMachines)) {
+        acknowledge(machine, {
+          'AwsSolutions-SF1': `Logs at ${config.workflowLogLevel} by default (config.ts workflowLogLevel): ALL would write every state's input and output (record ids, project ids, share paths) to CloudWatch Logs for every execution; Step Functions keeps each execution's full history for 90 days, and a stage being debugged sets workflowLogLevel ALL.`,
+        });
+      }
+    }
     workflowRole.addToPolicy(new iam.PolicyStatement({
       sid: 'InvokeWorkflowChecks',
       // the ASL invokes the unqualified function ARN: no version or alias wildcard needed
@@ -332,6 +342,16 @@ export class ServiceStack extends Stack {
     new CfnOutput(this, 'ApiUrl', { value: this.api.apiEndpoint });
     new CfnOutput(this, 'JwtIssuer', { value: identity.issuer });
     for (const [name, machine] of Object.entries(this.stateMachines)) new CfnOutput(this, `${name}StateMachineArn`, { value: machine.stateMachineArn });
+
+    this.monitoring = new Monitoring(this, 'Monitoring', {
+      config,
+      stateMachines: this.stateMachines,
+      functions: [this.apiFunction, this.workflowFunction, ...(this.preTokenGenerationFunction ? [this.preTokenGenerationFunction] : [])],
+      api: this.api,
+      tables: data.tables,
+      cluster: this.cluster,
+      copierLogGroup,
+    });
 
     this.acknowledgeFindings(workflowRole, copierLogGroupName(config.stage));
   }
@@ -458,7 +478,8 @@ export class ServiceStack extends Stack {
       accountRecovery: cognito.AccountRecovery.EMAIL_ONLY,
       customAttributes: { [PROJECT_ATTRIBUTE.replace('custom:', '')]: new cognito.StringAttribute({ mutable: true, minLen: 1, maxLen: 255 }) },
       deletionProtection: true,
-      removalPolicy: RemovalPolicy.RETAIN,
+      // the users: kept on delete and replacement, not after a failed first create (data-stack.ts STATEFUL)
+      removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     });
     userPool.addTrigger(cognito.UserPoolOperation.PRE_TOKEN_GENERATION_CONFIG, preTokenGeneration, cognito.LambdaVersion.V2_0);
     for (const role of ROLE_GROUPS) new cognito.CfnUserPoolGroup(this, `${role}Group`, { userPoolId: userPool.userPoolId, groupName: role, description: `API role ${role}` });
@@ -483,31 +504,34 @@ export class ServiceStack extends Stack {
   /** cdk-nag findings this design accepts, each with the reason a reviewer can check. */
   private acknowledgeFindings(workflowRole: iam.Role, copierLogGroup: string): void {
     const logicalId = (construct: Construct) => this.resolve(this.getLogicalId(construct.node.defaultChild as CfnElement)) as string;
+    // a literal with @aws-cdk/core:enablePartitionLiterals and a known region, else cdk-nag's <AWS::Partition>
+    const resolvedPartition: unknown = this.resolve(this.partition);
+    const partition = typeof resolvedPartition === 'string' ? resolvedPartition : '<AWS::Partition>';
     const functions = [this.apiFunction, this.workflowFunction, ...(this.preTokenGenerationFunction ? [this.preTokenGenerationFunction] : [])];
     for (const fn of functions) {
       acknowledge(fn, {
-        'AwsSolutions-L1': 'Node.js 22 is the runtime the code is written and tested for (the brief fixes it); moving to a newer runtime is a code change with its own tests, not a silent stack default.',
+        'AwsSolutions-L1': 'Node.js 22 is the runtime the code, its bundles and the copier image are built and tested for; a newer runtime is a code change with its own test run, not a silent stack default.',
       });
-      // the function's role (nodeFunction): its own log group's streams, and X-Ray
+      // on the function's role only (nodeFunction): its own log group's streams, and X-Ray
       acknowledge(fn.role as iam.Role, {
-        'AwsSolutions-IAM5[Resource::*]': 'xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing) do not support resource-level permissions.',
+        'AwsSolutions-IAM5[Resource::*]': 'Only xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing) are on Resource "*": neither supports resource-level permissions.',
       });
     }
     acknowledge(this.apiFunction.role as iam.Role, {
-      [`AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:elasticfilesystem:${this.region}:${this.account}:access-point/*]`]:
+      [`AwsSolutions-IAM5[Resource::arn:${partition}:elasticfilesystem:${this.region}:${this.account}:access-point/*]`]:
         'Access points are created at runtime, one per share and backup, so their ids cannot be listed; TagResource is limited to CreateAccessPoint calls and DeleteAccessPoint to access points tagged share-*/backup-* by the service. CreateAccessPoint itself is limited to the two file systems.',
     });
     acknowledge(workflowRole, {
       'AwsSolutions-IAM5[Resource::*]':
-        'ecs:DeregisterTaskDefinition does not support resource-level permissions (RegisterTaskDefinition is limited to the copier-* families); the CloudWatch Logs delivery actions (logs:*LogDelivery*, Describe*) and X-Ray tracing actions Step Functions needs do not either.',
-      [`AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecs:${this.region}:${this.account}:task-definition/copier-*]`]:
+        'On Resource "*", none supporting resource-level permissions: ecs:DeregisterTaskDefinition (RegisterTaskDefinition is limited to the copier-* families); the log delivery actions Step Functions logging needs (logs:CreateLogDelivery, logs:GetLogDelivery, logs:UpdateLogDelivery, logs:DeleteLogDelivery, logs:ListLogDeliveries, logs:PutResourcePolicy, logs:DescribeResourcePolicies, logs:DescribeLogGroups; PutResourcePolicy writes the account\'s CloudWatch Logs resource policy); X-Ray tracing (xray:PutTraceSegments, xray:PutTelemetryRecords, xray:GetSamplingRules, xray:GetSamplingTargets).',
+      [`AwsSolutions-IAM5[Resource::arn:${partition}:ecs:${this.region}:${this.account}:task-definition/copier-*]`]:
         'A task definition is registered per run (family copier-<restore or backup id>), so RegisterTaskDefinition and RunTask must accept any copier-* family and revision; RunTask is conditioned on this cluster.',
-      [`AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecs:${this.region}:${this.account}:task/<${logicalId(this.cluster)}>/*]`]:
+      [`AwsSolutions-IAM5[Resource::arn:${partition}:ecs:${this.region}:${this.account}:task/<${logicalId(this.cluster)}>/*]`]:
         'Task ids are assigned by ECS at RunTask; DescribeTasks/StopTask are limited to tasks of this cluster.',
     });
     acknowledge(this.copierExecutionRole, {
-      'AwsSolutions-IAM5[Resource::*]': 'ecr:GetAuthorizationToken does not support resource-level permissions; image pulls are limited to the copier asset repository.',
-      [`AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:${this.region}:${this.account}:log-group:${copierLogGroup}:log-stream:copier/*]`]:
+      'AwsSolutions-IAM5[Resource::*]': 'Only ecr:GetAuthorizationToken is on Resource "*": it does not support resource-level permissions; the image pulls (ecr:BatchGetImage, ecr:GetDownloadUrlForLayer, ecr:BatchCheckLayerAvailability) are limited to the CDK bootstrap\'s container-assets repository (cdk-<qualifier>-container-assets-<account>-<region>), which holds the images of every CDK app bootstrapped in this account and region, not only the copier\'s.',
+      [`AwsSolutions-IAM5[Resource::arn:${partition}:logs:${this.region}:${this.account}:log-group:${copierLogGroup}:log-stream:copier/*]`]:
         'Log stream names contain the task id, assigned at RunTask (awslogs: copier/<container>/<task id>); writes are limited to the copier/ streams of the copier log group.',
     });
     for (const path of ['/', '/v2']) {
