@@ -28,7 +28,7 @@ import { ConfigError, errnoCode, UnsafePathError } from './errors.ts';
 import { applyMetadata, copyFileHashing, createFile, DIR_FLAGS, openSource, type FileMetadata } from './fs-ops.ts';
 import { fsx, fsxCall, splitNs, xattrNames, xattrRefused } from './fsx.ts';
 import { networkFileSystem } from './io-plan.ts';
-import { DATA_DIR, MANIFEST_FILE, SUMMARY_FILE, serializeManifestEntry, type BackupSummary, type ManifestEntry } from './manifest.ts';
+import { DATA_DIR, MANIFEST_FILE, SUMMARY_FILE, serializeManifestEntry, type BackupSummary, type ManifestEntry } from './manifest/entries.ts';
 import { decodeName, encodeName, fsTarget, type FsPath } from './names.ts';
 import { childPath, manifestPathComponents, ROOT_PATH, underRoot } from './paths.ts';
 import { PathTaskPool } from './pool.ts';

@@ -3,8 +3,8 @@
 // alreadyRestored; the offsets of those in place go to shared memory, in order.
 import { workerData } from 'node:worker_threads';
 import { alreadyRestored, jobMetadataOf, type InPlaceQuestion } from './copy-jobs.ts';
-import { LineCursor, manifestLineChunks } from './manifest-lines.ts';
-import { parseManifestLine } from './manifest.ts';
+import { LineCursor, manifestLineChunks } from './manifest/lines.ts';
+import { parseManifestLine } from './manifest/entries.ts';
 import type { ScoutInit } from './resume-scout.ts';
 import { runSync } from './syscalls.ts';
 

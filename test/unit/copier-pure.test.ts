@@ -11,7 +11,7 @@ import type { UpdateItemInput } from '../../copier/dynamodb-http.ts';
 import { ConfigError, describeFailure, ManifestError, UnsafePathError } from '../../copier/errors.ts';
 import { splitNs } from '../../copier/fsx.ts';
 import { decodeName, encodeName, isCanonicalName } from '../../copier/names.ts';
-import { parseManifestLine, parseSummary, serializeManifestEntry, type ManifestEntry } from '../../copier/manifest.ts';
+import { parseManifestLine, parseSummary, serializeManifestEntry, type ManifestEntry } from '../../copier/manifest/entries.ts';
 import { DirectorySpreadQueue } from '../../copier/directory-spread.ts';
 import { ancestorPaths, manifestPathComponents, parentPath, pathsOverlap } from '../../copier/paths.ts';
 import { etaSeconds, FinalProgressError, percentOf, ProgressReporter, type ProgressSnapshot } from '../../copier/progress.ts';
@@ -368,8 +368,8 @@ describe('progress updates on DynamoDB', () => {
 });
 
 describe('generated manifest validators', () => {
-  it('are what the schemas in manifest-schema.ts generate (npm run generate rewrites them)', async () => {
-    const { generateValidatorsSource, GENERATED_VALIDATORS } = await import('../../copier/manifest-schema.ts');
+  it('are what the schemas in manifest/schema.ts generate (npm run generate rewrites them)', async () => {
+    const { generateValidatorsSource, GENERATED_VALIDATORS } = await import('../../copier/manifest/schema.ts');
     const { readFile } = await import('node:fs/promises');
     expect(await readFile(GENERATED_VALIDATORS, 'utf8')).toBe(generateValidatorsSource());
   });
