@@ -20,7 +20,7 @@ import { bundleCopier, COPIER_ENTRY, COPIER_NODE_OPTIONS } from '../cdk/copier-b
 import { runBackup } from '../copier/backup.ts';
 import { DynamoProgressSink } from '../copier/dynamo-progress.ts';
 import { DynamoDbHttpClient } from '../copier/dynamodb-http.ts';
-import { fsx, xattrNames } from '../copier/fsx.ts';
+import { fsx, xattrNames } from '../copier/fs/fsx.ts';
 import { networkFileSystem } from '../copier/io-plan.ts';
 import { createTables, localDynamoDbClient, startDynamoDbLocal } from '../local/dynamodb-local.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../local/env.ts';

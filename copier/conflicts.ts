@@ -19,8 +19,8 @@
 // renamed: only a name created in that instant could be replaced.
 import type { BigIntStats } from 'node:fs';
 import { errnoCode, UnsafePathError } from './errors.ts';
-import type { FsPath } from './names.ts';
-import { underRoot } from './paths.ts';
+import type { FsPath } from './fs/names.ts';
+import { underRoot } from './fs/paths.ts';
 import { linkPath, lstatPathBig, mkdirPath, renamePath, rmdirPath, unlinkPath, type Steps } from './syscalls.ts';
 import type { ReportEntry } from './report.ts';
 

@@ -6,5 +6,5 @@ export { loadCopierConfig, type CopierConfig, type CopierMode } from './config.t
 export { DynamoProgressSink, type DynamoProgressTargets } from './dynamo-progress.ts';
 export { ProgressReporter, percentOf, etaSeconds, type ProgressSink, type ProgressSnapshot, type Phase } from './progress.ts';
 export { parseManifestLine, serializeManifestEntry, parseSummary, MANIFEST_FILE, SUMMARY_FILE, DATA_DIR, type ManifestEntry, type BackupSummary } from './manifest/entries.ts';
-export { manifestPathComponents } from './paths.ts';
+export { manifestPathComponents } from './fs/paths.ts';
 export * from './errors.ts';

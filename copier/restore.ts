@@ -42,14 +42,14 @@ import { LineCursor, manifestLineChunks } from './manifest/lines.ts';
 import { CheckpointWriter, type RestoreCheckpoint } from './restore-checkpoint.ts';
 import { ResumeScout, scoutFromByte } from './resume-scout.ts';
 import { DATA_DIR, MANIFEST_FILE, SUMMARY_FILE, parseManifestLine, parseSummary, type BackupSummary, type ParsedEntry } from './manifest/entries.ts';
-import type { FsPath } from './names.ts';
-import { ancestorPaths, isSameOrUnder, parentPath, ROOT_PATH, underRoot } from './paths.ts';
+import type { FsPath } from './fs/names.ts';
+import { ancestorPaths, isSameOrUnder, parentPath, ROOT_PATH, underRoot } from './fs/paths.ts';
 import { resolveRoots, runWithContext, stopError, type RunContext, type RunOptions, type RunResult } from './run.ts';
 import { alreadyRestored, CopyBuffers, jobMetadataOf, jobSteps, type DirMetadataJob, type FileJob, type Job, type JobOutcome, type JobSettings, type SpecialJob, type SymlinkJob } from './copy-jobs.ts';
 import { runSync } from './syscalls.ts';
 import { defaultFilesInFlight, restoreFileSystems, workerShape } from './io-plan.ts';
 import { CopyWorkerPool } from './worker-pool.ts';
-import { crc32Implementation, verificationOf, type ChecksumAlgorithm } from './checksum.ts';
+import { crc32Implementation, verificationOf, type ChecksumAlgorithm } from './fs/checksum.ts';
 
 async function readSummary(backupRoot: string): Promise<BackupSummary> {
   let text: string;

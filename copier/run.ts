@@ -3,8 +3,8 @@
 import { mkdir, realpath } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { ConfigError, describeFailure, FaultInjectedError, StoppedError } from './errors.ts';
-import { isSameOrUnder } from './paths.ts';
-import type { ChecksumAlgorithm } from './checksum.ts';
+import { isSameOrUnder } from './fs/paths.ts';
+import type { ChecksumAlgorithm } from './fs/checksum.ts';
 import { ProgressReporter, type ProgressSink } from './progress.ts';
 import type { ReportEntry, ReportSink } from './report.ts';
 import type { CheckpointStore } from './restore-checkpoint.ts';

@@ -5,7 +5,7 @@
 // thread pool (napi_async_work) and calls back (error, result) as fs's callbacks do: on a network
 // file system each call is a round trip, and a blocking one would stall every file in flight.
 //
-// Paths are strings (UTF-8) or Buffers (raw bytes: names that are not UTF-8, copier/names.ts).
+// Paths are strings (UTF-8) or Buffers (raw bytes: names that are not UTF-8, copier/fs/names.ts).
 // Errors carry `code` ("ENOTSUP", ...), `errno` (negative, like libuv's) and `syscall`, so the
 // copier's errnoCode() reads them as it reads fs's. N-API only (node_api.h): the binary is
 // ABI-stable across Node versions, and NAPI_MODULE_INIT makes it load in every worker thread.

@@ -2,8 +2,8 @@
 // line, parents before children. Lines are checked against a JSON schema (ajv) and their paths
 // against paths.ts before the fs engine sees them.
 import { ManifestError } from '../errors.ts';
-import { isCanonicalName } from '../names.ts';
-import { manifestPathComponents, pathsOverlap } from '../paths.ts';
+import { isCanonicalName } from '../fs/names.ts';
+import { manifestPathComponents, pathsOverlap } from '../fs/paths.ts';
 
 interface EntryBase {
   path: string;

@@ -9,7 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runBackup } from '../../copier/backup.ts';
 import { ChecksumMismatchError, FaultInjectedError, ManifestError, SizeMismatchError, StoppedError, UnsafePathError } from '../../copier/errors.ts';
 import { serializeManifestEntry, type ManifestEntry } from '../../copier/manifest/entries.ts';
-import { checksumOf } from '../../copier/checksum.ts';
+import { checksumOf } from '../../copier/fs/checksum.ts';
 import { KERNEL_COPY_MIN_BYTES } from '../../copier/copy-jobs.ts';
 import type { ProgressSnapshot } from '../../copier/progress.ts';
 import { runRestore } from '../../copier/restore.ts';
