@@ -22,7 +22,7 @@ import { errnoCode, UnsafePathError } from './errors.ts';
 import type { FsPath } from './fs/names.ts';
 import { underRoot } from './fs/paths.ts';
 import { linkPath, lstatPathBig, mkdirPath, renamePath, rmdirPath, unlinkPath, type Steps } from './syscalls.ts';
-import type { ReportEntry } from './report.ts';
+import type { ReportEntry } from './progress/report.ts';
 
 /** Aside names tried before the restore gives up on an entry (a name taken by 1,000 others is a
  * target nobody should write into blindly). */

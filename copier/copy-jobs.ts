@@ -36,7 +36,7 @@ import { CHUNK_SIZE, WHOLE_FILE_LIMIT } from './fs/fs-ops.ts';
 import { xattrRefused } from './fs/fsx.ts';
 import { encodeName, fsTarget, type FsPath } from './fs/names.ts';
 import { underRoot } from './fs/paths.ts';
-import type { ReportEntry } from './report.ts';
+import type { ReportEntry } from './progress/report.ts';
 import {
   closeFd, copyFileExclusive, fchmodFd, fchownFd, fsetxattrFd, fstatFd, fstatFdBig, ftruncateFd, futimensFd, lchmodPath, lchownPath, lsetxattrPath, lstatPathBig, lutimensPath, mknodPath, openFile, readAt,
   readlinkPath, seekDataFd, seekHoleFd, symlinkAt, unlinkPath, writeAt,

@@ -5,7 +5,7 @@
 // failing job ends its batch.
 import { parentPort, workerData } from 'node:worker_threads';
 import { CopyBuffers, jobSteps, type ErrorWithReports, type Job, type JobOutcome, type JobSettings, type VerifyExisting } from './copy-jobs.ts';
-import type { ReportEntry } from './report.ts';
+import type { ReportEntry } from './progress/report.ts';
 import { DirectorySpreadQueue } from './directory-spread.ts';
 import { parentPath } from './fs/paths.ts';
 import { runAsync, runSync } from './syscalls.ts';

@@ -5,8 +5,8 @@
 import { runBackup } from './backup.ts';
 import { loadCopierConfig } from './config.ts';
 import { describeFailure, StoppedError } from './errors.ts';
-import { DynamoProgressSink } from './dynamo-progress.ts';
-import { DynamoReportSink } from './dynamo-report.ts';
+import { DynamoProgressSink } from './progress/dynamo-progress.ts';
+import { DynamoReportSink } from './progress/dynamo-report.ts';
 import { runRestore } from './restore.ts';
 import { DynamoCheckpointStore } from './restore-checkpoint.ts';
 

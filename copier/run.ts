@@ -5,8 +5,8 @@ import { cpus } from 'node:os';
 import { ConfigError, describeFailure, FaultInjectedError, StoppedError } from './errors.ts';
 import { isSameOrUnder } from './fs/paths.ts';
 import type { ChecksumAlgorithm } from './fs/checksum.ts';
-import { ProgressReporter, type ProgressSink } from './progress.ts';
-import type { ReportEntry, ReportSink } from './report.ts';
+import { ProgressReporter, type ProgressSink } from './progress/progress.ts';
+import type { ReportEntry, ReportSink } from './progress/report.ts';
 import type { CheckpointStore } from './restore-checkpoint.ts';
 
 export interface RunOptions {

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runBackup } from '../../copier/backup.ts';
-import { MemoryReportSink } from '../../copier/report.ts';
+import { MemoryReportSink } from '../../copier/progress/report.ts';
 import { runRestore } from '../../copier/restore.ts';
 
 let work: string;

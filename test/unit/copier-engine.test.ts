@@ -11,7 +11,7 @@ import { ChecksumMismatchError, FaultInjectedError, ManifestError, SizeMismatchE
 import { serializeManifestEntry, type ManifestEntry } from '../../copier/manifest/entries.ts';
 import { checksumOf } from '../../copier/fs/checksum.ts';
 import { KERNEL_COPY_MIN_BYTES } from '../../copier/copy-jobs.ts';
-import type { ProgressSnapshot } from '../../copier/progress.ts';
+import type { ProgressSnapshot } from '../../copier/progress/progress.ts';
 import { runRestore } from '../../copier/restore.ts';
 
 let work: string;

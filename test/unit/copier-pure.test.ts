@@ -6,15 +6,15 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { crc32 as zlibCrc32 } from 'node:zlib';
 import { checksumOf, crc32Implementation, createDigest } from '../../copier/fs/checksum.ts';
 import { loadCopierConfig } from '../../copier/config.ts';
-import { DynamoProgressSink, snapshotUpdates } from '../../copier/dynamo-progress.ts';
-import type { UpdateItemInput } from '../../copier/dynamodb-http.ts';
+import { DynamoProgressSink, snapshotUpdates } from '../../copier/progress/dynamo-progress.ts';
+import type { UpdateItemInput } from '../../copier/progress/dynamodb-http.ts';
 import { ConfigError, describeFailure, ManifestError, UnsafePathError } from '../../copier/errors.ts';
 import { splitNs } from '../../copier/fs/fsx.ts';
 import { decodeName, encodeName, isCanonicalName } from '../../copier/fs/names.ts';
 import { parseManifestLine, parseSummary, serializeManifestEntry, type ManifestEntry } from '../../copier/manifest/entries.ts';
 import { DirectorySpreadQueue } from '../../copier/directory-spread.ts';
 import { ancestorPaths, manifestPathComponents, parentPath, pathsOverlap } from '../../copier/fs/paths.ts';
-import { etaSeconds, FinalProgressError, percentOf, ProgressReporter, type ProgressSnapshot } from '../../copier/progress.ts';
+import { etaSeconds, FinalProgressError, percentOf, ProgressReporter, type ProgressSnapshot } from '../../copier/progress/progress.ts';
 
 describe('manifest paths', () => {
   it('names the directory of a manifest path', () => {
