@@ -21,7 +21,7 @@ import { runBackup } from '../copier/backup.ts';
 import { DynamoProgressSink } from '../copier/progress/dynamo-progress.ts';
 import { DynamoDbHttpClient } from '../copier/progress/dynamodb-http.ts';
 import { fsx, xattrNames } from '../copier/fs/fsx.ts';
-import { networkFileSystem } from '../copier/io-plan.ts';
+import { networkFileSystem } from '../copier/plan/io-plan.ts';
 import { createTables, localDynamoDbClient, startDynamoDbLocal } from '../local/dynamodb-local.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../local/env.ts';
 import { judgeTargets, PEAK_RSS_LIMIT_MIB, targetsTable, type BenchMeasures } from './targets.ts';

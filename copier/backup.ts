@@ -27,7 +27,7 @@ import { link, lstat, mkdir, open, opendir, readlink, rename, rm, symlink, lchow
 import { ConfigError, errnoCode, UnsafePathError } from './errors.ts';
 import { applyMetadata, copyFileHashing, createFile, DIR_FLAGS, openSource, type FileMetadata } from './fs/fs-ops.ts';
 import { fsx, fsxCall, splitNs, xattrNames, xattrRefused } from './fs/fsx.ts';
-import { networkFileSystem } from './io-plan.ts';
+import { networkFileSystem } from './plan/io-plan.ts';
 import { DATA_DIR, MANIFEST_FILE, SUMMARY_FILE, serializeManifestEntry, type BackupSummary, type ManifestEntry } from './manifest/entries.ts';
 import { decodeName, encodeName, fsTarget, type FsPath } from './fs/names.ts';
 import { childPath, manifestPathComponents, ROOT_PATH, underRoot } from './fs/paths.ts';

@@ -6,7 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { CopyBuffers, jobSteps, type ErrorWithReports, type Job, type JobOutcome, type JobSettings, type VerifyExisting } from './copy-jobs.ts';
 import type { ReportEntry } from './progress/report.ts';
-import { DirectorySpreadQueue } from './directory-spread.ts';
+import { DirectorySpreadQueue } from './plan/directory-spread.ts';
 import { parentPath } from './fs/paths.ts';
 import { runAsync, runSync } from './syscalls.ts';
 

@@ -10,7 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 import { loadCopierConfig } from './config.ts';
-import { threadPoolSizeFor, v8FlagsFor } from './io-plan.ts';
+import { threadPoolSizeFor, v8FlagsFor } from './plan/io-plan.ts';
 import { parseSummary, SUMMARY_FILE } from './manifest/entries.ts';
 
 /** The backup's file count from its summary.json, if it can be read (else the restore reports why). */

@@ -47,7 +47,7 @@ import { ancestorPaths, isSameOrUnder, parentPath, ROOT_PATH, underRoot } from '
 import { resolveRoots, runWithContext, stopError, type RunContext, type RunOptions, type RunResult } from './run.ts';
 import { alreadyRestored, CopyBuffers, jobMetadataOf, jobSteps, type DirMetadataJob, type FileJob, type Job, type JobOutcome, type JobSettings, type SpecialJob, type SymlinkJob } from './copy-jobs.ts';
 import { runSync } from './syscalls.ts';
-import { defaultFilesInFlight, restoreFileSystems, workerShape } from './io-plan.ts';
+import { defaultFilesInFlight, restoreFileSystems, workerShape } from './plan/io-plan.ts';
 import { CopyWorkerPool } from './worker-pool.ts';
 import { crc32Implementation, verificationOf, type ChecksumAlgorithm } from './fs/checksum.ts';
 

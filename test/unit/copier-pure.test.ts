@@ -12,7 +12,7 @@ import { ConfigError, describeFailure, ManifestError, UnsafePathError } from '..
 import { splitNs } from '../../copier/fs/fsx.ts';
 import { decodeName, encodeName, isCanonicalName } from '../../copier/fs/names.ts';
 import { parseManifestLine, parseSummary, serializeManifestEntry, type ManifestEntry } from '../../copier/manifest/entries.ts';
-import { DirectorySpreadQueue } from '../../copier/directory-spread.ts';
+import { DirectorySpreadQueue } from '../../copier/plan/directory-spread.ts';
 import { ancestorPaths, manifestPathComponents, parentPath, pathsOverlap } from '../../copier/fs/paths.ts';
 import { etaSeconds, FinalProgressError, percentOf, ProgressReporter, type ProgressSnapshot } from '../../copier/progress/progress.ts';
 
@@ -377,7 +377,7 @@ describe('generated manifest validators', () => {
 
 describe('restore I/O plan', () => {
   it('keeps more files in flight than cores for small files, one per core for large ones, many on a network file system', async () => {
-    const { defaultFilesInFlight, workerShape } = await import('../../copier/io-plan.ts');
+    const { defaultFilesInFlight, workerShape } = await import('../../copier/plan/io-plan.ts');
     const { availableParallelism } = await import('node:os');
     const cores = availableParallelism();
     expect(defaultFilesInFlight(false, 8 * 1024)).toBe(Math.min(16, Math.max(4, 2 * cores)));
@@ -390,7 +390,7 @@ describe('restore I/O plan', () => {
   });
 
   it('stops V8 at its mid tier for a short restore only', async () => {
-    const { SHORT_RESTORE_FILES, v8FlagsFor } = await import('../../copier/io-plan.ts');
+    const { SHORT_RESTORE_FILES, v8FlagsFor } = await import('../../copier/plan/io-plan.ts');
     const restore = loadCopierConfig({ COPIER_MODE: 'restore', COPIER_SOURCE: '/tmp', COPIER_TARGET: '/tmp' });
     expect(v8FlagsFor(restore, 2000)).toEqual(['--max-opt=2']);
     expect(v8FlagsFor(restore, SHORT_RESTORE_FILES - 1)).toEqual(['--max-opt=2']);
