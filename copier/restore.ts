@@ -37,7 +37,7 @@ import { chmodSync, createReadStream, lstatSync, mkdirSync, opendirSync, statSyn
 import { link, lstat, readFile, unlink } from 'node:fs/promises';
 import { ChecksumMismatchError, ConfigError, errnoCode, FaultInjectedError, ManifestError, SizeMismatchError, UnsafePathError } from './errors.ts';
 import type { SerializedError } from './copy-worker.ts';
-import { asideTag, moveAside } from './conflicts.ts';
+import { asideTag, moveAside } from './jobs/conflicts.ts';
 import { LineCursor, manifestLineChunks } from './manifest/lines.ts';
 import { CheckpointWriter, type RestoreCheckpoint } from './restore-checkpoint.ts';
 import { ResumeScout, scoutFromByte } from './resume-scout.ts';
@@ -45,8 +45,8 @@ import { DATA_DIR, MANIFEST_FILE, SUMMARY_FILE, parseManifestLine, parseSummary,
 import type { FsPath } from './fs/names.ts';
 import { ancestorPaths, isSameOrUnder, parentPath, ROOT_PATH, underRoot } from './fs/paths.ts';
 import { resolveRoots, runWithContext, stopError, type RunContext, type RunOptions, type RunResult } from './run.ts';
-import { alreadyRestored, CopyBuffers, jobMetadataOf, jobSteps, type DirMetadataJob, type FileJob, type Job, type JobOutcome, type JobSettings, type SpecialJob, type SymlinkJob } from './copy-jobs.ts';
-import { runSync } from './syscalls.ts';
+import { alreadyRestored, CopyBuffers, jobMetadataOf, jobSteps, type DirMetadataJob, type FileJob, type Job, type JobOutcome, type JobSettings, type SpecialJob, type SymlinkJob } from './jobs/copy-jobs.ts';
+import { runSync } from './jobs/syscalls.ts';
 import { defaultFilesInFlight, restoreFileSystems, workerShape } from './plan/io-plan.ts';
 import { CopyWorkerPool } from './worker-pool.ts';
 import { crc32Implementation, verificationOf, type ChecksumAlgorithm } from './fs/checksum.ts';

@@ -10,7 +10,7 @@ import { runBackup } from '../../copier/backup.ts';
 import { ChecksumMismatchError, FaultInjectedError, ManifestError, SizeMismatchError, StoppedError, UnsafePathError } from '../../copier/errors.ts';
 import { serializeManifestEntry, type ManifestEntry } from '../../copier/manifest/entries.ts';
 import { checksumOf } from '../../copier/fs/checksum.ts';
-import { KERNEL_COPY_MIN_BYTES } from '../../copier/copy-jobs.ts';
+import { KERNEL_COPY_MIN_BYTES } from '../../copier/jobs/copy-jobs.ts';
 import type { ProgressSnapshot } from '../../copier/progress/progress.ts';
 import { runRestore } from '../../copier/restore.ts';
 

@@ -26,17 +26,17 @@
 // outcome (the main thread hands it to the run's report), never a failure and never silent. The
 // mtime is set last, after the xattrs: a file whose mtime matches was completed, xattrs included.
 import { constants, type BigIntStats } from 'node:fs';
-import { checksumOf, createDigest, type ChecksumAlgorithm } from './fs/checksum.ts';
-import { ChecksumMismatchError, errnoCode, ManifestError, SizeMismatchError, StoppedError, UnsafePathError } from './errors.ts';
+import { checksumOf, createDigest, type ChecksumAlgorithm } from '../fs/checksum.ts';
+import { ChecksumMismatchError, errnoCode, ManifestError, SizeMismatchError, StoppedError, UnsafePathError } from '../errors.ts';
 import { moveAside } from './conflicts.ts';
 // Files up to WHOLE_FILE_LIMIT are read whole, hashed, checked and only then written; larger ones
 // stream in CHUNK_SIZE chunks (1 MiB: it stays in the CPU's cache between read, hash and write;
 // 8 MiB chunks measured 15–25 % slower on 8 × 256 MiB), hashed as they go, checked after the last.
-import { CHUNK_SIZE, WHOLE_FILE_LIMIT } from './fs/fs-ops.ts';
-import { xattrRefused } from './fs/fsx.ts';
-import { encodeName, fsTarget, type FsPath } from './fs/names.ts';
-import { underRoot } from './fs/paths.ts';
-import type { ReportEntry } from './progress/report.ts';
+import { CHUNK_SIZE, WHOLE_FILE_LIMIT } from '../fs/fs-ops.ts';
+import { xattrRefused } from '../fs/fsx.ts';
+import { encodeName, fsTarget, type FsPath } from '../fs/names.ts';
+import { underRoot } from '../fs/paths.ts';
+import type { ReportEntry } from '../progress/report.ts';
 import {
   closeFd, copyFileExclusive, fchmodFd, fchownFd, fsetxattrFd, fstatFd, fstatFdBig, ftruncateFd, futimensFd, lchmodPath, lchownPath, lsetxattrPath, lstatPathBig, lutimensPath, mknodPath, openFile, readAt,
   readlinkPath, seekDataFd, seekHoleFd, symlinkAt, unlinkPath, writeAt,
