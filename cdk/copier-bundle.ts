@@ -1,6 +1,6 @@
 // The copier's bundle: its launcher (copier.cjs, copier/launch.ts), copier/main.ts (copier.js) and its
-// worker threads (copy-worker.js, which copier/worker-pool.ts loads from beside the main module, and
-// scout-worker.js, copier/resume-scout.ts's), ES modules for Node 22 with their
+// worker threads (copy-worker.js, which copier/workers/worker-pool.ts loads from beside the main module, and
+// scout-worker.js, copier/workers/resume-scout.ts's), ES modules for Node 22 with their
 // dependencies (AWS SDK v3 tree-shaken) inside. The image build runs this file
 // (`npx tsx cdk/copier-bundle.ts <outdir>`, see
 // copier/Dockerfile) and the tests import it, so what is tested is what the image runs.
@@ -29,7 +29,7 @@ export const COPIER_NODE_OPTIONS = '--enable-source-maps --max-semi-space-size=2
 export function copierBuildOptions(outdir: string): BuildOptions {
   return {
     absWorkingDir: REPO_ROOT,
-    entryPoints: { copier: 'copier/main.ts', 'copy-worker': 'copier/copy-worker.ts', 'scout-worker': 'copier/scout-worker.ts' },
+    entryPoints: { copier: 'copier/main.ts', 'copy-worker': 'copier/workers/copy-worker.ts', 'scout-worker': 'copier/workers/scout-worker.ts' },
     outdir,
     bundle: true,
     platform: 'node',

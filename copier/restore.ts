@@ -36,11 +36,11 @@ import { availableParallelism } from 'node:os';
 import { chmodSync, createReadStream, lstatSync, mkdirSync, opendirSync, statSync, type BigIntStats } from 'node:fs';
 import { link, lstat, readFile, unlink } from 'node:fs/promises';
 import { ChecksumMismatchError, ConfigError, errnoCode, FaultInjectedError, ManifestError, SizeMismatchError, UnsafePathError } from './errors.ts';
-import type { SerializedError } from './copy-worker.ts';
+import type { SerializedError } from './workers/copy-worker.ts';
 import { asideTag, moveAside } from './jobs/conflicts.ts';
 import { LineCursor, manifestLineChunks } from './manifest/lines.ts';
 import { CheckpointWriter, type RestoreCheckpoint } from './restore-checkpoint.ts';
-import { ResumeScout, scoutFromByte } from './resume-scout.ts';
+import { ResumeScout, scoutFromByte } from './workers/resume-scout.ts';
 import { DATA_DIR, MANIFEST_FILE, SUMMARY_FILE, parseManifestLine, parseSummary, type BackupSummary, type ParsedEntry } from './manifest/entries.ts';
 import type { FsPath } from './fs/names.ts';
 import { ancestorPaths, isSameOrUnder, parentPath, ROOT_PATH, underRoot } from './fs/paths.ts';
@@ -48,7 +48,7 @@ import { resolveRoots, runWithContext, stopError, type RunContext, type RunOptio
 import { alreadyRestored, CopyBuffers, jobMetadataOf, jobSteps, type DirMetadataJob, type FileJob, type Job, type JobOutcome, type JobSettings, type SpecialJob, type SymlinkJob } from './jobs/copy-jobs.ts';
 import { runSync } from './jobs/syscalls.ts';
 import { defaultFilesInFlight, restoreFileSystems, workerShape } from './plan/io-plan.ts';
-import { CopyWorkerPool } from './worker-pool.ts';
+import { CopyWorkerPool } from './workers/worker-pool.ts';
 import { crc32Implementation, verificationOf, type ChecksumAlgorithm } from './fs/checksum.ts';
 
 async function readSummary(backupRoot: string): Promise<BackupSummary> {

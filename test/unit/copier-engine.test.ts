@@ -451,7 +451,7 @@ describe('verification and failures', () => {
 
 describe('a copy worker with files in flight', () => {
   it('starts its jobs round-robin over their directories, and starts none after a job of the batch failed', async () => {
-    const { CopyWorkerPool } = await import('../../copier/worker-pool.ts');
+    const { CopyWorkerPool } = await import('../../copier/workers/worker-pool.ts');
     const dataRoot = join(work, 'data');
     const targetRoot = join(work, 'target');
     for (const dir of ['a', 'b']) {

@@ -183,7 +183,7 @@ async function lateTopDir(backup: string): Promise<string> {
   return files.at(-1)!.path.split('/')[0]!;
 }
 
-describe('the resume scout (a re-run on a local disk: copier/resume-scout.ts)', () => {
+describe('the resume scout (a re-run on a local disk: copier/workers/resume-scout.ts)', () => {
   // scoutMinEntries: 1 gives this small manifest a scout; scoutFirst lets it finish before the main
   // thread starts, so that its hints are all there to use (or misuse). The scout settles files by
   // size and mtime, so it runs only when an administrator opted into trusting them.

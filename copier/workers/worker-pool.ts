@@ -3,7 +3,7 @@
 // jobs, so SIGTERM takes effect within one file (or one chunk of a large file).
 import type { Worker } from 'node:worker_threads';
 import type { BatchRequest, SerializedError, WorkerInit, WorkerMessage } from './copy-worker.ts';
-import type { Job, JobOutcome, JobSettings, VerifyExisting } from './jobs/copy-jobs.ts';
+import type { Job, JobOutcome, JobSettings, VerifyExisting } from '../jobs/copy-jobs.ts';
 import { startWorker } from './worker-source.ts';
 
 export interface BatchResult {

@@ -4,11 +4,11 @@
 // between jobs (and between chunks of a large file) once the shared stop flag is set; the first
 // failing job ends its batch.
 import { parentPort, workerData } from 'node:worker_threads';
-import { CopyBuffers, jobSteps, type ErrorWithReports, type Job, type JobOutcome, type JobSettings, type VerifyExisting } from './jobs/copy-jobs.ts';
-import type { ReportEntry } from './progress/report.ts';
-import { DirectorySpreadQueue } from './plan/directory-spread.ts';
-import { parentPath } from './fs/paths.ts';
-import { runAsync, runSync } from './jobs/syscalls.ts';
+import { CopyBuffers, jobSteps, type ErrorWithReports, type Job, type JobOutcome, type JobSettings, type VerifyExisting } from '../jobs/copy-jobs.ts';
+import type { ReportEntry } from '../progress/report.ts';
+import { DirectorySpreadQueue } from '../plan/directory-spread.ts';
+import { parentPath } from '../fs/paths.ts';
+import { runAsync, runSync } from '../jobs/syscalls.ts';
 
 export interface WorkerInit {
   dataRoot: string;
