@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { bundleCopier, COPIER_ENTRY, COPIER_NODE_OPTIONS } from '../cdk/copier-bundle.ts';
-import { runBackup } from '../copier/backup.ts';
+import { runBackup } from '../copier/backup/index.ts';
 import { DynamoProgressSink } from '../copier/progress/dynamo-progress.ts';
 import { DynamoDbHttpClient } from '../copier/progress/dynamodb-http.ts';
 import { fsx, xattrNames } from '../copier/fs/fsx.ts';

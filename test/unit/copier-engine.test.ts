@@ -6,7 +6,7 @@ import { chmod, link, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, st
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runBackup } from '../../copier/backup.ts';
+import { runBackup } from '../../copier/backup/index.ts';
 import { ChecksumMismatchError, FaultInjectedError, ManifestError, SizeMismatchError, StoppedError, UnsafePathError } from '../../copier/errors.ts';
 import { serializeManifestEntry, type ManifestEntry } from '../../copier/manifest/entries.ts';
 import { checksumOf } from '../../copier/fs/checksum.ts';

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runBackup } from '../../copier/backup.ts';
+import { runBackup } from '../../copier/backup/index.ts';
 import { MemoryReportSink } from '../../copier/progress/report.ts';
 import { runRestore } from '../../copier/restore.ts';
 import { DEVICE_NAME, makeTortureTree } from '../helpers/torture-tree.ts';

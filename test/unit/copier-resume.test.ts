@@ -8,7 +8,7 @@ import { chmod, lstat, mkdir, mkdtemp, readFile, readdir, readlink, rm, stat, sy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runBackup } from '../../copier/backup.ts';
+import { runBackup } from '../../copier/backup/index.ts';
 import { loadCopierConfig } from '../../copier/config.ts';
 import { runRestore } from '../../copier/restore.ts';
 import { MemoryCheckpointStore } from '../../copier/restore-checkpoint.ts';

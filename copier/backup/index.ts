@@ -24,15 +24,15 @@
 import { createHash } from 'node:crypto';
 import { opendirSync, lstatSync, type BigIntStats } from 'node:fs';
 import { link, lstat, mkdir, open, opendir, readlink, rename, rm, symlink, lchown, writeFile, type FileHandle } from 'node:fs/promises';
-import { ConfigError, errnoCode, UnsafePathError } from './errors.ts';
-import { applyMetadata, copyFileHashing, createFile, DIR_FLAGS, openSource, type FileMetadata } from './fs/fs-ops.ts';
-import { fsx, fsxCall, splitNs, xattrNames, xattrRefused } from './fs/fsx.ts';
-import { networkFileSystem } from './plan/io-plan.ts';
-import { DATA_DIR, MANIFEST_FILE, SUMMARY_FILE, serializeManifestEntry, type BackupSummary, type ManifestEntry } from './manifest/entries.ts';
-import { decodeName, encodeName, fsTarget, type FsPath } from './fs/names.ts';
-import { childPath, manifestPathComponents, ROOT_PATH, underRoot } from './fs/paths.ts';
-import { PathTaskPool } from './pool.ts';
-import { resolveRoots, runWithContext, stopError, type RunContext, type RunOptions, type RunResult } from './run.ts';
+import { ConfigError, errnoCode, UnsafePathError } from '../errors.ts';
+import { applyMetadata, copyFileHashing, createFile, DIR_FLAGS, openSource, type FileMetadata } from '../fs/fs-ops.ts';
+import { fsx, fsxCall, splitNs, xattrNames, xattrRefused } from '../fs/fsx.ts';
+import { networkFileSystem } from '../plan/io-plan.ts';
+import { DATA_DIR, MANIFEST_FILE, SUMMARY_FILE, serializeManifestEntry, type BackupSummary, type ManifestEntry } from '../manifest/entries.ts';
+import { decodeName, encodeName, fsTarget, type FsPath } from '../fs/names.ts';
+import { childPath, manifestPathComponents, ROOT_PATH, underRoot } from '../fs/paths.ts';
+import { PathTaskPool } from './path-task-pool.ts';
+import { resolveRoots, runWithContext, stopError, type RunContext, type RunOptions, type RunResult } from '../run.ts';
 
 type WalkKind = 'dir' | 'file' | 'symlink' | 'fifo' | 'socket' | 'device';
 
