@@ -83,7 +83,7 @@ export interface FileJob extends JobMetadata {
   /** the target's directory was created by this run: nothing can be at the name yet */
   fresh: boolean;
   /** this same restore already wrote and verified the file (a retry or redrive below its checkpoint:
-   * restore-checkpoint.ts): a file in place with its size and mtime is trusted unread */
+   * restore/checkpoint.ts): a file in place with its size and mtime is trusted unread */
   trusted?: boolean;
   /** the source had holes: only the backup data's extents are written, the holes recreated */
   sparse?: boolean;

@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runBackup } from '../../copier/backup/index.ts';
 import { loadCopierConfig } from '../../copier/config.ts';
-import { runRestore } from '../../copier/restore.ts';
-import { MemoryCheckpointStore } from '../../copier/restore-checkpoint.ts';
+import { runRestore } from '../../copier/restore/run.ts';
+import { MemoryCheckpointStore } from '../../copier/restore/checkpoint.ts';
 
 let work: string;
 beforeEach(async () => {
@@ -285,7 +285,7 @@ describe('restore configuration', () => {
   });
 });
 
-describe('a restore\'s checkpoint (a retry of the same restore: copier/restore-checkpoint.ts)', () => {
+describe('a restore\'s checkpoint (a retry of the same restore: copier/restore/checkpoint.ts)', () => {
   async function corruptedAfterRestore(store: MemoryCheckpointStore) {
     const share = join(work, 'share');
     const backup = join(work, 'backup');

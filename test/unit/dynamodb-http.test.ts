@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DynamoProgressSink } from '../../copier/progress/dynamo-progress.ts';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { copierCredentials, DynamoDbHttpClient, DynamoDbRequestError, dynamoDbEndpoint, signingSha256 } from '../../copier/progress/dynamodb-http.ts';
-import { DynamoCheckpointStore } from '../../copier/restore-checkpoint.ts';
+import { DynamoCheckpointStore } from '../../copier/restore/checkpoint.ts';
 
 interface Received {
   headers: IncomingMessage['headers'];

@@ -35,21 +35,21 @@ import { createHash, randomUUID } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { chmodSync, createReadStream, lstatSync, mkdirSync, opendirSync, statSync, type BigIntStats } from 'node:fs';
 import { link, lstat, readFile, unlink } from 'node:fs/promises';
-import { ChecksumMismatchError, ConfigError, errnoCode, FaultInjectedError, ManifestError, SizeMismatchError, UnsafePathError } from './errors.ts';
-import type { SerializedError } from './workers/copy-worker.ts';
-import { asideTag, moveAside } from './jobs/conflicts.ts';
-import { LineCursor, manifestLineChunks } from './manifest/lines.ts';
-import { CheckpointWriter, type RestoreCheckpoint } from './restore-checkpoint.ts';
-import { ResumeScout, scoutFromByte } from './workers/resume-scout.ts';
-import { DATA_DIR, MANIFEST_FILE, SUMMARY_FILE, parseManifestLine, parseSummary, type BackupSummary, type ParsedEntry } from './manifest/entries.ts';
-import type { FsPath } from './fs/names.ts';
-import { ancestorPaths, isSameOrUnder, parentPath, ROOT_PATH, underRoot } from './fs/paths.ts';
-import { resolveRoots, runWithContext, stopError, type RunContext, type RunOptions, type RunResult } from './run.ts';
-import { alreadyRestored, CopyBuffers, jobMetadataOf, jobSteps, type DirMetadataJob, type FileJob, type Job, type JobOutcome, type JobSettings, type SpecialJob, type SymlinkJob } from './jobs/copy-jobs.ts';
-import { runSync } from './jobs/syscalls.ts';
-import { defaultFilesInFlight, restoreFileSystems, workerShape } from './plan/io-plan.ts';
-import { CopyWorkerPool } from './workers/worker-pool.ts';
-import { crc32Implementation, verificationOf, type ChecksumAlgorithm } from './fs/checksum.ts';
+import { ChecksumMismatchError, ConfigError, errnoCode, FaultInjectedError, ManifestError, SizeMismatchError, UnsafePathError } from '../errors.ts';
+import type { SerializedError } from '../workers/copy-worker.ts';
+import { asideTag, moveAside } from '../jobs/conflicts.ts';
+import { LineCursor, manifestLineChunks } from '../manifest/lines.ts';
+import { CheckpointWriter, type RestoreCheckpoint } from './checkpoint.ts';
+import { ResumeScout, scoutFromByte } from '../workers/resume-scout.ts';
+import { DATA_DIR, MANIFEST_FILE, SUMMARY_FILE, parseManifestLine, parseSummary, type BackupSummary, type ParsedEntry } from '../manifest/entries.ts';
+import type { FsPath } from '../fs/names.ts';
+import { ancestorPaths, isSameOrUnder, parentPath, ROOT_PATH, underRoot } from '../fs/paths.ts';
+import { resolveRoots, runWithContext, stopError, type RunContext, type RunOptions, type RunResult } from '../run.ts';
+import { alreadyRestored, CopyBuffers, jobMetadataOf, jobSteps, type DirMetadataJob, type FileJob, type Job, type JobOutcome, type JobSettings, type SpecialJob, type SymlinkJob } from '../jobs/copy-jobs.ts';
+import { runSync } from '../jobs/syscalls.ts';
+import { defaultFilesInFlight, restoreFileSystems, workerShape } from '../plan/io-plan.ts';
+import { CopyWorkerPool } from '../workers/worker-pool.ts';
+import { crc32Implementation, verificationOf, type ChecksumAlgorithm } from '../fs/checksum.ts';
 
 async function readSummary(backupRoot: string): Promise<BackupSummary> {
   let text: string;
@@ -202,7 +202,7 @@ class RestoreRun {
 
   /**
    * `trustedBelow`: the files on manifest lines before this byte offset were written and verified by
-   * this same restore (restore-checkpoint.ts), so size and mtime suffice for them; `checkpoint`
+   * this same restore (checkpoint.ts), so size and mtime suffice for them; `checkpoint`
    * records how far this run got, for a retry.
    */
   constructor(private readonly context: RunContext, private readonly backupRoot: string, private readonly targetRoot: string, private readonly pool: CopyWorkerPool, plan: WorkerPlan,
@@ -227,7 +227,7 @@ class RestoreRun {
   }
 
   /**
-   * The checkpoint (restore-checkpoint.ts): the manifest byte offset before which every entry is
+   * The checkpoint (checkpoint.ts): the manifest byte offset before which every entry is
    * written (or found in place) and verified. Entries are handled in manifest order, but files
    * finish out of order in the workers: it is the first line of the oldest batch not yet settled,
    * or the line being handled.
@@ -741,7 +741,7 @@ export async function runRestore(options: RunOptions): Promise<RunResult> {
     const manifestBytes = statSync(manifestPath).size;
     // files this same restore already wrote and verified (a retry, a redrive) are trusted by size and
     // mtime: how far it got is on its own progress record, out of the tenant's reach
-    // (restore-checkpoint.ts). Over an empty share there is nothing to trust: no read.
+    // (checkpoint.ts). Over an empty share there is nothing to trust: no read.
     const store = options.runId !== undefined ? options.checkpoint : undefined;
     let saved: RestoreCheckpoint | undefined;
     if (store && resumed) saved = await store.read().catch((error: unknown) => void context.log(`checkpoint read failed (every file in place is read to compare it): ${(error as Error).message}`));
