@@ -1,6 +1,6 @@
 // The copier's programmatic API (tests, bench, the local facade); main.ts is the process entry point.
 export { runBackup } from './backup/index.ts';
-export { runRestore } from './restore/run.ts';
+export { runRestore } from './restore/index.ts';
 export { defaultConcurrency, type RunOptions, type RunResult } from './run.ts';
 export { loadCopierConfig, type CopierConfig, type CopierMode } from './config.ts';
 export { DynamoProgressSink, type DynamoProgressTargets } from './progress/dynamo-progress.ts';

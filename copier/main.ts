@@ -7,7 +7,7 @@ import { loadCopierConfig } from './config.ts';
 import { describeFailure, StoppedError } from './errors.ts';
 import { DynamoProgressSink } from './progress/dynamo-progress.ts';
 import { DynamoReportSink } from './progress/dynamo-report.ts';
-import { runRestore } from './restore/run.ts';
+import { runRestore } from './restore/index.ts';
 import { DynamoCheckpointStore } from './restore/checkpoint.ts';
 
 function log(message: string): void {

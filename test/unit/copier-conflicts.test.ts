@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runBackup } from '../../copier/backup/index.ts';
 import { MemoryReportSink } from '../../copier/progress/report.ts';
-import { runRestore } from '../../copier/restore/run.ts';
+import { runRestore } from '../../copier/restore/index.ts';
 
 let work: string;
 beforeEach(async () => {

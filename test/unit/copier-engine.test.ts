@@ -12,7 +12,7 @@ import { serializeManifestEntry, type ManifestEntry } from '../../copier/manifes
 import { checksumOf } from '../../copier/fs/checksum.ts';
 import { KERNEL_COPY_MIN_BYTES } from '../../copier/jobs/copy-jobs.ts';
 import type { ProgressSnapshot } from '../../copier/progress/progress.ts';
-import { runRestore } from '../../copier/restore/run.ts';
+import { runRestore } from '../../copier/restore/index.ts';
 
 let work: string;
 beforeEach(async () => {
