@@ -4,7 +4,7 @@
 //
 // The safety rules are those of fs-ops.ts: sources are opened with O_NOFOLLOW, targets created with
 // O_EXCL|O_NOFOLLOW, metadata is set through an open descriptor or with the l* calls. The caller
-// (restore.ts) has checked that every ancestor of the path is a real directory of the target.
+// (restore/target-dirs.ts) has checked that every ancestor of the path is a real directory of the target.
 //
 // An existing name is never followed, and never deleted recursively: an entry of the same type (a
 // regular file where the backup has a file, a symlink where it has a symlink, a FIFO where it has a

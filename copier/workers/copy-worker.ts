@@ -27,7 +27,7 @@ export interface BatchRequest {
   jobs: Job[];
 }
 
-/** A failure, sent as plain data: restore.ts turns it back into the copier error of that name. */
+/** A failure, sent as plain data: restore/run.ts turns it back into the copier error of that name. */
 export interface SerializedError {
   name: string;
   message: string;

@@ -61,7 +61,7 @@ export class CopyWorkerPool {
     this.options = options;
   }
 
-  /** The settings the workers run jobs with, for the few the main thread runs itself (restore.ts). */
+  /** The settings the workers run jobs with, for the few the main thread runs itself (restore/run.ts). */
   mainThreadSettings(): JobSettings {
     const init = this.workerData;
     return { dataRoot: init.dataRoot, targetRoot: init.targetRoot, chown: init.chown, verifyExisting: init.verifyExisting, asideTag: init.asideTag, stopFlag: this.stopFlag, umask: init.umask, kernelCopy: init.kernelCopy };
