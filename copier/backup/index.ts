@@ -56,6 +56,16 @@ function vanished(error: unknown): boolean {
   return code === 'ENOENT' || code === 'ENOTDIR';
 }
 
+/** An entry's lstat, or undefined when it is gone since the walk saw it. */
+async function lstatUnlessVanished(abs: FsPath): Promise<BigIntStats | undefined> {
+  try {
+    return await lstat(abs, { bigint: true });
+  } catch (error) {
+    if (vanished(error)) return undefined;
+    throw error;
+  }
+}
+
 /**
  * Depth-first walk, a directory before what it holds. One open directory handle per level of depth;
  * entries come from the kernel in batches. Names that disappear while walking are skipped.
@@ -309,14 +319,9 @@ class BackupRun {
   }
 
   private async copyDir(path: string): Promise<void> {
-    let stats;
     const abs = underRoot(this.shareRoot, path);
-    try {
-      stats = await lstat(abs, { bigint: true });
-    } catch (error) {
-      if (vanished(error)) return;
-      throw error;
-    }
+    const stats = await lstatUnlessVanished(abs);
+    if (!stats) return;
     if (!stats.isDirectory()) return; // replaced meanwhile; the walk will not find anything under it
     const mode = Number(stats.mode & 0o7777n);
     const xattrs = await this.xattrsOf(path, abs);
@@ -413,13 +418,8 @@ class BackupRun {
   /** A FIFO or socket: a manifest line only (no data; a restore makes it with mknod). */
   private async copySpecial(path: string, type: 'fifo' | 'socket'): Promise<void> {
     const abs = underRoot(this.shareRoot, path);
-    let stats;
-    try {
-      stats = await lstat(abs, { bigint: true });
-    } catch (error) {
-      if (vanished(error)) return;
-      throw error;
-    }
+    const stats = await lstatUnlessVanished(abs);
+    if (!stats) return;
     if (!(type === 'fifo' ? stats.isFIFO() : stats.isSocket())) return; // replaced meanwhile
     const xattrs = await this.xattrsOf(path, abs);
     this.manifest.append({ path, type, mode: Number(stats.mode & 0o7777n), uid: Number(stats.uid), gid: Number(stats.gid), mtime_ns: stats.mtimeNs.toString(), size: 0, ...(xattrs ? { xattrs } : {}) });
