@@ -2,7 +2,7 @@
 // creates directories (target-dirs.ts) and makes hard links (hardlinks.ts) in order; files,
 // symlinks and special files go in batches (batches.ts) to the copy workers (workers/); two entries
 // whose paths overlap are never in flight together (in-flight-paths.ts); directory metadata is
-// applied at the end, deepest level first. What it has verified is the checkpoint
+// applied at the end, deepest level first (dir-metadata.ts). What it has verified is the checkpoint
 // (checkpoint.ts): the manifest byte offset before which every entry is settled.
 //
 // Resume: a re-run (a retried workflow step, or a new restore onto the same share) keeps every file
@@ -14,7 +14,7 @@
 import { ChecksumMismatchError, ConfigError, FaultInjectedError, ManifestError, SizeMismatchError, UnsafePathError } from '../errors.ts';
 import { verificationOf, type ChecksumAlgorithm } from '../fs/checksum.ts';
 import { ancestorPaths, parentPath, ROOT_PATH } from '../fs/paths.ts';
-import { alreadyRestored, CopyBuffers, jobMetadataOf, jobSteps, type DirMetadataJob, type FileJob, type Job, type JobOutcome, type JobSettings, type SpecialJob, type SymlinkJob } from '../jobs/copy-jobs.ts';
+import { alreadyRestored, CopyBuffers, jobMetadataOf, jobSteps, type FileJob, type Job, type JobOutcome, type JobSettings, type SpecialJob, type SymlinkJob } from '../jobs/copy-jobs.ts';
 import { runSync } from '../jobs/syscalls.ts';
 import { parseManifestLine, type ParsedEntry } from '../manifest/entries.ts';
 import { LineCursor, manifestLineChunks } from '../manifest/lines.ts';
@@ -24,6 +24,7 @@ import type { ResumeScout } from '../workers/resume-scout.ts';
 import type { CopyWorkerPool } from '../workers/worker-pool.ts';
 import { Batches, emptyBatch, type Batch } from './batches.ts';
 import type { CheckpointWriter } from './checkpoint.ts';
+import { DirMetadata } from './dir-metadata.ts';
 import { restoreHardlink } from './hardlinks.ts';
 import { InFlightPaths } from './in-flight-paths.ts';
 import { ManifestTally } from './manifest-check.ts';
@@ -32,12 +33,6 @@ import { TargetDirs } from './target-dirs.ts';
 
 /** Directories whose metadata one batch applies at the end. */
 const DIR_BATCH_JOBS = 256;
-
-interface DirRecord {
-  path: string;
-  depth: number;
-  job: DirMetadataJob;
-}
 
 const COPIER_ERRORS: Record<string, new (message: string) => Error> = {
   ChecksumMismatchError, ConfigError, FaultInjectedError, ManifestError, SizeMismatchError, UnsafePathError,
@@ -56,7 +51,7 @@ function deserializeError(error: SerializedError, signal: AbortSignal | undefine
 export class RestoreRun {
   private readonly targetDirs: TargetDirs;
   /** directories whose metadata is applied at the end */
-  private readonly dirs: DirRecord[] = [];
+  private readonly dirMetadata = new DirMetadata();
   /** paths of jobs queued or running, by batch */
   private readonly inFlight = new InFlightPaths<Batch>();
   private readonly batches: Batches;
@@ -269,18 +264,10 @@ export class RestoreRun {
    * child), each level spread over the workers; on a local disk, by the main thread (an open, an
    * fstat, a futimes and a close each: a few µs, less than a message to a worker). */
   async applyDirMetadata(): Promise<void> {
-    const levels = new Map<number, DirMetadataJob[]>();
-    for (const dir of this.dirs) {
-      // a directory a later entry replaced (or one under it) is no longer this run's to touch
-      if (!this.targetDirs.has(dir.path)) continue;
-      let level = levels.get(dir.depth);
-      if (!level) levels.set(dir.depth, (level = []));
-      level.push(dir.job);
-    }
+    const levels = this.dirMetadata.levels((path) => this.targetDirs.has(path));
     const settings = this.mainThread;
     const buffers = new CopyBuffers();
-    for (const depth of [...levels.keys()].sort((a, b) => b - a)) {
-      const jobs = levels.get(depth)!;
+    for (const jobs of levels) {
       if (settings) {
         for (const job of jobs) this.reportOutcome(runSync(jobSteps(job, settings, buffers)));
         this.context.throwIfStopped();
@@ -361,8 +348,7 @@ export class RestoreRun {
 
   private restoreDir(entry: ParsedEntry & { type: 'dir' }, ancestors: string[] | undefined): void {
     this.context.result.dirs += 1;
-    const job: DirMetadataJob = { kind: 'dir-metadata', path: entry.path, ...jobMetadataOf(entry) };
-    this.dirs.push({ path: entry.path, depth: entry.components.length, job });
+    this.dirMetadata.add(entry);
     if (entry.path !== ROOT_PATH) this.targetDirs.restore(entry, ancestors);
   }
 }
