@@ -1,6 +1,6 @@
 // The copier's bundle: its launcher (copier.cjs, copier/launch.ts), copier/main.ts (copier.js) and its
-// worker threads (copy-worker.js, which copier/worker-pool.ts loads from beside the main module, and
-// scout-worker.js, copier/resume-scout.ts's), ES modules for Node 22 with their
+// worker threads (copy-worker.js, which copier/workers/worker-pool.ts loads from beside the main module, and
+// scout-worker.js, copier/workers/resume-scout.ts's), ES modules for Node 22 with their
 // dependencies (AWS SDK v3 tree-shaken) inside. The image build runs this file
 // (`npx tsx cdk/copier-bundle.ts <outdir>`, see
 // copier/Dockerfile) and the tests import it, so what is tested is what the image runs.
@@ -9,8 +9,8 @@ import { createRequire } from 'node:module';
 import { join, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build, type BuildOptions, type Metafile } from 'esbuild';
-import { NATIVE_CRC32_FILE } from '../copier/checksum.ts';
-import { NATIVE_FSX_FILE } from '../copier/fsx.ts';
+import { NATIVE_CRC32_FILE } from '../copier/fs/checksum.ts';
+import { NATIVE_FSX_FILE } from '../copier/fs/fsx.ts';
 
 const REPO_ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 
@@ -29,7 +29,7 @@ export const COPIER_NODE_OPTIONS = '--enable-source-maps --max-semi-space-size=2
 export function copierBuildOptions(outdir: string): BuildOptions {
   return {
     absWorkingDir: REPO_ROOT,
-    entryPoints: { copier: 'copier/main.ts', 'copy-worker': 'copier/copy-worker.ts', 'scout-worker': 'copier/scout-worker.ts' },
+    entryPoints: { copier: 'copier/main.ts', 'copy-worker': 'copier/workers/copy-worker.ts', 'scout-worker': 'copier/workers/scout-worker.ts' },
     outdir,
     bundle: true,
     platform: 'node',
@@ -74,7 +74,7 @@ export function launcherBuildOptions(outdir: string): BuildOptions {
 }
 
 /**
- * The native CRC-32 binary npm installed for this machine (copier/checksum.ts): the one
+ * The native CRC-32 binary npm installed for this machine (copier/fs/checksum.ts): the one
  * @node-rs/crc32's own loader picks (by os, cpu and libc), found in require's cache once loaded,
  * since the package exports no path. The image's build stage runs on the platform the image runs
  * on, so this is the binary for it. Undefined where npm has none: the copier then computes with zlib.
@@ -100,7 +100,7 @@ export async function bundleCopier(outdir: string): Promise<Metafile> {
   if (!result.metafile) throw new Error('esbuild returned no metafile');
   const crc32Binary = nativeCrc32Binary();
   if (crc32Binary) await copyFile(crc32Binary, join(outdir, NATIVE_CRC32_FILE));
-  // (no fallback for this one: copier/fsx.ts says why; a missing binary fails the build here)
+  // (no fallback for this one: copier/fs/fsx.ts says why; a missing binary fails the build here)
   await copyFile(NATIVE_FSX_BINARY, join(outdir, NATIVE_FSX_FILE)).catch((error: unknown) => {
     throw new Error(`${NATIVE_FSX_BINARY} is not built (run \`node native/build.mjs\`): ${(error as Error).message}`);
   });

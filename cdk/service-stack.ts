@@ -30,15 +30,15 @@ import { PROJECT_ATTRIBUTE, ROLE_GROUPS } from './lambda/pre-token-generation.ts
 
 export const REPO_ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 
-/** The attributes the copier writes (copier/dynamo-progress.ts), plus the key it addresses them by. */
+/** The attributes the copier writes (copier/progress/dynamo-progress.ts), plus the key it addresses them by. */
 export const COPIER_PROGRESS_ATTRIBUTES = [
   'id', 'phase', 'files_total', 'files_done', 'bytes_total', 'bytes_done', 'eta_seconds', 'updated_at', 'fail_reason',
   'progress', 'restore_progress', 'warnings', 'files', 'bytes',
-  // a restore's checkpoint (copier/restore-checkpoint.ts)
+  // a restore's checkpoint (copier/restore/checkpoint.ts)
   'verified_run_id', 'verified_below',
 ];
 
-/** The attributes of a report item (copier/dynamo-report.ts): entries, and the summary at seq 0. */
+/** The attributes of a report item (copier/progress/dynamo-report.ts): entries, and the summary at seq 0. */
 export const COPIER_REPORT_ATTRIBUTES = [
   'operation_id', 'seq', 'path', 'what', 'action', 'why', 'moved_to', 'reported', 'stored', 'truncated',
 ];
@@ -149,7 +149,7 @@ export class ServiceStack extends Stack {
     }));
     this.copierTaskRole.addToPolicy(new iam.PolicyStatement({
       sid: 'WriteReportEntriesOnly',
-      // copier/dynamo-report.ts: new items, never reads, updates or deletes. One task role serves
+      // copier/progress/dynamo-report.ts: new items, never reads, updates or deletes. One task role serves
       // every run, and ECS gives a task's credentials no per-run tag, so dynamodb:LeadingKeys
       // cannot pin a run to its own operation id; the item shape is pinned instead.
       actions: ['dynamodb:PutItem', 'dynamodb:BatchWriteItem'],

@@ -1,7 +1,7 @@
 // The copier's environment (docs/developer-reference.md, "The copier's contract") → run options.
 import { ConfigError } from './errors.ts';
-import type { DynamoProgressTargets } from './dynamo-progress.ts';
-import type { ReportTarget } from './dynamo-report.ts';
+import type { DynamoProgressTargets } from './progress/dynamo-progress.ts';
+import type { ReportTarget } from './progress/dynamo-report.ts';
 
 export type CopierMode = 'backup' | 'restore';
 

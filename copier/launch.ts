@@ -10,13 +10,17 @@
 import { readFileSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 import { loadCopierConfig } from './config.ts';
-import { threadPoolSizeFor, v8FlagsFor } from './io-plan.ts';
-import { parseSummary, SUMMARY_FILE } from './manifest.ts';
+import { threadPoolSizeFor, v8FlagsFor } from './plan/io-plan.ts';
+import { parseSummary, SUMMARY_FILE } from './manifest/entries.ts';
+import { handOverSummary } from './manifest/summary-handoff.ts';
 
-/** The backup's file count from its summary.json, if it can be read (else the restore reports why). */
+/** The backup's file count from its summary.json, if it can be read (else the restore reports why);
+ * the summary is handed over to the restore, which so reads it once. */
 function backupFiles(backupRoot: string): number | undefined {
   try {
-    return parseSummary(readFileSync(`${backupRoot}/${SUMMARY_FILE}`, 'utf8')).files;
+    const summary = parseSummary(readFileSync(`${backupRoot}/${SUMMARY_FILE}`, 'utf8'));
+    handOverSummary(backupRoot, summary);
+    return summary.files;
   } catch {
     return undefined;
   }

@@ -2,13 +2,13 @@
 // Step Functions facade spawns. Reads the environment, runs one backup or restore, and exits 0, or
 // prints one JSON line {"error","reason"} on stderr and exits 1 (failure), 2 (bad configuration) or
 // 143 (SIGTERM).
-import { runBackup } from './backup.ts';
+import { runBackup } from './backup/index.ts';
 import { loadCopierConfig } from './config.ts';
 import { describeFailure, StoppedError } from './errors.ts';
-import { DynamoProgressSink } from './dynamo-progress.ts';
-import { DynamoReportSink } from './dynamo-report.ts';
-import { runRestore } from './restore.ts';
-import { DynamoCheckpointStore } from './restore-checkpoint.ts';
+import { DynamoProgressSink } from './progress/dynamo-progress.ts';
+import { DynamoReportSink } from './progress/dynamo-report.ts';
+import { runRestore } from './restore/index.ts';
+import { DynamoCheckpointStore } from './restore/checkpoint.ts';
 
 function log(message: string): void {
   process.stderr.write(`copier: ${message}\n`);

@@ -3,11 +3,11 @@
 import { mkdir, realpath } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { ConfigError, describeFailure, FaultInjectedError, StoppedError } from './errors.ts';
-import { isSameOrUnder } from './paths.ts';
-import type { ChecksumAlgorithm } from './checksum.ts';
-import { ProgressReporter, type ProgressSink } from './progress.ts';
-import type { ReportEntry, ReportSink } from './report.ts';
-import type { CheckpointStore } from './restore-checkpoint.ts';
+import { isSameOrUnder } from './fs/paths.ts';
+import type { ChecksumAlgorithm } from './fs/checksum.ts';
+import { ProgressReporter, type ProgressSink } from './progress/progress.ts';
+import type { ReportEntry, ReportSink } from './progress/report.ts';
+import type { CheckpointStore } from './restore/checkpoint.ts';
 
 export interface RunOptions {
   /** backup: the share's root; restore: the backup's root (manifest.jsonl, summary.json, data/) */
@@ -33,7 +33,7 @@ export interface RunOptions {
    * redrive of one restore; its first 8 characters name what the restore moves aside (default: a
    * random id) */
   runId?: string;
-  /** restore: where this restore keeps its checkpoint (restore-checkpoint.ts: how far it wrote and
+  /** restore: where this restore keeps its checkpoint (restore/checkpoint.ts: how far it wrote and
    * verified, for a retry to trust); used only with `runId`. None: every file in place is read. */
   checkpoint?: CheckpointStore;
   /** restore: what every file written is verified with (default 'crc32' where the manifest records

@@ -9,7 +9,7 @@ export interface ServiceConfig {
   sharesTable: string;
   backupsTable: string;
   restoresTable: string;
-  /** per-entry reports of backups and restores (copier/report.ts) */
+  /** per-entry reports of backups and restores (copier/progress/report.ts) */
   reportsTable: string;
   restoreStateMachineArn: string;
   backupStateMachineArn: string;

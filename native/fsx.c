@@ -5,7 +5,7 @@
 // thread pool (napi_async_work) and calls back (error, result) as fs's callbacks do: on a network
 // file system each call is a round trip, and a blocking one would stall every file in flight.
 //
-// Paths are strings (UTF-8) or Buffers (raw bytes: names that are not UTF-8, copier/names.ts).
+// Paths are strings (UTF-8) or Buffers (raw bytes: names that are not UTF-8, copier/fs/names.ts).
 // Errors carry `code` ("ENOTSUP", ...), `errno` (negative, like libuv's) and `syscall`, so the
 // copier's errnoCode() reads them as it reads fs's. N-API only (node_api.h): the binary is
 // ABI-stable across Node versions, and NAPI_MODULE_INIT makes it load in every worker thread.
@@ -384,32 +384,37 @@ static napi_value SeekHole(napi_env env, napi_callback_info info) {
   return seek(env, info, OP_SEEK_HOLE);
 }
 
-// mknod(path, mode[, callback]): a FIFO or a socket (S_IFIFO / S_IFSOCK in mode); device nodes are
-// refused here, the copier never makes one
-static napi_value Mknod(napi_env env, napi_callback_info info) {
+// (path, mode[, callback]) for `kind`: mode must pass `valid`, else a TypeError saying `expected`
+static napi_value path_mode(napi_env env, napi_callback_info info, op_kind kind, int (*valid)(uint32_t), const char *expected) {
   ARGS(2)
-  op->kind = OP_MKNOD;
+  op->kind = kind;
   CHECK(get_bytes(env, argv[0], &op->path, "path must be a string or Buffer without NUL"))
-  if (napi_get_value_uint32(env, argv[1], &op->mode) != napi_ok || !(S_ISFIFO(op->mode) || S_ISSOCK(op->mode))) {
+  if (napi_get_value_uint32(env, argv[1], &op->mode) != napi_ok || !valid(op->mode)) {
     op_free(op);
-    throw_type(env, "mode must be S_IFIFO or S_IFSOCK with permission bits");
+    throw_type(env, expected);
     return NULL;
   }
   return dispatch(env, op, argc, argv, 2);
 }
 
+static int fifo_or_socket(uint32_t mode) {
+  return S_ISFIFO(mode) || S_ISSOCK(mode);
+}
+
+static int permission_bits(uint32_t mode) {
+  return mode <= 07777;
+}
+
+// mknod(path, mode[, callback]): a FIFO or a socket (S_IFIFO / S_IFSOCK in mode); device nodes are
+// refused here, the copier never makes one
+static napi_value Mknod(napi_env env, napi_callback_info info) {
+  return path_mode(env, info, OP_MKNOD, fifo_or_socket, "mode must be S_IFIFO or S_IFSOCK with permission bits");
+}
+
 // lchmod(path, mode[, callback]): fchmodat(AT_SYMLINK_NOFOLLOW), for entries no descriptor can be
 // opened on without side effects (a socket; a FIFO without a reader); fails on a symlink
 static napi_value Lchmod(napi_env env, napi_callback_info info) {
-  ARGS(2)
-  op->kind = OP_LCHMOD;
-  CHECK(get_bytes(env, argv[0], &op->path, "path must be a string or Buffer without NUL"))
-  if (napi_get_value_uint32(env, argv[1], &op->mode) != napi_ok || op->mode > 07777) {
-    op_free(op);
-    throw_type(env, "mode must be permission bits (0..0o7777)");
-    return NULL;
-  }
-  return dispatch(env, op, argc, argv, 2);
+  return path_mode(env, info, OP_LCHMOD, permission_bits, "mode must be permission bits (0..0o7777)");
 }
 
 NAPI_MODULE_INIT() {

@@ -9,7 +9,7 @@ export interface ResourceTableDefinition {
   projectIndex: { name: 'by_project'; partitionKey: 'project_id'; sortKey: 'created_at' };
 }
 
-/** Per-entry reports (copier/report.ts): read by operation, in the order the copier wrote them. */
+/** Per-entry reports (copier/progress/report.ts): read by operation, in the order the copier wrote them. */
 export interface ReportTableDefinition {
   logicalName: 'reports';
   partitionKey: typeof REPORT_PARTITION_KEY;

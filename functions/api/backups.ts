@@ -33,7 +33,8 @@ const LIST_SPEC = {
   inexactKeys: ['name', 'description'],
 };
 
-async function loadBackup(ctx: OperationContext, id: string): Promise<BackupRecord> {
+/** The backup `id`: 404 when there is none, 403 when it is another project's (an admin owns every one). */
+export async function loadBackup(ctx: OperationContext, id: string): Promise<BackupRecord> {
   const backup = await ctx.deps.repository.getBackup(id);
   if (!backup) throw notFound(`Backup ${id} could not be found.`);
   assertOwns(ctx.caller, backup, 'Backup');

@@ -1,12 +1,13 @@
-// Report routes (ext): the per-entry report of a backup or a restore (copier/report.ts), read with
+// Report routes (ext): the per-entry report of a backup or a restore (copier/progress/report.ts), read with
 // the tenancy and policy of showing the backup or restore itself. Entries are numbered 1, 2, 3…
 // (seq) in the order the copier reported them; `offset` skips that many seq numbers, so a page
 // is one DynamoDB Query from a key, however long the report.
-import { notFound } from '../domain/errors.ts';
 import { MAX_LIMIT, parseListQuery } from '../domain/listing.ts';
-import { assertMay, assertOwns } from '../domain/policy.ts';
+import { assertMay } from '../domain/policy.ts';
 import type { ReportSummary } from '../domain/records.ts';
+import { loadBackup } from './backups.ts';
 import { nextLinks, type Operation, type OperationContext } from './context.ts';
+import { loadRestore } from './restores.ts';
 import { reportEntryView } from './views.ts';
 
 // no sort or filter: a report reads in the order it was written
@@ -44,18 +45,14 @@ export function isTruncated(summary: ReportSummary | undefined, warnings: number
 
 export const showBackupReport: Operation = async (ctx) => {
   const id = ctx.params.id!;
-  const backup = await ctx.deps.repository.getBackup(id);
-  if (!backup) throw notFound(`Backup ${id} could not be found.`);
-  assertOwns(ctx.caller, backup, 'Backup');
+  const backup = await loadBackup(ctx, id);
   assertMay(ctx.caller, 'show', 'share_backup:get');
   return reportPage(ctx, id, backup.warnings ?? 0);
 };
 
 export const showRestoreReport: Operation = async (ctx) => {
   const id = ctx.params.id!;
-  const restore = await ctx.deps.repository.getRestore(id);
-  if (!restore) throw notFound(`Restore ${id} could not be found.`);
-  assertOwns(ctx.caller, restore, 'Restore');
+  const restore = await loadRestore(ctx, id);
   assertMay(ctx.caller, 'show', 'share_restore:get');
   return reportPage(ctx, id, restore.warnings ?? 0);
 };

@@ -2,7 +2,8 @@
 import { notFound } from '../domain/errors.ts';
 import { applyListQuery, parseListQuery } from '../domain/listing.ts';
 import { assertMay, assertOwns, isAdmin } from '../domain/policy.ts';
-import { nextLinks, type Operation } from './context.ts';
+import type { RestoreRecord } from '../domain/records.ts';
+import { nextLinks, type Operation, type OperationContext } from './context.ts';
 import { restoreView } from './views.ts';
 
 const LIST_SPEC = {
@@ -22,11 +23,16 @@ export const listRestores: Operation = async (ctx) => {
   };
 };
 
-export const showRestore: Operation = async (ctx) => {
-  const id = ctx.params.id!;
+/** The restore `id`: 404 when there is none, 403 when it is another project's (an admin owns every one). */
+export async function loadRestore(ctx: OperationContext, id: string): Promise<RestoreRecord> {
   const restore = await ctx.deps.repository.getRestore(id);
   if (!restore) throw notFound(`Restore ${id} could not be found.`);
   assertOwns(ctx.caller, restore, 'Restore');
+  return restore;
+}
+
+export const showRestore: Operation = async (ctx) => {
+  const restore = await loadRestore(ctx, ctx.params.id!);
   assertMay(ctx.caller, 'show', 'share_restore:get');
   return { status: 200, body: { share_restore: restoreView(restore, isAdmin(ctx.caller)) } };
 };

@@ -146,7 +146,7 @@ export function restoreView(restore: RestoreRecord, admin: boolean) {
   };
 }
 
-/** One report entry as the report routes show it (copier/report.ts ReportEntry, plus its seq). */
+/** One report entry as the report routes show it (copier/progress/report.ts ReportEntry, plus its seq). */
 export function reportEntryView(item: ReportItem) {
   return {
     seq: item.seq,

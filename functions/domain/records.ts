@@ -116,7 +116,7 @@ export interface RestoreRecord {
   warnings?: number;
 }
 
-/** One entry of a backup's or restore's report (copier/report.ts ReportEntry, keyed for the reports table). */
+/** One entry of a backup's or restore's report (copier/progress/report.ts ReportEntry, keyed for the reports table). */
 export interface ReportItem {
   /** the backup id or the restore id */
   operation_id: string;

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COPIER_ENTRY, COPIER_NODE_OPTIONS, bundleCopier } from '../../cdk/copier-bundle.ts';
-import { NATIVE_CRC32_FILE } from '../../copier/checksum.ts';
+import { NATIVE_CRC32_FILE } from '../../copier/fs/checksum.ts';
 
 const run = promisify(execFile);
 let dir: string;
@@ -40,7 +40,7 @@ afterAll(() => rm(dir, { recursive: true, force: true }));
 
 describe('the copier bundle (as built into the image)', () => {
   it('is minified ES modules (main, copy worker) with source maps, no AWS SDK client inside, the progress writes signed requests', async () => {
-    // crc32.node: the native CRC-32 npm installed for this machine (copier/checksum.ts), which this
+    // crc32.node: the native CRC-32 npm installed for this machine (copier/fs/checksum.ts), which this
     // machine has (linux x64 or arm64, glibc)
     // fsx.node: the copier's own addon (native/fsx.c, built by npm ci)
     expect((await readdir(join(dir, 'image'))).sort()).toEqual(['copier.cjs', 'copier.cjs.map', 'copier.js', 'copier.js.map', 'copy-worker.js', 'copy-worker.js.map', 'crc32.node', 'fsx.node', 'package.json', 'scout-worker.js', 'scout-worker.js.map']);

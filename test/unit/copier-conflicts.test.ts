@@ -8,9 +8,9 @@ import { link, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, symlink, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runBackup } from '../../copier/backup.ts';
-import { MemoryReportSink } from '../../copier/report.ts';
-import { runRestore } from '../../copier/restore.ts';
+import { runBackup } from '../../copier/backup/index.ts';
+import { MemoryReportSink } from '../../copier/progress/report.ts';
+import { runRestore } from '../../copier/restore/index.ts';
 
 let work: string;
 beforeEach(async () => {

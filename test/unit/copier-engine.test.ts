@@ -6,13 +6,13 @@ import { chmod, link, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, st
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runBackup } from '../../copier/backup.ts';
+import { runBackup } from '../../copier/backup/index.ts';
 import { ChecksumMismatchError, FaultInjectedError, ManifestError, SizeMismatchError, StoppedError, UnsafePathError } from '../../copier/errors.ts';
-import { serializeManifestEntry, type ManifestEntry } from '../../copier/manifest.ts';
-import { checksumOf } from '../../copier/checksum.ts';
-import { KERNEL_COPY_MIN_BYTES } from '../../copier/copy-jobs.ts';
-import type { ProgressSnapshot } from '../../copier/progress.ts';
-import { runRestore } from '../../copier/restore.ts';
+import { serializeManifestEntry, type ManifestEntry } from '../../copier/manifest/entries.ts';
+import { checksumOf } from '../../copier/fs/checksum.ts';
+import { KERNEL_COPY_MIN_BYTES } from '../../copier/jobs/copy-jobs.ts';
+import type { ProgressSnapshot } from '../../copier/progress/progress.ts';
+import { runRestore } from '../../copier/restore/index.ts';
 
 let work: string;
 beforeEach(async () => {
@@ -451,7 +451,7 @@ describe('verification and failures', () => {
 
 describe('a copy worker with files in flight', () => {
   it('starts its jobs round-robin over their directories, and starts none after a job of the batch failed', async () => {
-    const { CopyWorkerPool } = await import('../../copier/worker-pool.ts');
+    const { CopyWorkerPool } = await import('../../copier/workers/worker-pool.ts');
     const dataRoot = join(work, 'data');
     const targetRoot = join(work, 'target');
     for (const dir of ['a', 'b']) {

@@ -6,9 +6,9 @@ import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runBackup } from '../../copier/backup.ts';
-import { MemoryReportSink } from '../../copier/report.ts';
-import { runRestore } from '../../copier/restore.ts';
+import { runBackup } from '../../copier/backup/index.ts';
+import { MemoryReportSink } from '../../copier/progress/report.ts';
+import { runRestore } from '../../copier/restore/index.ts';
 import { DEVICE_NAME, makeTortureTree } from '../helpers/torture-tree.ts';
 import { aclDump as aclDumpOf, canCompareTrees, expectSameTree as expectSameTreeOf, sh, statDump as statDumpOf, xattrDump as xattrDumpOf } from '../helpers/tree-oracle.ts';
 

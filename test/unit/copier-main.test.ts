@@ -5,7 +5,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runBackup } from '../../copier/backup.ts';
+import { runBackup } from '../../copier/backup/index.ts';
 
 const repoRoot = join(import.meta.dirname, '../..');
 let work: string;

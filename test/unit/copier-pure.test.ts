@@ -4,17 +4,17 @@ import { resolve, sep } from 'node:path';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { crc32 as zlibCrc32 } from 'node:zlib';
-import { checksumOf, crc32Implementation, createDigest } from '../../copier/checksum.ts';
+import { checksumOf, crc32Implementation, createDigest } from '../../copier/fs/checksum.ts';
 import { loadCopierConfig } from '../../copier/config.ts';
-import { DynamoProgressSink, snapshotUpdates } from '../../copier/dynamo-progress.ts';
-import type { UpdateItemInput } from '../../copier/dynamodb-http.ts';
+import { DynamoProgressSink, snapshotUpdates } from '../../copier/progress/dynamo-progress.ts';
+import type { UpdateItemInput } from '../../copier/progress/dynamodb-http.ts';
 import { ConfigError, describeFailure, ManifestError, UnsafePathError } from '../../copier/errors.ts';
-import { splitNs } from '../../copier/fsx.ts';
-import { decodeName, encodeName, isCanonicalName } from '../../copier/names.ts';
-import { parseManifestLine, parseSummary, serializeManifestEntry, type ManifestEntry } from '../../copier/manifest.ts';
-import { DirectorySpreadQueue } from '../../copier/directory-spread.ts';
-import { ancestorPaths, manifestPathComponents, parentPath, pathsOverlap } from '../../copier/paths.ts';
-import { etaSeconds, FinalProgressError, percentOf, ProgressReporter, type ProgressSnapshot } from '../../copier/progress.ts';
+import { splitNs } from '../../copier/fs/fsx.ts';
+import { decodeName, encodeName, isCanonicalName } from '../../copier/fs/names.ts';
+import { parseManifestLine, parseSummary, serializeManifestEntry, type ManifestEntry } from '../../copier/manifest/entries.ts';
+import { DirectorySpreadQueue } from '../../copier/plan/directory-spread.ts';
+import { ancestorPaths, manifestPathComponents, parentPath, pathsOverlap } from '../../copier/fs/paths.ts';
+import { etaSeconds, FinalProgressError, percentOf, ProgressReporter, type ProgressSnapshot } from '../../copier/progress/progress.ts';
 
 describe('manifest paths', () => {
   it('names the directory of a manifest path', () => {
@@ -368,8 +368,8 @@ describe('progress updates on DynamoDB', () => {
 });
 
 describe('generated manifest validators', () => {
-  it('are what the schemas in manifest-schema.ts generate (npm run generate rewrites them)', async () => {
-    const { generateValidatorsSource, GENERATED_VALIDATORS } = await import('../../copier/manifest-schema.ts');
+  it('are what the schemas in manifest/schema.ts generate (npm run generate rewrites them)', async () => {
+    const { generateValidatorsSource, GENERATED_VALIDATORS } = await import('../../copier/manifest/schema.ts');
     const { readFile } = await import('node:fs/promises');
     expect(await readFile(GENERATED_VALIDATORS, 'utf8')).toBe(generateValidatorsSource());
   });
@@ -377,7 +377,7 @@ describe('generated manifest validators', () => {
 
 describe('restore I/O plan', () => {
   it('keeps more files in flight than cores for small files, one per core for large ones, many on a network file system', async () => {
-    const { defaultFilesInFlight, workerShape } = await import('../../copier/io-plan.ts');
+    const { defaultFilesInFlight, workerShape } = await import('../../copier/plan/io-plan.ts');
     const { availableParallelism } = await import('node:os');
     const cores = availableParallelism();
     expect(defaultFilesInFlight(false, 8 * 1024)).toBe(Math.min(16, Math.max(4, 2 * cores)));
@@ -390,7 +390,7 @@ describe('restore I/O plan', () => {
   });
 
   it('stops V8 at its mid tier for a short restore only', async () => {
-    const { SHORT_RESTORE_FILES, v8FlagsFor } = await import('../../copier/io-plan.ts');
+    const { SHORT_RESTORE_FILES, v8FlagsFor } = await import('../../copier/plan/io-plan.ts');
     const restore = loadCopierConfig({ COPIER_MODE: 'restore', COPIER_SOURCE: '/tmp', COPIER_TARGET: '/tmp' });
     expect(v8FlagsFor(restore, 2000)).toEqual(['--max-opt=2']);
     expect(v8FlagsFor(restore, SHORT_RESTORE_FILES - 1)).toEqual(['--max-opt=2']);

@@ -1,10 +1,10 @@
-// The copier's report sink on DynamoDB (copier/dynamo-report.ts) against a recording client: items
+// The copier's report sink on DynamoDB (copier/progress/dynamo-report.ts) against a recording client: items
 // keyed by operation and seq, batches of at most 25, the cap, the summary item, and best effort
 // per entry (a refused or lost write costs that entry, never the run, and the counts stay exact).
 import { describe, expect, it } from 'vitest';
-import { DynamoDbRequestError, type ItemWriteClient } from '../../copier/dynamodb-http.ts';
-import { DynamoReportSink } from '../../copier/dynamo-report.ts';
-import type { ReportEntry } from '../../copier/report.ts';
+import { DynamoDbRequestError, type ItemWriteClient } from '../../copier/progress/dynamodb-http.ts';
+import { DynamoReportSink } from '../../copier/progress/dynamo-report.ts';
+import type { ReportEntry } from '../../copier/progress/report.ts';
 
 type Item = Record<string, unknown>;
 

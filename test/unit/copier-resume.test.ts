@@ -8,10 +8,10 @@ import { chmod, lstat, mkdir, mkdtemp, readFile, readdir, readlink, rm, stat, sy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runBackup } from '../../copier/backup.ts';
+import { runBackup } from '../../copier/backup/index.ts';
 import { loadCopierConfig } from '../../copier/config.ts';
-import { runRestore } from '../../copier/restore.ts';
-import { MemoryCheckpointStore } from '../../copier/restore-checkpoint.ts';
+import { runRestore } from '../../copier/restore/index.ts';
+import { MemoryCheckpointStore } from '../../copier/restore/checkpoint.ts';
 
 let work: string;
 beforeEach(async () => {
@@ -183,7 +183,7 @@ async function lateTopDir(backup: string): Promise<string> {
   return files.at(-1)!.path.split('/')[0]!;
 }
 
-describe('the resume scout (a re-run on a local disk: copier/resume-scout.ts)', () => {
+describe('the resume scout (a re-run on a local disk: copier/workers/resume-scout.ts)', () => {
   // scoutMinEntries: 1 gives this small manifest a scout; scoutFirst lets it finish before the main
   // thread starts, so that its hints are all there to use (or misuse). The scout settles files by
   // size and mtime, so it runs only when an administrator opted into trusting them.
@@ -285,7 +285,7 @@ describe('restore configuration', () => {
   });
 });
 
-describe('a restore\'s checkpoint (a retry of the same restore: copier/restore-checkpoint.ts)', () => {
+describe('a restore\'s checkpoint (a retry of the same restore: copier/restore/checkpoint.ts)', () => {
   async function corruptedAfterRestore(store: MemoryCheckpointStore) {
     const share = join(work, 'share');
     const backup = join(work, 'backup');

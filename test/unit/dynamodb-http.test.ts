@@ -1,13 +1,13 @@
-// The copier's DynamoDB writer (copier/dynamodb-http.ts) against a real HTTP server that records what
+// The copier's DynamoDB writer (copier/progress/dynamodb-http.ts) against a real HTTP server that records what
 // it receives and answers as DynamoDB does. (Against DynamoDB Local itself, the integration tests
 // read the progress records restores write.)
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { DynamoProgressSink } from '../../copier/dynamo-progress.ts';
+import { DynamoProgressSink } from '../../copier/progress/dynamo-progress.ts';
 import { SignatureV4 } from '@smithy/signature-v4';
-import { copierCredentials, DynamoDbHttpClient, DynamoDbRequestError, dynamoDbEndpoint, signingSha256 } from '../../copier/dynamodb-http.ts';
-import { DynamoCheckpointStore } from '../../copier/restore-checkpoint.ts';
+import { copierCredentials, DynamoDbHttpClient, DynamoDbRequestError, dynamoDbEndpoint, signingSha256 } from '../../copier/progress/dynamodb-http.ts';
+import { DynamoCheckpointStore } from '../../copier/restore/checkpoint.ts';
 
 interface Received {
   headers: IncomingMessage['headers'];

@@ -24,15 +24,15 @@
 import { createHash } from 'node:crypto';
 import { opendirSync, lstatSync, type BigIntStats } from 'node:fs';
 import { link, lstat, mkdir, open, opendir, readlink, rename, rm, symlink, lchown, writeFile, type FileHandle } from 'node:fs/promises';
-import { ConfigError, errnoCode, UnsafePathError } from './errors.ts';
-import { applyMetadata, copyFileHashing, createFile, DIR_FLAGS, openSource, type FileMetadata } from './fs-ops.ts';
-import { fsx, fsxCall, splitNs, xattrNames, xattrRefused } from './fsx.ts';
-import { networkFileSystem } from './io-plan.ts';
-import { DATA_DIR, MANIFEST_FILE, SUMMARY_FILE, serializeManifestEntry, type BackupSummary, type ManifestEntry } from './manifest.ts';
-import { decodeName, encodeName, fsTarget, type FsPath } from './names.ts';
-import { childPath, manifestPathComponents, ROOT_PATH, underRoot } from './paths.ts';
-import { PathTaskPool } from './pool.ts';
-import { resolveRoots, runWithContext, stopError, type RunContext, type RunOptions, type RunResult } from './run.ts';
+import { ConfigError, errnoCode, UnsafePathError } from '../errors.ts';
+import { applyMetadata, copyFileHashing, createFile, DIR_FLAGS, openSource, type FileMetadata } from '../fs/fs-ops.ts';
+import { fsx, fsxCall, splitNs, xattrNames, xattrRefused } from '../fs/fsx.ts';
+import { networkFileSystem } from '../plan/io-plan.ts';
+import { DATA_DIR, MANIFEST_FILE, SUMMARY_FILE, serializeManifestEntry, type BackupSummary, type ManifestEntry } from '../manifest/entries.ts';
+import { decodeName, encodeName, fsTarget, type FsPath } from '../fs/names.ts';
+import { childPath, manifestPathComponents, ROOT_PATH, underRoot } from '../fs/paths.ts';
+import { PathTaskPool } from './path-task-pool.ts';
+import { resolveRoots, runWithContext, stopError, type RunContext, type RunOptions, type RunResult } from '../run.ts';
 
 type WalkKind = 'dir' | 'file' | 'symlink' | 'fifo' | 'socket' | 'device';
 
@@ -54,6 +54,16 @@ function kindOf(entry: { isDirectory(): boolean; isFile(): boolean; isSymbolicLi
 function vanished(error: unknown): boolean {
   const code = errnoCode(error);
   return code === 'ENOENT' || code === 'ENOTDIR';
+}
+
+/** An entry's lstat, or undefined when it is gone since the walk saw it. */
+async function lstatUnlessVanished(abs: FsPath): Promise<BigIntStats | undefined> {
+  try {
+    return await lstat(abs, { bigint: true });
+  } catch (error) {
+    if (vanished(error)) return undefined;
+    throw error;
+  }
 }
 
 /**
@@ -309,14 +319,9 @@ class BackupRun {
   }
 
   private async copyDir(path: string): Promise<void> {
-    let stats;
     const abs = underRoot(this.shareRoot, path);
-    try {
-      stats = await lstat(abs, { bigint: true });
-    } catch (error) {
-      if (vanished(error)) return;
-      throw error;
-    }
+    const stats = await lstatUnlessVanished(abs);
+    if (!stats) return;
     if (!stats.isDirectory()) return; // replaced meanwhile; the walk will not find anything under it
     const mode = Number(stats.mode & 0o7777n);
     const xattrs = await this.xattrsOf(path, abs);
@@ -413,13 +418,8 @@ class BackupRun {
   /** A FIFO or socket: a manifest line only (no data; a restore makes it with mknod). */
   private async copySpecial(path: string, type: 'fifo' | 'socket'): Promise<void> {
     const abs = underRoot(this.shareRoot, path);
-    let stats;
-    try {
-      stats = await lstat(abs, { bigint: true });
-    } catch (error) {
-      if (vanished(error)) return;
-      throw error;
-    }
+    const stats = await lstatUnlessVanished(abs);
+    if (!stats) return;
     if (!(type === 'fifo' ? stats.isFIFO() : stats.isSocket())) return; // replaced meanwhile
     const xattrs = await this.xattrsOf(path, abs);
     this.manifest.append({ path, type, mode: Number(stats.mode & 0o7777n), uid: Number(stats.uid), gid: Number(stats.gid), mtime_ns: stats.mtimeNs.toString(), size: 0, ...(xattrs ? { xattrs } : {}) });

@@ -7,7 +7,7 @@
 // Names of any bytes are strings here (names.ts: bytes that are not UTF-8 as lone surrogates
 // U+DC80..U+DCFF). Those are all ≥ 0x80, so these checks on the string are checks on the raw bytes;
 // a string that decodes no bytes, or not only one way, is refused.
-import { UnsafePathError } from './errors.ts';
+import { UnsafePathError } from '../errors.ts';
 import { fsPath, isCanonicalName, type FsPath } from './names.ts';
 
 export const ROOT_PATH = '.';

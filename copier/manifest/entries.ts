@@ -1,9 +1,9 @@
 // manifest.jsonl and summary.json (docs/developer-reference.md, "The manifest"): one JSON object per
 // line, parents before children. Lines are checked against a JSON schema (ajv) and their paths
 // against paths.ts before the fs engine sees them.
-import { ManifestError } from './errors.ts';
-import { isCanonicalName } from './names.ts';
-import { manifestPathComponents, pathsOverlap } from './paths.ts';
+import { ManifestError } from '../errors.ts';
+import { isCanonicalName } from '../fs/names.ts';
+import { manifestPathComponents, pathsOverlap } from '../fs/paths.ts';
 
 interface EntryBase {
   path: string;
@@ -36,7 +36,7 @@ export type ManifestEntry = DirEntry | FileEntry | SymlinkEntry | HardlinkEntry 
 export type ParsedEntry = ManifestEntry & { components: string[] };
 
 export interface BackupSummary {
-  /** 2 since 0.5 (manifest-schema.ts says what it adds); 1 is still restored */
+  /** 2 since 0.5 (schema.ts says what it adds); 1 is still restored */
   version: 1 | 2;
   /** manifest lines */
   entries: number;
@@ -54,8 +54,8 @@ export const MANIFEST_FILE = 'manifest.jsonl';
 export const SUMMARY_FILE = 'summary.json';
 export const DATA_DIR = 'data';
 
-// ajv's standalone output (manifest-schema.ts generates it): no ajv at run time
-import { validateEntry as validateEntryGenerated, validateSummary as validateSummaryGenerated } from './manifest-validators.generated.js';
+// ajv's standalone output (schema.ts generates it): no ajv at run time
+import { validateEntry as validateEntryGenerated, validateSummary as validateSummaryGenerated } from './validators.generated.js';
 
 interface ValidationError {
   instancePath: string;

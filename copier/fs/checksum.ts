@@ -1,4 +1,4 @@
-// Content checksums. A backup records two for every file (manifest.ts): `sha256`, the content's
+// Content checksums. A backup records two for every file (manifest/entries.ts): `sha256`, the content's
 // identity, and `crc32` (CRC-32/ISO-HDLC, the CRC zlib, gzip and Amazon S3's x-amz-checksum-crc32
 // compute), which a restore checks every byte it writes against.
 //

@@ -1,5 +1,5 @@
 // The copier's DynamoDB calls, UpdateItem (progress), GetItem (a restore's checkpoint, read once at
-// its start: restore-checkpoint.ts) and PutItem / BatchWriteItem (report entries), made over HTTP(S)
+// its start: restore/checkpoint.ts) and PutItem / BatchWriteItem (report entries), made over HTTP(S)
 // with the SDK's own request signer
 // (@smithy/signature-v4), the SDK's container credential provider (ECS and Fargate task roles;
 // AWS_ACCESS_KEY_ID and friends when set) and the SDK's marshalling (@aws-sdk/util-dynamodb).

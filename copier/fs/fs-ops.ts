@@ -5,7 +5,7 @@
 import { BackupDigests } from './checksum.ts';
 import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
-import { errnoCode, SizeMismatchError, StoppedError } from './errors.ts';
+import { errnoCode, SizeMismatchError, StoppedError } from '../errors.ts';
 import { fsx, fsxCall, splitNs } from './fsx.ts';
 import type { FsPath } from './names.ts';
 

@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { decodeName, type FsPath } from './names.ts';
 
 export const NATIVE_FSX_FILE = 'fsx.node';
-const NATIVE_FSX_IDS = [`./${NATIVE_FSX_FILE}`, '../native/build/fsx.node'];
+const NATIVE_FSX_IDS = [`./${NATIVE_FSX_FILE}`, '../../native/build/fsx.node'];
 
 type Callback<T> = (error: NodeJS.ErrnoException | null, result: T) => void;
 

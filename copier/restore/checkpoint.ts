@@ -15,8 +15,8 @@
 // A run reads it once at its start; with its own restore id there, the files on lines before
 // `verified_below` may be trusted by size and mtime. It writes it back as it goes (at most once a
 // second), and at its end, success or failure; only ever a larger offset.
-import { updateInput, type RecordRef } from './dynamo-progress.ts';
-import { DynamoDbHttpClient, type GetItemClient, type UpdateItemClient } from './dynamodb-http.ts';
+import { updateInput, type RecordRef } from '../progress/dynamo-progress.ts';
+import { DynamoDbHttpClient, type GetItemClient, type UpdateItemClient } from '../progress/dynamodb-http.ts';
 
 export interface RestoreCheckpoint {
   /** the restore id of the run that wrote it */

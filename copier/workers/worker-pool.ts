@@ -3,7 +3,7 @@
 // jobs, so SIGTERM takes effect within one file (or one chunk of a large file).
 import type { Worker } from 'node:worker_threads';
 import type { BatchRequest, SerializedError, WorkerInit, WorkerMessage } from './copy-worker.ts';
-import type { Job, JobOutcome, JobSettings, VerifyExisting } from './copy-jobs.ts';
+import type { Job, JobOutcome, JobSettings } from '../jobs/copy-jobs.ts';
 import { startWorker } from './worker-source.ts';
 
 export interface BatchResult {
@@ -18,19 +18,13 @@ interface Pending {
   reject: (error: unknown) => void;
 }
 
-export interface CopyWorkerPoolOptions {
+/** dataRoot and targetRoot (copy-jobs.ts JobSettings) are real paths: jobs carry only manifest
+ * paths (less to copy into each worker message). */
+export interface CopyWorkerPoolOptions extends Pick<JobSettings, 'dataRoot' | 'targetRoot' | 'chown' | 'verifyExisting' | 'asideTag'> {
   workers: number;
   /** per worker: 1, one job at a time with blocking calls (a local disk); more, that many jobs in
    * flight with asynchronous calls (a network file system) */
   jobsInFlight: number;
-  /** real paths of the backup's data directory and of the target share's root: jobs carry only
-   * manifest paths (less to copy into each worker message) */
-  dataRoot: string;
-  targetRoot: string;
-  chown: boolean;
-  verifyExisting: VerifyExisting;
-  /** the tag of the names the target's entries are moved aside to (conflicts.ts asideTag) */
-  asideTag: string;
   /** large files copied by the kernel and verified by reading the copy back */
   kernelCopy: boolean;
   /** with jobs in flight: the backup is on a local file system (its calls are made blocking) */
@@ -67,7 +61,7 @@ export class CopyWorkerPool {
     this.options = options;
   }
 
-  /** The settings the workers run jobs with, for the few the main thread runs itself (restore.ts). */
+  /** The settings the workers run jobs with, for the few the main thread runs itself (restore/run.ts). */
   mainThreadSettings(): JobSettings {
     const init = this.workerData;
     return { dataRoot: init.dataRoot, targetRoot: init.targetRoot, chown: init.chown, verifyExisting: init.verifyExisting, asideTag: init.asideTag, stopFlag: this.stopFlag, umask: init.umask, kernelCopy: init.kernelCopy };

@@ -4,7 +4,7 @@
 //
 // The safety rules are those of fs-ops.ts: sources are opened with O_NOFOLLOW, targets created with
 // O_EXCL|O_NOFOLLOW, metadata is set through an open descriptor or with the l* calls. The caller
-// (restore.ts) has checked that every ancestor of the path is a real directory of the target.
+// (restore/target-dirs.ts) has checked that every ancestor of the path is a real directory of the target.
 //
 // An existing name is never followed, and never deleted recursively: an entry of the same type (a
 // regular file where the backup has a file, a symlink where it has a symlink, a FIFO where it has a
@@ -26,17 +26,17 @@
 // outcome (the main thread hands it to the run's report), never a failure and never silent. The
 // mtime is set last, after the xattrs: a file whose mtime matches was completed, xattrs included.
 import { constants, type BigIntStats } from 'node:fs';
-import { checksumOf, createDigest, type ChecksumAlgorithm } from './checksum.ts';
-import { ChecksumMismatchError, errnoCode, ManifestError, SizeMismatchError, StoppedError, UnsafePathError } from './errors.ts';
+import { checksumOf, createDigest, type ChecksumAlgorithm } from '../fs/checksum.ts';
+import { ChecksumMismatchError, errnoCode, ManifestError, SizeMismatchError, StoppedError, UnsafePathError } from '../errors.ts';
 import { moveAside } from './conflicts.ts';
 // Files up to WHOLE_FILE_LIMIT are read whole, hashed, checked and only then written; larger ones
 // stream in CHUNK_SIZE chunks (1 MiB: it stays in the CPU's cache between read, hash and write;
 // 8 MiB chunks measured 15–25 % slower on 8 × 256 MiB), hashed as they go, checked after the last.
-import { CHUNK_SIZE, WHOLE_FILE_LIMIT } from './fs-ops.ts';
-import { xattrRefused } from './fsx.ts';
-import { encodeName, fsTarget, type FsPath } from './names.ts';
-import { underRoot } from './paths.ts';
-import type { ReportEntry } from './report.ts';
+import { CHUNK_SIZE, WHOLE_FILE_LIMIT } from '../fs/fs-ops.ts';
+import { xattrRefused } from '../fs/fsx.ts';
+import { encodeName, fsTarget, type FsPath } from '../fs/names.ts';
+import { underRoot } from '../fs/paths.ts';
+import type { ReportEntry } from '../progress/report.ts';
 import {
   closeFd, copyFileExclusive, fchmodFd, fchownFd, fsetxattrFd, fstatFd, fstatFdBig, ftruncateFd, futimensFd, lchmodPath, lchownPath, lsetxattrPath, lstatPathBig, lutimensPath, mknodPath, openFile, readAt,
   readlinkPath, seekDataFd, seekHoleFd, symlinkAt, unlinkPath, writeAt,
@@ -83,7 +83,7 @@ export interface FileJob extends JobMetadata {
   /** the target's directory was created by this run: nothing can be at the name yet */
   fresh: boolean;
   /** this same restore already wrote and verified the file (a retry or redrive below its checkpoint:
-   * restore-checkpoint.ts): a file in place with its size and mtime is trusted unread */
+   * restore/checkpoint.ts): a file in place with its size and mtime is trusted unread */
   trusted?: boolean;
   /** the source had holes: only the backup data's extents are written, the holes recreated */
   sparse?: boolean;

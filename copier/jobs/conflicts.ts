@@ -18,11 +18,11 @@
 // another user's file; or a file system without hard links) the name is checked free with lstat and
 // renamed: only a name created in that instant could be replaced.
 import type { BigIntStats } from 'node:fs';
-import { errnoCode, UnsafePathError } from './errors.ts';
-import type { FsPath } from './names.ts';
-import { underRoot } from './paths.ts';
+import { errnoCode, UnsafePathError } from '../errors.ts';
+import type { FsPath } from '../fs/names.ts';
+import { underRoot } from '../fs/paths.ts';
 import { linkPath, lstatPathBig, mkdirPath, renamePath, rmdirPath, unlinkPath, type Steps } from './syscalls.ts';
-import type { ReportEntry } from './report.ts';
+import type { ReportEntry } from '../progress/report.ts';
 
 /** Aside names tried before the restore gives up on an entry (a name taken by 1,000 others is a
  * target nobody should write into blindly). */

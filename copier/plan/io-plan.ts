@@ -4,8 +4,8 @@
 // before anything else runs.
 import { statfsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import type { CopierConfig } from './config.ts';
-import { defaultConcurrency, type RunOptions } from './run.ts';
+import type { CopierConfig } from '../config.ts';
+import { defaultConcurrency, type RunOptions } from '../run.ts';
 
 /** statfs magic numbers of file systems reached over a network (each operation a round trip). */
 const NETWORK_FILE_SYSTEMS: Record<number, string> = {

@@ -2,7 +2,7 @@
 // failure (after which no new task starts), and lets the caller wait until no task in flight touches
 // a given path, its ancestors or its descendants, so that two entries of one tree (say a symlink
 // "a" and a file "a/x") are never worked on at the same time.
-import { pathsOverlap } from './paths.ts';
+import { pathsOverlap } from '../fs/paths.ts';
 
 export class PathTaskPool {
   private readonly inFlight = new Map<string, Promise<void>>();

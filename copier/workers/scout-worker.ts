@@ -2,11 +2,11 @@
 // manifest on, each file or symlink line is parsed, validated and asked copy-jobs.ts
 // alreadyRestored; the offsets of those in place go to shared memory, in order.
 import { workerData } from 'node:worker_threads';
-import { alreadyRestored, jobMetadataOf, type InPlaceQuestion } from './copy-jobs.ts';
-import { LineCursor, manifestLineChunks } from './manifest-lines.ts';
-import { parseManifestLine } from './manifest.ts';
+import { alreadyRestored, jobMetadataOf, type InPlaceQuestion } from '../jobs/copy-jobs.ts';
+import { LineCursor, manifestLineChunks } from '../manifest/lines.ts';
+import { parseManifestLine } from '../manifest/entries.ts';
 import type { ScoutInit } from './resume-scout.ts';
-import { runSync } from './syscalls.ts';
+import { runSync } from '../jobs/syscalls.ts';
 
 const init = workerData as ScoutInit;
 const found = new Float64Array(init.found);

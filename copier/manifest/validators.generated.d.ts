@@ -1,4 +1,4 @@
-// Types of the generated validators (manifest-schema.ts writes the JavaScript beside this file).
+// Types of the generated validators (schema.ts writes the JavaScript beside this file).
 interface GeneratedValidator {
   (value: unknown): boolean;
   errors?: { instancePath: string; message?: string }[] | null;

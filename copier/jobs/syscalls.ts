@@ -20,8 +20,8 @@ import {
   mkdir, mkdirSync, open, openSync, read, readlink, readlinkSync, readSync, rename, renameSync, rmdir, rmdirSync, symlink, symlinkSync, unlink, unlinkSync, write, writeSync,
   type BigIntStats, type Stats,
 } from 'node:fs';
-import { fsx, splitNs } from './fsx.ts';
-import { decodeName, fsPathText, type FsPath } from './names.ts';
+import { fsx, splitNs } from '../fs/fsx.ts';
+import { decodeName, fsPathText, type FsPath } from '../fs/names.ts';
 
 export type Syscall =
   | { call: 'open'; path: FsPath; flags: number; mode: number }

@@ -4,20 +4,16 @@
 // between jobs (and between chunks of a large file) once the shared stop flag is set; the first
 // failing job ends its batch.
 import { parentPort, workerData } from 'node:worker_threads';
-import { CopyBuffers, jobSteps, type ErrorWithReports, type Job, type JobOutcome, type JobSettings, type VerifyExisting } from './copy-jobs.ts';
-import type { ReportEntry } from './report.ts';
-import { DirectorySpreadQueue } from './directory-spread.ts';
-import { parentPath } from './paths.ts';
-import { runAsync, runSync } from './syscalls.ts';
+import { CopyBuffers, jobSteps, type ErrorWithReports, type Job, type JobOutcome, type JobSettings } from '../jobs/copy-jobs.ts';
+import type { ReportEntry } from '../progress/report.ts';
+import { DirectorySpreadQueue } from '../plan/directory-spread.ts';
+import { parentPath } from '../fs/paths.ts';
+import { runAsync, runSync } from '../jobs/syscalls.ts';
 
-export interface WorkerInit {
-  dataRoot: string;
-  targetRoot: string;
-  chown: boolean;
-  verifyExisting: VerifyExisting;
-  asideTag: string;
+/** What a worker starts with: the run's job settings (copy-jobs.ts JobSettings), the stop flag's
+ * memory, and how it runs its jobs. */
+export interface WorkerInit extends Pick<JobSettings, 'dataRoot' | 'targetRoot' | 'chown' | 'verifyExisting' | 'asideTag' | 'umask'> {
   stopBuffer: SharedArrayBuffer;
-  umask: number;
   /** 1: one job at a time, blocking in each call; more: that many jobs in flight, asynchronously */
   jobsInFlight: number;
   /** large files copied by the kernel, verified by reading the copy back (copy-jobs.ts) */
@@ -31,7 +27,7 @@ export interface BatchRequest {
   jobs: Job[];
 }
 
-/** A failure, sent as plain data: restore.ts turns it back into the copier error of that name. */
+/** A failure, sent as plain data: restore/run.ts turns it back into the copier error of that name. */
 export interface SerializedError {
   name: string;
   message: string;

@@ -13,7 +13,7 @@
 // weigh more.
 //
 // Only the start order changes: the main thread never lets two overlapping paths be in flight
-// together (restore.ts), so the jobs a worker holds may run in any order.
+// together (restore/in-flight-paths.ts), so the jobs a worker holds may run in any order.
 
 interface DirectoryItems<T> {
   directory: string;

@@ -26,7 +26,7 @@ export interface ScoutInit {
   chown: boolean;
   /** files on lines before this byte offset may be settled by size and mtime (copy-jobs.ts
    * alreadyRestored: the size-mtime opt-in, Infinity; else the restore's checkpoint,
-   * restore-checkpoint.ts); files after it are left to the main thread, whose workers read them */
+   * restore/checkpoint.ts); files after it are left to the main thread, whose workers read them */
   trustFilesBelow: number;
   /** Float64Array: byte offsets of the lines found in place, ascending */
   found: SharedArrayBuffer;
