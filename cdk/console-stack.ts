@@ -357,7 +357,7 @@ export class ConsoleContentStack extends Stack {
       [`AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-${this.account}-${this.region}/*]`]:
         'Asset object keys are content hashes known only at publish time; reads only, in the bootstrap\'s asset bucket.',
       [`AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::${consoleBucketName(config)}/*]`]: 'The deployment writes every file of the console build, whose names are known only at build time; the site bucket only.',
-      'AwsSolutions-IAM5[Resource::*]': 'cloudfront:CreateInvalidation/GetInvalidation as aws-cdk-lib grants them; the InvalidateOnlyTheConsoleDistribution deny limits them to this site\'s distribution.',
+      'AwsSolutions-IAM5[Resource::*]': 'cloudfront:CreateInvalidation and cloudfront:GetInvalidation on Resource "*", as aws-cdk-lib\'s BucketDeployment grants them; the InvalidateOnlyTheConsoleDistribution deny limits them to this site\'s distribution.',
     });
   }
 }

@@ -13,6 +13,13 @@ import { stageConfigFrom } from '../../cdk/config.ts';
 import { CONSOLE_CONFIG_FILE, ConsoleSignIn, consoleCorsPreflight, ConsoleSiteStack, SPA_FALLBACK_CODE } from '../../cdk/console-stack.ts';
 import { REPO_ROOT } from '../../cdk/service-stack.ts';
 
+/**
+ * The warning a synth without a built console gives (console-stack.ts: the site is synthesized
+ * with a placeholder page; tested on its own in console-stack.test.ts). The validation report
+ * lists warnings beside cdk-nag's findings; this one is expected here, where nothing was built.
+ */
+const isNotConsolePlaceholder = (violation: unknown) => (violation as { ruleName?: string }).ruleName !== 'Annotation::share-backup:console-placeholder';
+
 type Resource = { Type: string; Properties: Record<string, unknown>; DeletionPolicy?: string };
 type Statement = { Effect: string; Principal?: unknown; Action: string | string[]; Resource: unknown; Condition?: Record<string, Record<string, unknown>> };
 
@@ -53,7 +60,7 @@ describe('console stacks', () => {
 
   it('pass cdk-nag with only the console\'s specific acknowledgements', () => {
     const report = JSON.parse(readFileSync(join(outdir, 'validation-report.json'), 'utf8')) as { pluginReports: { violations?: unknown[] }[] };
-    for (const plugin of report.pluginReports) expect(plugin.violations ?? []).toEqual([]);
+    for (const plugin of report.pluginReports) expect((plugin.violations ?? []).filter(isNotConsolePlaceholder)).toEqual([]);
     const ids = [built.consoleSite!, built.consoleContent!].flatMap((stack) => stack.node.findAll())
       .flatMap((c) => c.node.metadata).map((m) => JSON.stringify(m.data)).join('\n');
     const acks = [...ids.matchAll(/AwsSolutions-[A-Z]+[0-9]+(\[[^\]]*\])?/g)].map((m) => m[0]);

@@ -16,6 +16,13 @@ import { ECS_RESOURCES } from '../../local/stepfunctions/tasks/ecs.ts';
 import { LAMBDA_RESOURCE } from '../../local/stepfunctions/tasks/lambda.ts';
 import { acknowledgements, unacknowledgedFindings, unusedAcknowledgements } from './nag.ts';
 
+/**
+ * The warning a synth without a built console gives (console-stack.ts: the site is synthesized
+ * with a placeholder page; tested on its own in console-stack.test.ts). The validation report
+ * lists warnings beside cdk-nag's findings; this one is expected here, where nothing was built.
+ */
+const isNotConsolePlaceholder = (violation: unknown) => (violation as { ruleName?: string }).ruleName !== 'Annotation::share-backup:console-placeholder';
+
 type Resource = { Type: string; Properties: Record<string, unknown>; DeletionPolicy?: string; UpdateReplacePolicy?: string };
 type Statement = { Effect: string; Action: string | string[]; Resource: unknown; Condition?: Record<string, Record<string, unknown>> };
 
@@ -54,7 +61,7 @@ describe('cdk-nag (AWS Solutions)', () => {
   it('finds nothing unacknowledged, and the synth ran it: the validation report lists no plugin with a violation', () => {
     expect(unacknowledgedFindings(built.app)).toEqual([]);
     const report = JSON.parse(readFileSync(join(outdir, 'validation-report.json'), 'utf8')) as { pluginReports: { violations?: unknown[] }[] };
-    expect(report.pluginReports.flatMap((p) => p.violations ?? [])).toEqual([]);
+    expect(report.pluginReports.flatMap((p) => p.violations ?? []).filter(isNotConsolePlaceholder)).toEqual([]);
   });
 
   it('has no acknowledgement that covers no finding, and every one gives a reason', () => {
