@@ -1,0 +1,51 @@
+// The API Lambda's bundle: functions/api/handler.ts as one minified ES module for Node 22 (index.mjs),
+// its dependencies (AWS SDK v3 among them) inside and tree-shaken. One set of esbuild options, used
+// by the stack (cdk/service-stack.ts bundles the ApiFunction asset with it) and by the bench
+// (`npm run bench -- api`, bench/api-cold-import.ts), so what is measured is what is deployed.
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build, buildSync, type BuildOptions, type Metafile } from 'esbuild';
+
+const REPO_ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
+
+export const API_ENTRY = 'functions/api/handler.ts';
+/** The file the bundle is written to; the Lambda's handler is `index.handler`. */
+export const API_BUNDLE_FILE = 'index.mjs';
+
+/** NODE_OPTIONS of the API Lambda (undefined: none set). */
+export const API_NODE_OPTIONS: string | undefined = '--enable-source-maps';
+
+export function apiBuildOptions(outdir: string): BuildOptions & { metafile: true } {
+  return {
+    absWorkingDir: REPO_ROOT,
+    entryPoints: [API_ENTRY],
+    outfile: resolve(outdir, API_BUNDLE_FILE),
+    bundle: true,
+    platform: 'node',
+    target: 'node22',
+    format: 'esm',
+    minify: true,
+    sourcemap: true,
+    // ESM module resolution first, so the SDK's ES modules are what gets tree-shaken
+    mainFields: ['module', 'main'],
+    // CommonJS dependencies bundled into an ES module still call require() for Node built-ins
+    banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
+    metafile: true,
+    logLevel: 'warning',
+  };
+}
+
+/** Bundles the API Lambda into `outdir`; returns esbuild's metafile. */
+export async function bundleApi(outdir: string): Promise<Metafile> {
+  return (await build(apiBuildOptions(outdir))).metafile;
+}
+
+/** The same, synchronously: CDK's local bundling (ILocalBundling.tryBundle) is synchronous. */
+export function bundleApiSync(outdir: string): Metafile {
+  return buildSync(apiBuildOptions(outdir)).metafile;
+}
+
+/** Issue 21: the bundle's budget (bytes of index.mjs, checked by test/cdk/api-bundle.test.ts)… */
+export const API_SIZE_BUDGET_BYTES = 300_000;
+/** …and its cold import's (the median `npm run bench -- api` reports; a measure, not a test). */
+export const API_IMPORT_BUDGET_MS = 150;
