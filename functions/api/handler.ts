@@ -6,7 +6,6 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { DynamoRepository } from '../adapters/repository.ts';
 import { StepFunctionsStarter } from '../adapters/starter.ts';
@@ -20,7 +19,7 @@ import {
 } from '../domain/microversion.ts';
 import { assertPathProject, callerFromClaims } from '../domain/policy.ts';
 import type { ApiDependencies, OperationResult } from './context.ts';
-import { logger, metrics, tracer } from './observability.ts';
+import { logger, metrics } from './observability.ts';
 import { matchRoute } from './routes.ts';
 
 export type ApiEvent = APIGatewayProxyEventV2WithJWTAuthorizer;
@@ -176,11 +175,11 @@ export function defaultDependencies(): ApiDependencies {
     defaults = {
       repository: new DynamoRepository(
         { shares: config.sharesTable, backups: config.backupsTable, restores: config.restoresTable, reports: config.reportsTable },
-        tracer.captureAWSv3Client(new DynamoDBClient({})),
+        new DynamoDBClient({}),
       ),
       starter: new StepFunctionsStarter(
         { restore: config.restoreStateMachineArn, backup: config.backupStateMachineArn },
-        tracer.captureAWSv3Client(new SFNClient({})),
+        new SFNClient({}),
       ),
       storage: createStorageBackend(config),
       settings: { drivers: config.drivers, shareTypes: config.shareTypes, availabilityZone: config.availabilityZone, backupQuota: config.backupQuota },
@@ -199,7 +198,6 @@ const publishMetrics = (): middy.MiddlewareObj => ({
 export function buildHandler(resolveDeps: DependencyResolver = defaultDependencies) {
   return middy<ApiEvent, ApiResult, Error, Context>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(captureLambdaHandler(tracer))
     .use(publishMetrics())
     .handler((event: ApiEvent) => handleRequest(event, resolveDeps));
 }
