@@ -27,7 +27,11 @@ export function apiBuildOptions(outdir: string): BuildOptions & { metafile: true
     minify: true,
     sourcemap: true,
     // the SDK's credential chain reduced to the link Lambda uses (functions/api/lambda-credentials.ts says why)
-    alias: { '@aws-sdk/credential-provider-node': './functions/api/lambda-credentials.ts' },
+    // and without event streams, which no operation it calls has (functions/api/no-event-streams.ts)
+    alias: {
+      '@aws-sdk/credential-provider-node': './functions/api/lambda-credentials.ts',
+      '@smithy/core/event-streams': './functions/api/no-event-streams.ts',
+    },
     // ESM module resolution first, so the SDK's ES modules are what gets tree-shaken
     mainFields: ['module', 'main'],
     // CommonJS dependencies bundled into an ES module still call require() for Node built-ins
