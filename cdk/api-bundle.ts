@@ -12,8 +12,13 @@ export const API_ENTRY = 'functions/api/handler.ts';
 /** The file the bundle is written to; the Lambda's handler is `index.handler`. */
 export const API_BUNDLE_FILE = 'index.mjs';
 
-/** NODE_OPTIONS of the API Lambda (undefined: none set). */
-export const API_NODE_OPTIONS: string | undefined = '--enable-source-maps';
+/**
+ * NODE_OPTIONS of the API Lambda (undefined: none set). Not `--enable-source-maps`: with it, Node
+ * reads and parses the map at every cold start, which cost more than the import itself (the figures
+ * are in docs/performance.md, "The API Lambda's bundle"). The map is still written beside the bundle,
+ * without the sources inside, for reading a stack trace after the fact (docs/developer-reference.md).
+ */
+export const API_NODE_OPTIONS: string | undefined = undefined;
 
 export function apiBuildOptions(outdir: string): BuildOptions & { metafile: true } {
   return {
@@ -25,7 +30,10 @@ export function apiBuildOptions(outdir: string): BuildOptions & { metafile: true
     target: 'node22',
     format: 'esm',
     minify: true,
+    // an external map (index.mjs.map) that Node never reads at run time (see API_NODE_OPTIONS); file
+    // names and lines only, no sources: a fifth of the bytes
     sourcemap: true,
+    sourcesContent: false,
     // the SDK's credential chain reduced to the link Lambda uses (functions/api/lambda-credentials.ts says why)
     // and without event streams, which no operation it calls has (functions/api/no-event-streams.ts)
     alias: {
