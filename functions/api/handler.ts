@@ -2,8 +2,6 @@
 // JWT authorizer). Thin: it parses the request (route, identity, microversion, body), calls the
 // route's operation, and shapes every outcome, failures included, as the API's JSON.
 import { randomUUID } from 'node:crypto';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SFNClient } from '@aws-sdk/client-sfn';
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
@@ -168,18 +166,16 @@ export async function handleRequest(event: ApiEvent, resolveDeps: DependencyReso
 
 let defaults: ApiDependencies | undefined;
 
-/** Built once per container from the environment (functions/config.ts); endpoints are the SDK's own. */
+/** Built once per container from the environment (functions/config.ts); AWS endpoints and credentials as functions/adapters/aws-http.ts reads them. */
 export function defaultDependencies(): ApiDependencies {
   if (!defaults) {
     const config = loadConfig(process.env);
     defaults = {
       repository: new DynamoRepository(
         { shares: config.sharesTable, backups: config.backupsTable, restores: config.restoresTable, reports: config.reportsTable },
-        new DynamoDBClient({}),
       ),
       starter: new StepFunctionsStarter(
         { restore: config.restoreStateMachineArn, backup: config.backupStateMachineArn },
-        new SFNClient({}),
       ),
       storage: createStorageBackend(config),
       settings: { drivers: config.drivers, shareTypes: config.shareTypes, availabilityZone: config.availabilityZone, backupQuota: config.backupQuota },
