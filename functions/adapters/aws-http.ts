@@ -33,7 +33,8 @@ export const EFS: AwsService = { endpointPrefix: 'elasticfilesystem', endpointVa
 /** Answers worth one more try: throttling, a server error, a dropped connection (as the SDK's standard retry). */
 function retryable(error: unknown): boolean {
   if (error instanceof AwsRequestError) return error.statusCode >= 500 || /Throttl|ProvisionedThroughputExceeded|RequestLimitExceeded|TooManyRequests/.test(error.type);
-  return error instanceof Error && error.name !== 'AbortError';
+  // a system error of the connection (ECONNRESET, EPIPE, ETIMEDOUT…): ours (no credentials, a bad answer) are not retried
+  return error instanceof Error && typeof (error as NodeJS.ErrnoException).code === 'string' && error.name !== 'AbortError';
 }
 
 const ATTEMPTS = 3;
