@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '.local/**', 'cdk.out/**', 'coverage/**', 'bench/results/**', 'dist/**', 'copier/**/*.generated.js'] },
+  { ignores: ['node_modules/**', '.local/**', 'cdk.out/**', 'coverage/**', 'bench/results/**', 'dist/**', 'copier/**/*.generated.js', 'functions/*.generated.js'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Arn, ArnFormat, CfnOutput, type CfnElement, Duration, IgnoreMode, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import { Arn, ArnFormat, AssetHashType, CfnOutput, type CfnElement, Duration, IgnoreMode, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
 import { AccessLogField, AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
@@ -21,6 +21,7 @@ import { LogLevel, NodejsFunction, OutputFormat, type NodejsFunctionProps } from
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
+import { API_BUNDLE_FILE, API_NODE_OPTIONS, bundleApiSync } from './api-bundle.ts';
 import type { StageConfig } from './config.ts';
 import { addPreflightRoutes, ConsoleSignIn, consoleCorsPreflight, type ConsoleSiteStack } from './console-stack.ts';
 import { copierLogGroupName, copierTaskRoleName, type DataStack } from './data-stack.ts';
@@ -230,9 +231,20 @@ export class ServiceStack extends Stack {
     this.apiFunction = this.nodeFunction('ApiFunction', {
       functionName: `${prefix}-api`,
       entry: join(REPO_ROOT, 'functions/api/handler.ts'),
+      // bundled by cdk/api-bundle.ts, whose esbuild options the bench (`npm run bench -- api`) measures
+      code: lambda.Code.fromAsset(REPO_ROOT, {
+        assetHashType: AssetHashType.OUTPUT,
+        bundling: {
+          // (never pulled: the local bundling below always succeeds or throws)
+          image: lambda.Runtime.NODEJS_22_X.bundlingImage,
+          local: { tryBundle: (outputDir) => (bundleApiSync(outputDir), true) },
+        },
+      }),
+      handler: `${API_BUNDLE_FILE.replace(/\.mjs$/, '')}.handler`,
       description: 'Manila-compatible share backup API (HTTP API payload 2.0)',
       logGroup: logGroup('ApiFunctionLogs', `/aws/lambda/${prefix}-api`),
       environment: {
+        ...(API_NODE_OPTIONS === undefined ? {} : { NODE_OPTIONS: API_NODE_OPTIONS }),
         POWERTOOLS_SERVICE_NAME: 'share-backup-api',
         SHARES_TABLE: data.tables.shares.tableName,
         BACKUPS_TABLE: data.tables.backups.tableName,
@@ -379,7 +391,8 @@ export class ServiceStack extends Stack {
       tracing: lambda.Tracing.ACTIVE,
       loggingFormat: lambda.LoggingFormat.JSON,
       ...props,
-      environment: { NODE_OPTIONS: '--enable-source-maps', ...props.environment },
+      // (the API function's code and NODE_OPTIONS are cdk/api-bundle.ts's: it passes both)
+      environment: props.code ? props.environment : { NODE_OPTIONS: '--enable-source-maps', ...props.environment },
       bundling: {
         format: OutputFormat.ESM,
         target: 'node22',

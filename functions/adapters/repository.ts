@@ -1,13 +1,9 @@
 // The DynamoDB repository: one table per resource (functions/adapters/tables.ts), conditional
 // writes for every status change, the restore and backup claims as single transactions
 // (docs/developer-reference.md "Tables").
-import { DynamoDBClient, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import {
-  DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, TransactWriteCommand, UpdateCommand,
-  paginateQuery, paginateScan,
-} from '@aws-sdk/lib-dynamodb';
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { BackupRecord, ReportItem, ReportSummary, RestoreRecord, ShareRecord, ShareStatus } from '../domain/records.ts';
+import { AwsHttpClient, AwsRequestError, DYNAMODB } from './aws-http.ts';
 import { PROJECT_INDEX, REPORT_PARTITION_KEY, REPORT_SORT_KEY } from './tables.ts';
 
 /** A conditional write found the record missing or not in the status it expected. */
@@ -149,12 +145,36 @@ export function backupReleaseUpdate(backup: BackupRecord, now: string): UpdateSp
 }
 
 function isConditionFailure(err: unknown): boolean {
-  if (err instanceof ConditionalCheckFailedException) return true;
-  if (err instanceof TransactionCanceledException) {
+  if (!(err instanceof AwsRequestError)) return false;
+  if (err.type === 'ConditionalCheckFailedException') return true;
+  if (err.type === 'TransactionCanceledException') {
     // ConditionalCheckFailed: a record moved; TransactionConflict: a concurrent claim holds it
-    return (err.CancellationReasons ?? []).some((r) => r.Code === 'ConditionalCheckFailed' || r.Code === 'TransactionConflict');
+    const reasons = (err.body.CancellationReasons ?? []) as { Code?: string }[];
+    return reasons.some((r) => r.Code === 'ConditionalCheckFailed' || r.Code === 'TransactionConflict');
   }
   return false;
+}
+
+type AttributeMap = Parameters<typeof unmarshall>[0];
+
+/** A request as the document client took it (plain values); its marshalled form is what is sent. */
+interface DocumentInput {
+  TableName?: string;
+  Key?: Record<string, unknown>;
+  Item?: object;
+  ExpressionAttributeValues?: Record<string, unknown>;
+  [field: string]: unknown;
+}
+
+/** Plain values → DynamoDB's attribute values, in the fields that hold them (as lib-dynamodb did). */
+function toWire(input: DocumentInput): Record<string, unknown> {
+  const options = { removeUndefinedValues: true };
+  return {
+    ...input,
+    ...(input.Key ? { Key: marshall(input.Key, options) } : {}),
+    ...(input.Item ? { Item: marshall(input.Item, options) } : {}),
+    ...(input.ExpressionAttributeValues ? { ExpressionAttributeValues: marshall(input.ExpressionAttributeValues, options) } : {}),
+  };
 }
 
 async function conditional<T>(write: () => Promise<T>, what: string): Promise<T> {
@@ -166,16 +186,42 @@ async function conditional<T>(write: () => Promise<T>, what: string): Promise<T>
   }
 }
 
+/**
+ * DynamoDB's JSON protocol over functions/adapters/aws-http.ts (not the SDK's client: see there why),
+ * with the SDK's marshalling (@aws-sdk/util-dynamodb), the same requests lib-dynamodb sent.
+ */
 export class DynamoRepository implements Repository {
-  private readonly doc: DynamoDBDocumentClient;
+  constructor(private readonly tables: TableNames, private readonly db: AwsHttpClient = new AwsHttpClient(DYNAMODB)) {}
 
-  constructor(private readonly tables: TableNames, client: DynamoDBClient = new DynamoDBClient({})) {
-    this.doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  private call<T>(operation: string, input: Record<string, unknown>): Promise<T> {
+    return this.db.json<T>(`DynamoDB_20120810.${operation}`, input);
   }
 
-  private async get<T>(table: string, id: string): Promise<T | undefined> {
-    const out = await this.doc.send(new GetCommand({ TableName: table, Key: { id }, ConsistentRead: true }));
-    return out.Item as T | undefined;
+  /** Query or Scan, page by page (LastEvaluatedKey → ExclusiveStartKey), items unmarshalled. */
+  private async *pages(operation: 'Query' | 'Scan', input: DocumentInput): AsyncGenerator<{ Items: Record<string, unknown>[]; Count: number }> {
+    let start: AttributeMap | undefined;
+    do {
+      const out = await this.call<{ Items?: AttributeMap[]; Count?: number; LastEvaluatedKey?: AttributeMap }>(operation, {
+        ...toWire(input), ...(start ? { ExclusiveStartKey: start } : {}),
+      });
+      yield { Items: (out.Items ?? []).map((item) => unmarshall(item)), Count: out.Count ?? 0 };
+      start = out.LastEvaluatedKey;
+    } while (start);
+  }
+
+  private async getItem<T>(input: DocumentInput): Promise<T | undefined> {
+    const out = await this.call<{ Item?: AttributeMap }>('GetItem', toWire(input));
+    return out.Item ? (unmarshall(out.Item) as T) : undefined;
+  }
+
+  private async transactWrite(items: Partial<Record<'Put' | 'Update' | 'Delete', DocumentInput>>[]): Promise<void> {
+    await this.call('TransactWriteItems', {
+      TransactItems: items.map((item) => Object.fromEntries(Object.entries(item).map(([kind, input]) => [kind, toWire(input!)]))),
+    });
+  }
+
+  private get<T>(table: string, id: string): Promise<T | undefined> {
+    return this.getItem<T>({ TableName: table, Key: { id }, ConsistentRead: true });
   }
 
   getShare(id: string) { return this.get<ShareRecord>(this.tables.shares, id); }
@@ -185,8 +231,8 @@ export class DynamoRepository implements Repository {
   private async list<T>(table: string, projectId: string | undefined): Promise<T[]> {
     const items: T[] = [];
     const pages = projectId === undefined
-      ? paginateScan({ client: this.doc }, { TableName: table })
-      : paginateQuery({ client: this.doc }, {
+      ? this.pages('Scan', { TableName: table })
+      : this.pages('Query', {
         TableName: table,
         IndexName: PROJECT_INDEX,
         KeyConditionExpression: '#p = :p',
@@ -203,7 +249,7 @@ export class DynamoRepository implements Repository {
 
   async countBackups(projectId: string): Promise<number> {
     let count = 0;
-    for await (const page of paginateQuery({ client: this.doc }, {
+    for await (const page of this.pages('Query', {
       TableName: this.tables.backups,
       IndexName: PROJECT_INDEX,
       KeyConditionExpression: '#p = :p',
@@ -216,7 +262,7 @@ export class DynamoRepository implements Repository {
 
   async countShareBackups(share: Pick<ShareRecord, 'id' | 'project_id'>): Promise<number> {
     let count = 0;
-    for await (const page of paginateQuery({ client: this.doc }, {
+    for await (const page of this.pages('Query', {
       TableName: this.tables.backups,
       IndexName: PROJECT_INDEX,
       KeyConditionExpression: '#p = :p',
@@ -229,16 +275,16 @@ export class DynamoRepository implements Repository {
   }
 
   async putShare(share: ShareRecord): Promise<void> {
-    await conditional(() => this.doc.send(new PutCommand({
+    await conditional(() => this.call('PutItem', toWire({
       TableName: this.tables.shares, Item: share, ConditionExpression: 'attribute_not_exists(id)',
     })), `create share ${share.id}`);
   }
 
   private async update<T>(table: string, id: string, spec: UpdateSpec<T>): Promise<T> {
-    const out = await conditional(() => this.doc.send(new UpdateCommand({
+    const out = await conditional(() => this.call<{ Attributes?: AttributeMap }>('UpdateItem', toWire({
       TableName: table, ...buildUpdate(id, spec), ReturnValues: 'ALL_NEW',
     })), `update ${id}`);
-    return out.Attributes as T;
+    return (out.Attributes ? unmarshall(out.Attributes) : undefined) as T;
   }
 
   updateShare(id: string, spec: UpdateSpec<ShareRecord>) { return this.update(this.tables.shares, id, spec); }
@@ -246,7 +292,7 @@ export class DynamoRepository implements Repository {
 
   private async delete(table: string, id: string, fromStatuses: readonly string[]): Promise<void> {
     const values = Object.fromEntries(fromStatuses.map((s, i) => [`:s${i}`, s]));
-    await conditional(() => this.doc.send(new DeleteCommand({
+    await conditional(() => this.call('DeleteItem', toWire({
       TableName: table,
       Key: { id },
       ConditionExpression: `attribute_exists(id) AND #status IN (${Object.keys(values).join(', ')})`,
@@ -259,72 +305,64 @@ export class DynamoRepository implements Repository {
   deleteBackup(id: string, fromStatuses: readonly string[]) { return this.delete(this.tables.backups, id, fromStatuses); }
 
   async claimBackup(backup: BackupRecord, now: string): Promise<void> {
-    await conditional(() => this.doc.send(new TransactWriteCommand({
-      TransactItems: [
-        { Put: { TableName: this.tables.backups, Item: backup, ConditionExpression: 'attribute_not_exists(id)' } },
-        { Update: { TableName: this.tables.shares, ...buildUpdate(backup.share_id, backupClaimUpdate(backup, now)) } },
-      ],
-    })), `claim share ${backup.share_id} for backup ${backup.id}`);
+    await conditional(() => this.transactWrite([
+      { Put: { TableName: this.tables.backups, Item: backup, ConditionExpression: 'attribute_not_exists(id)' } },
+      { Update: { TableName: this.tables.shares, ...buildUpdate(backup.share_id, backupClaimUpdate(backup, now)) } },
+    ]), `claim share ${backup.share_id} for backup ${backup.id}`);
   }
 
   async releaseBackupClaim(backup: BackupRecord, now: string): Promise<void> {
-    await conditional(() => this.doc.send(new TransactWriteCommand({
-      TransactItems: [
-        {
-          Delete: {
-            TableName: this.tables.backups, Key: { id: backup.id },
-            ConditionExpression: '#s = :creating', ExpressionAttributeNames: { '#s': 'status' }, ExpressionAttributeValues: { ':creating': 'creating' },
-          },
+    await conditional(() => this.transactWrite([
+      {
+        Delete: {
+          TableName: this.tables.backups, Key: { id: backup.id },
+          ConditionExpression: '#s = :creating', ExpressionAttributeNames: { '#s': 'status' }, ExpressionAttributeValues: { ':creating': 'creating' },
         },
-        { Update: { TableName: this.tables.shares, ...buildUpdate(backup.share_id, backupReleaseUpdate(backup, now)) } },
-      ],
-    })), `release the backup claim of ${backup.id}`);
+      },
+      { Update: { TableName: this.tables.shares, ...buildUpdate(backup.share_id, backupReleaseUpdate(backup, now)) } },
+    ]), `release the backup claim of ${backup.id}`);
   }
 
   async claimRestore(claim: RestoreClaim): Promise<void> {
     const updates = restoreClaimUpdates(claim);
-    await conditional(() => this.doc.send(new TransactWriteCommand({
-      TransactItems: [
-        { Update: { TableName: this.tables.backups, ...buildUpdate(claim.restore.backup_id, updates.backup) } },
-        { Update: { TableName: this.tables.shares, ...buildUpdate(claim.restore.share_id, updates.share) } },
-        { Put: { TableName: this.tables.restores, Item: claim.restore, ConditionExpression: 'attribute_not_exists(id)' } },
-      ],
-    })), `claim backup ${claim.restore.backup_id} and share ${claim.restore.share_id}`);
+    await conditional(() => this.transactWrite([
+      { Update: { TableName: this.tables.backups, ...buildUpdate(claim.restore.backup_id, updates.backup) } },
+      { Update: { TableName: this.tables.shares, ...buildUpdate(claim.restore.share_id, updates.share) } },
+      { Put: { TableName: this.tables.restores, Item: claim.restore, ConditionExpression: 'attribute_not_exists(id)' } },
+    ]), `claim backup ${claim.restore.backup_id} and share ${claim.restore.share_id}`);
   }
 
   async listReport(operationId: string, afterSeq: number, limit: number): Promise<ReportItem[]> {
     if (limit <= 0) return [];
     const items: ReportItem[] = [];
-    for await (const page of paginateQuery({ client: this.doc, pageSize: limit }, {
+    for await (const page of this.pages('Query', {
       TableName: this.tables.reports,
+      Limit: limit,
       KeyConditionExpression: '#o = :o AND #s > :after',
       ExpressionAttributeNames: { '#o': REPORT_PARTITION_KEY, '#s': REPORT_SORT_KEY },
       ExpressionAttributeValues: { ':o': operationId, ':after': afterSeq },
     })) {
-      items.push(...((page.Items ?? []) as ReportItem[]));
+      items.push(...(page.Items as unknown as ReportItem[]));
       if (items.length >= limit) break;
     }
     return items.slice(0, limit);
   }
 
   async getReportSummary(operationId: string): Promise<ReportSummary | undefined> {
-    const out = await this.doc.send(new GetCommand({ TableName: this.tables.reports, Key: { [REPORT_PARTITION_KEY]: operationId, [REPORT_SORT_KEY]: 0 } }));
-    return out.Item as ReportSummary | undefined;
+    return this.getItem<ReportSummary>({ TableName: this.tables.reports, Key: { [REPORT_PARTITION_KEY]: operationId, [REPORT_SORT_KEY]: 0 } });
   }
 
   async releaseRestoreClaim(claim: RestoreClaim): Promise<void> {
     const updates = restoreReleaseUpdates(claim);
-    await conditional(() => this.doc.send(new TransactWriteCommand({
-      TransactItems: [
-        { Update: { TableName: this.tables.backups, ...buildUpdate(claim.restore.backup_id, updates.backup) } },
-        { Update: { TableName: this.tables.shares, ...buildUpdate(claim.restore.share_id, updates.share) } },
-        {
-          Delete: {
-            TableName: this.tables.restores, Key: { id: claim.restore.id },
-            ConditionExpression: '#s = :accepted', ExpressionAttributeNames: { '#s': 'status' }, ExpressionAttributeValues: { ':accepted': 'accepted' },
-          },
+    await conditional(() => this.transactWrite([
+      { Update: { TableName: this.tables.backups, ...buildUpdate(claim.restore.backup_id, updates.backup) } },
+      { Update: { TableName: this.tables.shares, ...buildUpdate(claim.restore.share_id, updates.share) } },
+      {
+        Delete: {
+          TableName: this.tables.restores, Key: { id: claim.restore.id },
+          ConditionExpression: '#s = :accepted', ExpressionAttributeNames: { '#s': 'status' }, ExpressionAttributeValues: { ':accepted': 'accepted' },
         },
-      ],
-    })), `release the restore claim ${claim.restore.id}`);
+      },
+    ]), `release the restore claim ${claim.restore.id}`);
   }
 }

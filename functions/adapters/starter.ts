@@ -1,6 +1,6 @@
 // Starts the workflows (docs/developer-reference.md "Workflows"): StartExecution named after the
 // restore or backup id, so a retried start is idempotent.
-import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { AwsHttpClient, STEP_FUNCTIONS } from './aws-http.ts';
 
 export interface RestoreWorkflowInput {
   restore_id: string;
@@ -26,11 +26,11 @@ export interface WorkflowStarter {
 export class StepFunctionsStarter implements WorkflowStarter {
   constructor(
     private readonly arns: { restore: string; backup: string },
-    private readonly client: SFNClient = new SFNClient({}),
+    private readonly client: AwsHttpClient = new AwsHttpClient(STEP_FUNCTIONS),
   ) {}
 
   private async start(stateMachineArn: string, name: string, input: object): Promise<string> {
-    const out = await this.client.send(new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) }));
+    const out = await this.client.json<{ executionArn?: string }>('AWSStepFunctions.StartExecution', { stateMachineArn, name, input: JSON.stringify(input) });
     if (!out.executionArn) throw new Error(`StartExecution ${name} returned no executionArn`);
     return out.executionArn;
   }

@@ -1,11 +1,9 @@
 // The `efs` backend: one access point per share on the shares file system (rooted at
 // /shares/<id>) and one per backup on the backups file system (rooted at /backups/<id>). EFS
 // creates the root directory on first use with the CreationInfo owner and mode.
-import {
-  AccessPointNotFound, CreateAccessPointCommand, DeleteAccessPointCommand, EFSClient,
-  type CreateAccessPointCommandInput,
-} from '@aws-sdk/client-efs';
+// The two calls are EFS's REST JSON API (CreateAccessPoint, DeleteAccessPoint) over aws-http.ts.
 import type { ShareProto } from '../domain/records.ts';
+import { AwsHttpClient, AwsRequestError, EFS } from './aws-http.ts';
 import type { ProvisionedShare, StorageBackend, StoredItem } from './storage.ts';
 
 export interface EfsStorageOptions {
@@ -13,26 +11,37 @@ export interface EfsStorageOptions {
   backupsFileSystemId: string;
   /** identity every NFS request through the access point gets; absent: the client's own */
   posixUser?: { Uid: number; Gid: number };
-  client?: EFSClient;
+  client?: AwsHttpClient;
 }
 
 /** A share's export location on EFS: the arguments of `mount -t efs` (amazon-efs-utils) before the mount point. */
 export const efsExportPath = (fileSystemId: string, accessPointId: string) => `-o tls,iam,accesspoint=${accessPointId} ${fileSystemId}:/`;
 
+/** What CreateAccessPoint takes (the fields the service sends). */
+interface CreateAccessPointInput {
+  ClientToken: string;
+  FileSystemId: string;
+  RootDirectory: { Path: string; CreationInfo: { OwnerUid: number; OwnerGid: number; Permissions: string } };
+  Tags: { Key: string; Value: string }[];
+  PosixUser?: { Uid: number; Gid: number };
+}
+
+const ACCESS_POINTS = '/2015-02-01/access-points';
+
 export class EfsStorageBackend implements StorageBackend {
   readonly name = 'efs' as const;
   readonly protocols: readonly ShareProto[] = ['NFS'];
-  private readonly client: EFSClient;
+  private readonly client: AwsHttpClient;
 
   constructor(private readonly options: EfsStorageOptions) {
     if (!options.sharesFileSystemId || !options.backupsFileSystemId) {
       throw new Error('the efs storage backend needs EFS_SHARES_FILE_SYSTEM_ID and EFS_BACKUPS_FILE_SYSTEM_ID');
     }
-    this.client = options.client ?? new EFSClient({});
+    this.client = options.client ?? new AwsHttpClient(EFS);
   }
 
   private async createAccessPoint(fileSystemId: string, path: string, kind: 'share' | 'backup', id: string): Promise<string> {
-    const input: CreateAccessPointCommandInput = {
+    const input: CreateAccessPointInput = {
       // the record id as client token: a retried provision returns the same access point
       ClientToken: id,
       FileSystemId: fileSystemId,
@@ -43,17 +52,17 @@ export class EfsStorageBackend implements StorageBackend {
       ],
       ...(this.options.posixUser ? { PosixUser: this.options.posixUser } : {}),
     };
-    const out = await this.client.send(new CreateAccessPointCommand(input));
+    const out = await this.client.rest<{ AccessPointId?: string }>('POST', ACCESS_POINTS, input);
     if (!out.AccessPointId) throw new Error(`EFS CreateAccessPoint for ${kind} ${id} returned no AccessPointId`);
     return out.AccessPointId;
   }
 
   private async deleteAccessPoint(accessPointId: string): Promise<void> {
     try {
-      await this.client.send(new DeleteAccessPointCommand({ AccessPointId: accessPointId }));
+      await this.client.rest('DELETE', `${ACCESS_POINTS}/${encodeURIComponent(accessPointId)}`);
     } catch (err) {
       // already gone: deleting is idempotent
-      if (!(err instanceof AccessPointNotFound)) throw err;
+      if (!(err instanceof AwsRequestError && err.type === 'AccessPointNotFound')) throw err;
     }
   }
 

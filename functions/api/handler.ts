@@ -2,11 +2,8 @@
 // JWT authorizer). Thin: it parses the request (route, identity, microversion, body), calls the
 // route's operation, and shapes every outcome, failures included, as the API's JSON.
 import { randomUUID } from 'node:crypto';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SFNClient } from '@aws-sdk/client-sfn';
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { DynamoRepository } from '../adapters/repository.ts';
 import { StepFunctionsStarter } from '../adapters/starter.ts';
@@ -20,7 +17,7 @@ import {
 } from '../domain/microversion.ts';
 import { assertPathProject, callerFromClaims } from '../domain/policy.ts';
 import type { ApiDependencies, OperationResult } from './context.ts';
-import { logger, metrics, tracer } from './observability.ts';
+import { logger, metrics } from './observability.ts';
 import { matchRoute } from './routes.ts';
 
 export type ApiEvent = APIGatewayProxyEventV2WithJWTAuthorizer;
@@ -169,18 +166,16 @@ export async function handleRequest(event: ApiEvent, resolveDeps: DependencyReso
 
 let defaults: ApiDependencies | undefined;
 
-/** Built once per container from the environment (functions/config.ts); endpoints are the SDK's own. */
+/** Built once per container from the environment (functions/config.ts); AWS endpoints and credentials as functions/adapters/aws-http.ts reads them. */
 export function defaultDependencies(): ApiDependencies {
   if (!defaults) {
     const config = loadConfig(process.env);
     defaults = {
       repository: new DynamoRepository(
         { shares: config.sharesTable, backups: config.backupsTable, restores: config.restoresTable, reports: config.reportsTable },
-        tracer.captureAWSv3Client(new DynamoDBClient({})),
       ),
       starter: new StepFunctionsStarter(
         { restore: config.restoreStateMachineArn, backup: config.backupStateMachineArn },
-        tracer.captureAWSv3Client(new SFNClient({})),
       ),
       storage: createStorageBackend(config),
       settings: { drivers: config.drivers, shareTypes: config.shareTypes, availabilityZone: config.availabilityZone, backupQuota: config.backupQuota },
@@ -199,7 +194,6 @@ const publishMetrics = (): middy.MiddlewareObj => ({
 export function buildHandler(resolveDeps: DependencyResolver = defaultDependencies) {
   return middy<ApiEvent, ApiResult, Error, Context>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(captureLambdaHandler(tracer))
     .use(publishMetrics())
     .handler((event: ApiEvent) => handleRequest(event, resolveDeps));
 }

@@ -1,11 +1,12 @@
-// Powertools logger, tracer and metrics, one of each per container. Outside Lambda the tracer
-// disables itself (no X-Ray daemon) and the logger writes JSON to stdout as on Lambda.
+// Powertools logger and metrics, one of each per container; the logger writes JSON to stdout, on
+// Lambda and off it. No Powertools tracer: it loads the X-Ray SDK (and cls-hooked, semver), a
+// seventh of the API bundle, for subsegments around each AWS call. The function keeps Lambda's
+// active tracing (cdk/service-stack.ts): X-Ray still records each request through API Gateway and
+// the function, with its initialization and invocation times (docs/performance.md, "API Lambda").
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { Tracer } from '@aws-lambda-powertools/tracer';
 
 const serviceName = process.env.POWERTOOLS_SERVICE_NAME ?? 'share-backup-api';
 
 export const logger = new Logger({ serviceName });
-export const tracer = new Tracer({ serviceName });
 export const metrics = new Metrics({ namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'ShareBackupService', serviceName });

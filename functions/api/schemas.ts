@@ -1,11 +1,14 @@
-// Request body schemas (api.md), compiled once per container. Body shape problems are 400s whose
-// message names the field; a missing top-level resource key is Manila's 422.
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+// Request body schemas (api.md). Body shape problems are 400s whose message names the field; a
+// missing top-level resource key is Manila's 422. The schemas are compiled at build time, not in
+// the Lambda: functions/validators-generate.ts (`npm run generate`) writes ajv's standalone code of
+// API_SCHEMAS into functions/validators.generated.js, and `validator()` hands out those functions,
+// so the API never loads ajv (a test fails when the generated file differs from these schemas).
+import type { ErrorObject } from 'ajv';
 import { badRequest, unprocessable } from '../domain/errors.ts';
+import * as compiled from '../validators.generated.js';
 
 // Ids are checked with a strict pattern rather than ajv-formats' "uuid", which also accepts a
 // "urn:uuid:" prefix that our keys never carry.
-const ajv = new Ajv({ allErrors: false, strict: true });
 
 const UUID = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
 const name = { type: ['string', 'null'], maxLength: 255 } as const;
@@ -70,6 +73,18 @@ export const restoreOptionsSchema = {
   properties: { share_id: { type: ['string', 'null'] } },
 } as const;
 
+/** Every request body schema, by the name of its compiled validator in functions/validators.generated.js. */
+export const API_SCHEMAS = {
+  shareCreate: shareCreateSchema,
+  shareUpdate: shareUpdateSchema,
+  resize: resizeSchema,
+  resetTaskState: resetTaskStateSchema,
+  resetStatus: resetStatusSchema,
+  backupCreate: backupCreateSchema,
+  backupUpdate: backupUpdateSchema,
+  restoreOptions: restoreOptionsSchema,
+} as const;
+
 function describe(error: ErrorObject, root: string): string {
   const path = [root, ...error.instancePath.split('/').filter(Boolean)].join('.');
   if (error.keyword === 'required') return `Invalid input for field ${path}: ${String((error.params as { missingProperty: string }).missingProperty)} is required.`;
@@ -84,9 +99,11 @@ function describe(error: ErrorObject, root: string): string {
 
 export type Validator<T> = (value: unknown, root: string) => T;
 
-/** Compiles a schema once; the returned function throws a 400 naming the first bad field. */
+/** The compiled validator of one of API_SCHEMAS; the returned function throws a 400 naming the first bad field. */
 export function validator<T>(schema: object): Validator<T> {
-  const validate: ValidateFunction = ajv.compile(schema);
+  const name = (Object.keys(API_SCHEMAS) as (keyof typeof API_SCHEMAS)[]).find((key) => API_SCHEMAS[key] === schema);
+  if (name === undefined) throw new Error('validator(): the schema is not one of API_SCHEMAS (functions/api/schemas.ts)');
+  const validate = compiled[name];
   return (value, root) => {
     if (!validate(value)) throw badRequest(describe(validate.errors![0]!, root));
     return value as T;

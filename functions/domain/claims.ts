@@ -3,7 +3,8 @@
 // what the token says is usable: who (sub), which project (project_id), which roles, and whether its
 // times are sane. Anything else is a 401 that says which claim is wrong. The local gateway's identity
 // (local/identity.ts) applies the same rules to the claims it verifies, before they are rendered.
-import { Ajv, type ErrorObject } from 'ajv';
+import type { ErrorObject } from 'ajv';
+import { claims as validate } from '../validators.generated.js';
 import { unauthorized } from './errors.ts';
 
 /** How far a token's clocks may be ahead of ours (iat, nbf) before it is refused. */
@@ -19,7 +20,8 @@ export const PROJECT_ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$';
 /** Seconds since the epoch: a JSON number, or the decimal string API Gateway renders it as. */
 const epochSeconds = { anyOf: [{ type: 'integer', minimum: 0 }, { type: 'string', pattern: '^[0-9]{1,12}$' }] } as const;
 
-const claimsSchema = {
+/** Compiled at build time into functions/validators.generated.js (functions/validators-generate.ts). */
+export const claimsSchema = {
   type: 'object',
   required: ['sub', 'project_id'],
   properties: {
@@ -33,9 +35,6 @@ const claimsSchema = {
     exp: epochSeconds,
   },
 } as const;
-
-const ajv = new Ajv({ allErrors: false, strict: true });
-const validate = ajv.compile(claimsSchema);
 
 function describe(error: ErrorObject): string {
   const claim = error.instancePath.split('/').filter(Boolean)[0] ?? String((error.params as { missingProperty?: string }).missingProperty ?? 'claims');

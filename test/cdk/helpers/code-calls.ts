@@ -66,6 +66,36 @@ export function sdkCalls(root: string): CodeCall[] {
     for (const match of text.matchAll(/'DynamoDB_20120810\.(\w+)'/g)) {
       calls.push({ caller: callerOf(root, file), call: `dynamodb:${match[1]}`, source: `${relative(root, file)} X-Amz-Target ${match[0]}` });
     }
+    calls.push(...awsHttpCalls(root, file, text));
+  }
+  return calls;
+}
+
+// The API's AWS calls over functions/adapters/aws-http.ts (no SDK client, so no Command to find):
+// the JSON-protocol targets it names, the DynamoDB operations its repository passes to call() and
+// pages(), and the EFS REST requests by method and path.
+const EFS_REST_OPERATIONS: Record<string, string> = {
+  'POST ACCESS_POINTS': 'CreateAccessPoint',
+  'DELETE ACCESS_POINTS/': 'DeleteAccessPoint',
+  'GET ACCESS_POINTS': 'DescribeAccessPoints',
+};
+
+function awsHttpCalls(root: string, file: string, text: string): CodeCall[] {
+  const calls: CodeCall[] = [];
+  const at = relative(root, file);
+  for (const match of text.matchAll(/'AWSStepFunctions\.(\w+)'/g)) {
+    calls.push({ caller: callerOf(root, file), call: `states:${match[1]}`, source: `${at} X-Amz-Target ${match[0]}` });
+  }
+  if (/new AwsHttpClient\(DYNAMODB\)/.test(text)) {
+    for (const match of text.matchAll(/\b(?:call|pages)(?:<[^>(]*>)?\('([A-Z]\w+)'/g)) {
+      calls.push({ caller: callerOf(root, file), call: `dynamodb:${match[1]}`, source: `${at} ${match[0]}` });
+    }
+  }
+  for (const match of text.matchAll(/\.rest(?:<[^>(]*>)?\('([A-Z]+)',\s*`?(?:\$\{)?(\w+)\}?(\/)?/g)) {
+    const key = `${match[1]} ${match[2]}${match[3] ?? ''}`;
+    const operation = EFS_REST_OPERATIONS[key];
+    if (!operation) throw new Error(`${at}: ${match[0]}: no EFS operation known for ${key} (add it to EFS_REST_OPERATIONS)`);
+    calls.push({ caller: callerOf(root, file), call: `elasticfilesystem:${operation}`, source: `${at} ${match[0]}` });
   }
   return calls;
 }
