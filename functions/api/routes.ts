@@ -78,6 +78,7 @@ export type RouteMatch =
   | { kind: 'route'; route: Route; params: Record<string, string>; projectId: string | undefined }
   | { kind: 'versions' }
   | { kind: 'version' }
+  | { kind: 'openapi' }
   | { kind: 'method_not_allowed'; allowed: string[] }
   | { kind: 'not_found' };
 
@@ -106,6 +107,10 @@ export function matchRoute(method: string, rawPath: string): RouteMatch {
   if (segments.length === 0) return upper === 'GET' || upper === 'HEAD' ? { kind: 'versions' } : { kind: 'method_not_allowed', allowed: ['GET'] };
   if (segments[0] !== 'v2') return { kind: 'not_found' };
   if (segments.length === 1) return upper === 'GET' || upper === 'HEAD' ? { kind: 'version' } : { kind: 'method_not_allowed', allowed: ['GET'] };
+  // the API's OpenAPI document (openapi.ts); a project id never has a dot (PROJECT_ID_PATTERN)
+  if (segments.length === 2 && segments[1] === 'openapi.json') {
+    return upper === 'GET' || upper === 'HEAD' ? { kind: 'openapi' } : { kind: 'method_not_allowed', allowed: ['GET'] };
+  }
   let rest = segments.slice(1);
   let projectId: string | undefined;
   if (!COLLECTIONS.has(rest[0]!)) {

@@ -102,12 +102,12 @@ describe('stateful stack', () => {
 });
 
 describe('API', () => {
-  it('puts the JWT authorizer on every route but the two version documents', () => {
+  it('puts the JWT authorizer on every route but the two version documents and the OpenAPI document', () => {
     const routes = Object.values(resourcesOf(service, 'AWS::ApiGatewayV2::Route'));
     const byKey = Object.fromEntries(routes.map((r) => [r.Properties.RouteKey as string, r.Properties]));
-    expect(Object.keys(byKey).sort()).toEqual(['$default', 'ANY /v2/{proxy+}', 'GET /', 'GET /v2']);
+    expect(Object.keys(byKey).sort()).toEqual(['$default', 'ANY /v2/{proxy+}', 'GET /', 'GET /v2', 'GET /v2/openapi.json']);
     for (const [key, route] of Object.entries(byKey)) {
-      if (key === 'GET /' || key === 'GET /v2') expect(route.AuthorizationType, key).toBe('NONE');
+      if (key === 'GET /' || key === 'GET /v2' || key === 'GET /v2/openapi.json') expect(route.AuthorizationType, key).toBe('NONE');
       else {
         expect(route.AuthorizationType, key).toBe('JWT');
         expect(route.AuthorizerId, key).toBeDefined();
