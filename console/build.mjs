@@ -10,7 +10,10 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 const dist = join(here, 'dist', 'index.html');
 /** what the bundle is made of: the console and the API's domain modules it imports */
-const SOURCES = [join(here, 'src'), join(here, 'index.html'), join(here, 'vite.config.ts'), join(root, 'functions', 'domain')];
+const SOURCES = [
+  join(here, 'src'), join(here, 'index.html'), join(here, 'vite.config.ts'),
+  ...['restore-rules.ts', 'errors.ts', 'records.ts'].map((name) => join(root, 'functions', 'domain', name)),
+];
 
 function newestMtime(path) {
   if (!existsSync(path)) return 0;
