@@ -172,9 +172,14 @@ export function RestoreDialog(props: { api: Api; backup: ShareBackup; onClose: (
   );
 }
 
+/** The restore filling a share just created from a backup (the API records it before it answers). */
 async function findRestoreInto(api: Api, shareId: string): Promise<string | undefined> {
-  const res = await api.call<{ share_restores: ShareRestore[] }>('GET', `/v2/share-restores?share_id=${shareId}&sort_key=created_at&sort_dir=desc&limit=1`);
-  return res.share_restores[0]?.id;
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const res = await api.call<{ share_restores: ShareRestore[] }>('GET', `/v2/share-restores?share_id=${shareId}&sort_key=created_at&sort_dir=desc&limit=1`);
+    if (res.share_restores[0]) return res.share_restores[0].id;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  return undefined;
 }
 
 const percent = (done: number, total: number) => (total > 0 ? Math.min(100, Math.floor((done / total) * 100)) : 0);

@@ -152,6 +152,26 @@ describe.skipIf(!hasChromium)('web console in Chromium', () => {
     Object.assign(made, { alpha: { id: alphaId, path: alphaPath }, tiny: tinyId, backupId });
   });
 
+  it('creates a new share from a backup and fills it', async () => {
+    expect(made.backupId, 'needs the newcomer flow').toBeDefined();
+    const page = await newPage();
+    await signIn(page, 'member');
+    await page.goto(`${stack.apiUrl}/console/#/backups?share=${made.alpha!.id}`);
+    await page.getByRole('button', { name: 'Restore first' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Restore backup first' });
+    await dialog.getByLabel('A new share made from this backup').check();
+    await dialog.getByLabel('Name of the new share').fill('gamma');
+    await dialog.getByRole('button', { name: 'Continue' }).click();
+    await expect(dialog.getByText('Nothing existing is overwritten.').count()).resolves.toBe(1);
+    await dialog.getByRole('button', { name: 'Create and restore' }).click();
+    await dialog.locator('[data-restore-status="succeeded"]').waitFor({ timeout: 90_000 });
+    const api = await apiAs('member');
+    const gamma = (await api('GET', '/v2/shares/detail?name=gamma')).shares[0];
+    expect(gamma.source_backup_id).toBe(made.backupId);
+    expect(await compareDirectories(made.alpha!.path, gamma.export_locations[0].path)).toEqual([]);
+    await page.close();
+  });
+
   it('shows a failed restore with its reason', async () => {
     expect(made.alpha, 'needs the newcomer flow').toBeDefined();
     const api = await apiAs('member');
