@@ -3,7 +3,7 @@
 // what will be overwritten, then follow the restore live until it ends.
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { restoreTargetEligibility } from '../../functions/domain/restore-rules.ts';
-import type { Api, Share, ShareBackup, ShareRestore } from './api/client.ts';
+import type { Api, BackupDriver, Share, ShareBackup, ShareRestore } from './api/client.ts';
 import { formatBytes, formatDuration } from './format.ts';
 import { allShares } from './pages/backups.tsx';
 import { ErrorMessage, Modal } from './ui.tsx';
@@ -24,9 +24,15 @@ export function RestoreDialog(props: { api: Api; backup: ShareBackup; onClose: (
   const [restoreId, setRestoreId] = useState<string>();
   const [newShareId, setNewShareId] = useState<string>();
 
+  const [driver, setDriver] = useState<BackupDriver>();
   useEffect(() => {
     allShares(api).then(setShares, (err: Error) => setError(err.message));
-  }, [api]);
+    // the backup's driver's capabilities; without them the driver's checks are left to the API
+    api.call<{ backup_drivers: BackupDriver[] }>('GET', '/v2/backup-drivers').then(
+      ({ backup_drivers: drivers }) => setDriver(drivers.find((d) => d.name === backup.backup_type) ?? drivers.find((d) => d.default)),
+      () => setDriver(undefined),
+    );
+  }, [api, backup.backup_type]);
 
   const source = shares?.find((s) => s.id === backup.share_id);
   const candidates = useMemo(() => {
@@ -34,14 +40,14 @@ export function RestoreDialog(props: { api: Api; backup: ShareBackup; onClose: (
     return (shares ?? [])
       .filter((s) => s.id !== backup.share_id)
       .filter((s) => term === '' || (s.name ?? '').toLowerCase().includes(term) || s.id.includes(term))
-      .map((share) => ({ share, eligibility: restoreTargetEligibility(backup, share) }));
-  }, [shares, search, backup]);
-  const sourceEligibility = source ? restoreTargetEligibility(backup, source) : undefined;
+      .map((share) => ({ share, eligibility: restoreTargetEligibility(backup, share, driver) }));
+  }, [shares, search, backup, driver]);
+  const sourceEligibility = source ? restoreTargetEligibility(backup, source, driver) : undefined;
   const chosen = target === 'source' ? source : target === 'other' ? shares?.find((s) => s.id === otherId) : undefined;
 
   const canContinue =
     (target === 'source' && sourceEligibility?.eligible === true) ||
-    (target === 'other' && chosen !== undefined && restoreTargetEligibility(backup, chosen).eligible) ||
+    (target === 'other' && chosen !== undefined && restoreTargetEligibility(backup, chosen, driver).eligible) ||
     (target === 'new');
 
   const start = async () => {

@@ -98,6 +98,13 @@ const schemas: Record<string, Schema> = {
     truncated: { type: 'boolean' },
     report_links: { type: 'array', items: ref('Link') },
   }, ['report', 'warnings', 'truncated']),
+  BackupDriver: object({
+    name: { type: 'string' },
+    default: { type: 'boolean' },
+    support_restore_to_target: { type: 'boolean' },
+    backup_protocols: { type: 'array', items: { type: 'string', enum: ['NFS', 'CIFS'] } },
+    restore_protocols: { type: 'array', items: { type: 'string', enum: ['NFS', 'CIFS'] } },
+  }),
   RestoreAccepted: object({ restore: object({ backup_id: { type: 'string' }, share_id: { type: 'string' }, restore_id: { type: 'string' } }) }),
   Version: { type: 'object', properties: { id: { type: 'string' }, status: { type: 'string' }, version: { type: 'string' }, min_version: { type: 'string' } } },
   // request bodies: the handlers' own schemas (schemas.ts), wrapped in their resource key
@@ -147,6 +154,7 @@ const RESPONSES: Record<string, [number, Schema | undefined, string]> = {
   deleteBackup: [202, undefined, 'Accepted: the backup is being deleted'],
   backupAction: [202, ref('RestoreAccepted'), 'Accepted: a restore answers its ids; reset_status answers no body'],
   showBackupReport: [200, ref('Report'), 'The backup\'s report'],
+  listBackupDrivers: [200, object({ backup_drivers: { type: 'array', items: ref('BackupDriver') } }), 'The configured backup drivers'],
   listRestores: [200, list('share_restores', 'ShareRestore'), 'The restores'],
   showRestore: [200, one('share_restore', 'ShareRestore'), 'The restore'],
   showRestoreReport: [200, ref('Report'), 'The restore\'s report'],
@@ -186,7 +194,7 @@ function operationObject(route: Route, operationId: string): Schema {
   const pathParameters = route.pattern.filter((s) => s.startsWith(':')).map((s) => ({
     name: s.slice(1), in: 'path', required: true, schema: { type: 'string' },
   }));
-  const isList = route.method === 'GET' && (name.startsWith('list') || name.endsWith('Report'));
+  const isList = route.method === 'GET' && (name.startsWith('list') || name.endsWith('Report')) && name !== 'listBackupDrivers';
   return {
     operationId,
     tags: [route.resource],

@@ -1,5 +1,6 @@
 // The route table: method + path pattern → operation. Paths are relative to /v2 or
 // /v2/{project_id}; ":id" segments must be UUIDs (a malformed id in a path is a 404).
+import { listBackupDrivers } from './backup-drivers.ts';
 import { backupAction, createBackup, deleteBackup, listBackups, listBackupsDetail, showBackup, updateBackup } from './backups.ts';
 import type { Operation } from './context.ts';
 import {
@@ -53,6 +54,8 @@ export const ROUTES: readonly Route[] = [
   r('DELETE', 'share-backups/:id', deleteBackup, 'Backup', true),
   r('POST', 'share-backups/:id/action', backupAction, 'Backup', true),
   r('GET', 'share-backups/:id/report', showBackupReport, 'Backup', true),
+  // (ext) the drivers' restore capabilities, for clients that show restore targets before asking
+  r('GET', 'backup-drivers', listBackupDrivers, 'Backup', true),
   // Manila's share types (manila/api/v2/router.py: mapper.resource("type", "types", ...) and its extra_specs child)
   r('GET', 'types', listShareTypes, 'Share type'),
   r('POST', 'types', changeShareType, 'Share type'),

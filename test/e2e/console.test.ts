@@ -14,6 +14,15 @@ import { CHROMIUM, launchChromium, screenshot, seriousViolations, type RunningBr
 const hasChromium = existsSync(CHROMIUM);
 const project = `e2e${randomBytes(3).toString('hex')}`;
 
+// the default driver, and one that restores only onto a backup's own share
+const DRIVERS = {
+  default_driver: 'nfs',
+  drivers: [
+    { name: 'nfs', support_restore_to_target: true, backup_protocols: ['NFS'], restore_protocols: ['NFS'] },
+    { name: 'legacy', support_restore_to_target: false, backup_protocols: ['NFS'], restore_protocols: ['NFS'] },
+  ],
+};
+
 let stack: TestStack;
 let chromium: RunningBrowser;
 /** what the newcomer flow made, for the tests after it */
@@ -56,7 +65,7 @@ async function apiAs(role: string) {
 
 describe.skipIf(!hasChromium)('web console in Chromium', () => {
   beforeAll(async () => {
-    [stack, chromium] = await Promise.all([startStack(), launchChromium()]);
+    [stack, chromium] = await Promise.all([startStack({ drivers: DRIVERS }), launchChromium()]);
   });
   afterAll(async () => {
     await chromium?.close();
@@ -169,6 +178,24 @@ describe.skipIf(!hasChromium)('web console in Chromium', () => {
     const gamma = (await api('GET', '/v2/shares/detail?name=gamma')).shares[0];
     expect(gamma.source_backup_id).toBe(made.backupId);
     expect(await compareDirectories(made.alpha!.path, gamma.export_locations[0].path)).toEqual([]);
+    await page.close();
+  });
+
+  it("shows in the picker that a backup's driver restores only onto its own share", async () => {
+    expect(made.alpha, 'needs the newcomer flow').toBeDefined();
+    const api = await apiAs('member');
+    const created = await api('POST', '/v2/share-backups', { share_backup: { share_id: made.alpha!.id, name: 'old-style', backup_options: { backup_type: 'legacy' } } });
+    await stack.waitFor(async () => (await api('GET', `/v2/share-backups/${created.share_backup.id}`)).share_backup.status === 'available', { timeoutMs: 90_000 });
+    await stack.waitFor(async () => (await api('GET', `/v2/shares/${made.alpha!.id}`)).share.status === 'available', { timeoutMs: 30_000 });
+    const page = await newPage();
+    await signIn(page, 'member');
+    await page.goto(`${stack.apiUrl}/console/#/backups`);
+    await page.getByRole('button', { name: 'Restore old-style' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Restore backup old-style' });
+    await dialog.getByLabel('Another share').check();
+    const reason = dialog.locator('.target-list .reason').first();
+    await expect(reason.textContent()).resolves.toMatch(/^Backup driver legacy does not support restoring to another share/);
+    await expect(dialog.locator('.target-list input[type=radio]:not([disabled])').count()).resolves.toBe(0);
     await page.close();
   });
 

@@ -7,6 +7,7 @@ export type ShareBackup = components['schemas']['ShareBackup'];
 export type ShareRestore = components['schemas']['ShareRestore'];
 export type ReportEntry = components['schemas']['ReportEntry'];
 export type Link = components['schemas']['Link'];
+export type BackupDriver = components['schemas']['BackupDriver'];
 export type ShareCreateBody = components['schemas']['ShareCreateBody'];
 
 export class ApiFailure extends Error {

@@ -217,6 +217,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v2/backup-drivers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Share backup API: microversion 2.80 or later. */
+        get: operations["listBackupDrivers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v2/types": {
         parameters: {
             query?: never;
@@ -525,6 +542,13 @@ export interface components {
             warnings: number;
             truncated: boolean;
             report_links?: components["schemas"]["Link"][];
+        };
+        BackupDriver: {
+            name: string;
+            default: boolean;
+            support_restore_to_target: boolean;
+            backup_protocols: ("NFS" | "CIFS")[];
+            restore_protocols: ("NFS" | "CIFS")[];
         };
         RestoreAccepted: {
             restore: {
@@ -1398,6 +1422,35 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Report"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    listBackupDrivers: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description absent: the newest */
+                "X-OpenStack-Manila-API-Version"?: components["parameters"]["Microversion"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The configured backup drivers */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        backup_drivers: components["schemas"]["BackupDriver"][];
+                    };
                 };
             };
             400: components["responses"]["BadRequest"];
