@@ -2,7 +2,7 @@
 // Run by `npm ci` / `npm install` (the `prepare` script) and by `npm start` before it serves the
 // console, so `npm ci && npm start` needs no other command. `--force` builds regardless.
 // Plain JavaScript: it must run before anything is compiled.
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -37,7 +37,18 @@ export async function buildConsole({ force = false, quiet = false } = {}) {
     if (!quiet) process.stderr.write('console: vite is not installed, the web console is not built\n');
     return false;
   }
-  await vite.build({ configFile: join(here, 'vite.config.ts'), logLevel: quiet ? 'warn' : 'info' });
+  // built aside and swapped in, so that stacks starting together (tests) never serve a half-written
+  // folder, and a build that fails leaves the previous one in place
+  const fresh = join(here, `dist.building-${process.pid}`);
+  const old = join(here, `dist.old-${process.pid}`);
+  try {
+    await vite.build({ configFile: join(here, 'vite.config.ts'), logLevel: quiet ? 'warn' : 'info', build: { outDir: fresh, emptyOutDir: true } });
+    if (existsSync(join(here, 'dist'))) renameSync(join(here, 'dist'), old);
+    renameSync(fresh, join(here, 'dist'));
+  } finally {
+    rmSync(fresh, { recursive: true, force: true });
+    rmSync(old, { recursive: true, force: true });
+  }
   return true;
 }
 
