@@ -196,6 +196,15 @@ describe.skipIf(!hasChromium)('web console in Chromium', () => {
     const reason = dialog.locator('.target-list .reason').first();
     await expect(reason.textContent()).resolves.toMatch(/^Backup driver legacy does not support restoring to another share/);
     await expect(dialog.locator('.target-list input[type=radio]:not([disabled])').count()).resolves.toBe(0);
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+
+    // a refusal shows the API's own message: a share with backups cannot be deleted
+    await page.getByRole('link', { name: 'Shares', exact: true }).click();
+    await page.getByRole('button', { name: 'Delete alpha' }).click();
+    const confirm = page.getByRole('dialog', { name: 'Delete share' });
+    await expect(confirm.textContent()).resolves.toContain('Delete share alpha and every file in it?');
+    await confirm.getByRole('button', { name: 'Delete share' }).click();
+    await expect(confirm.getByRole('alert').textContent()).resolves.toMatch(/^Share still has \d+ dependent backups\.$/);
     await page.close();
   });
 
