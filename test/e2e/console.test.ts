@@ -254,6 +254,30 @@ describe.skipIf(!hasChromium)('web console in Chromium', () => {
     await page.close();
   });
 
+  it('works with the keyboard alone', async () => {
+    const page = await newPage();
+    await page.goto(`${stack.apiUrl}/console/`);
+    await page.getByLabel('Project').focus();
+    await page.keyboard.press('Control+A');
+    await page.keyboard.type(project);
+    await page.keyboard.press('Tab'); // the role
+    await page.keyboard.press('Tab'); // "Sign in"
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { level: 1, name: 'Shares' }).waitFor();
+    // Tab reaches "Create share"; Enter opens its dialog with the focus inside; Escape closes it
+    for (let i = 0; i < 20; i++) {
+      await page.keyboard.press('Tab');
+      if (await page.evaluate(() => (globalThis as unknown as { document: { activeElement: { textContent: string } | null } }).document.activeElement?.textContent === 'Create share')) break;
+    }
+    await page.keyboard.press('Enter');
+    const dialog = page.getByRole('dialog', { name: 'Create share' });
+    await dialog.waitFor();
+    await expect(dialog.getByLabel('Name').evaluate((e) => e === (globalThis as unknown as { document: { activeElement: unknown } }).document.activeElement)).resolves.toBe(true);
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'detached' });
+    await page.close();
+  });
+
   it('lets an admin see every project and reset a status', async () => {
     expect(made.tiny, 'needs the newcomer flow').toBeDefined();
     const page = await newPage();
