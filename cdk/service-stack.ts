@@ -29,6 +29,9 @@ import { Monitoring } from './monitoring.ts';
 import { PROJECT_INDEX } from '../functions/adapters/tables.ts';
 import { PROJECT_ATTRIBUTE, ROLE_GROUPS } from './lambda/pre-token-generation.ts';
 
+/** Routes API Gateway serves without a token: version discovery and the OpenAPI document. */
+const ANONYMOUS_PATHS = ['/', '/v2', '/v2/openapi.json'];
+
 export const REPO_ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 
 /** The attributes the copier writes (copier/progress/dynamo-progress.ts), plus the key it addresses them by. */
@@ -323,8 +326,9 @@ export class ServiceStack extends Stack {
     });
     if (consoleSite) addPreflightRoutes(this.api, integration);
     this.api.addRoutes({ path: '/v2/{proxy+}', methods: [apigwv2.HttpMethod.ANY], integration });
-    for (const path of ['/', '/v2']) {
-      // Manila's version discovery is anonymous: clients read it before they have a token
+    for (const path of ANONYMOUS_PATHS) {
+      // Manila's version discovery is anonymous: clients read it before they have a token; so is
+      // the API's OpenAPI document (no tenant data either)
       this.api.addRoutes({ path, methods: [apigwv2.HttpMethod.GET], integration, authorizer: new apigwv2.HttpNoneAuthorizer() });
     }
     const accessLogs = logGroup('ApiAccessLogs', `/aws/vendedlogs/apigateway/${prefix}-api`);
@@ -547,10 +551,10 @@ export class ServiceStack extends Stack {
       [`AwsSolutions-IAM5[Resource::arn:${partition}:logs:${this.region}:${this.account}:log-group:${copierLogGroup}:log-stream:copier/*]`]:
         'Log stream names contain the task id, assigned at RunTask (awslogs: copier/<container>/<task id>); writes are limited to the copier/ streams of the copier log group.',
     });
-    for (const path of ['/', '/v2']) {
-      const route = this.api.node.findChild(`GET--${path === '/' ? '' : 'v2'}`);
+    for (const path of ANONYMOUS_PATHS) {
+      const route = this.api.node.findChild(`GET${path.replace(/\//g, '--')}`);
       acknowledge(route, {
-        'AwsSolutions-APIG4': 'Version discovery (GET / and GET /v2) is anonymous in OpenStack: clients read the supported microversions before they authenticate. The document holds no tenant data; every other route has the JWT authorizer.',
+        'AwsSolutions-APIG4': 'Version discovery (GET / and GET /v2) is anonymous in OpenStack: clients read the supported microversions before they authenticate; GET /v2/openapi.json describes the API. These documents hold no tenant data; every other route has the JWT authorizer.',
       });
     }
   }

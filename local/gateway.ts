@@ -43,6 +43,11 @@ export interface GatewayOptions {
   integrationTimeoutMs?: number;
   /** where handler failures are reported; default stderr */
   logError?: (message: string, error: unknown) => void;
+  /**
+   * Local-only routes (the web console, its token mint: local/console-routes.ts), tried before the
+   * API; one that answers returns true. API Gateway on AWS has nothing like it.
+   */
+  localRoutes?: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
 }
 
 export interface RunningGateway {
@@ -311,6 +316,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const requestId = randomUUID();
     try {
+      if (options.localRoutes && (await options.localRoutes(req, res))) return;
       const { body, tooLarge } = await readBody(req, MAX_BODY_BYTES);
       if (tooLarge) throw new HttpError(413, { message: 'Request Entity Too Large' });
       const { headers } = collectHeaders(req.rawHeaders);

@@ -16,6 +16,7 @@ import {
   tableNames,
   type TableNames,
 } from './env.ts';
+import { consoleRoutes } from './console-routes.ts';
 import { startGateway, type GatewayEvent } from './gateway.ts';
 import { openIdentity, type Identity } from './identity.ts';
 import { lambdaContext, lambdaFunctionArn } from './lambda-context.ts';
@@ -48,10 +49,14 @@ export interface LocalStackOptions {
   region?: string;
   /** told of every failed write under dataDir the stack itself makes (e.g. ENOSPC) */
   onDataWriteFailure?: (err: unknown) => void;
+  /** the built web console served at /console/ (default console/dist) */
+  consoleDir?: string;
 }
 
 export interface LocalStack {
   apiUrl: string;
+  /** the web console (local/console-routes.ts) */
+  consoleUrl: string;
   sfnEndpoint: string;
   dynamodbEndpoint: string;
   dataDir: string;
@@ -199,11 +204,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       functionName: API_FUNCTION,
       handler: (event: GatewayEvent, context: Context) => api.handler(event as never, context),
       verifyToken: (token) => identity.verifyToken(token),
+      localRoutes: consoleRoutes({ distDir: options.consoleDir ?? join(REPO_ROOT, 'console', 'dist'), identity }),
     });
     stops.push(gateway.stop);
 
     return {
       apiUrl: gateway.url,
+      consoleUrl: `${gateway.url}/console/`,
       sfnEndpoint: facade.endpoint,
       dynamodbEndpoint,
       dataDir,

@@ -9,6 +9,7 @@ import { DEFAULT_API_PORT, READY_MARKER, portFromEnv, resolveDataDir } from './e
 import { mkdirSync } from 'node:fs';
 import { LOW_SPACE_BYTES, SpaceReserve, formatBytes, freeBytes } from './disk.ts';
 import { startLocalStack, type LocalStack } from './stack.ts';
+import { buildConsole } from '../console/build.mjs';
 
 function flag(value: string | undefined): boolean {
   return value !== undefined && ['1', 'true', 'yes'].includes(value.toLowerCase());
@@ -18,6 +19,12 @@ async function main(): Promise<void> {
   const env = process.env;
   const dataDir = resolveDataDir(env);
   mkdirSync(dataDir, { recursive: true });
+  // the web console is built by npm ci; build it again here if its sources changed since
+  try {
+    if (await buildConsole({ quiet: true })) process.stdout.write('console: built console/dist\n');
+  } catch (err) {
+    process.stderr.write(`console: the build failed, the web console may be out of date: ${(err as Error).message}\n`);
+  }
   const reserve = new SpaceReserve(dataDir);
   reserve.start();
   const stack: LocalStack = await startLocalStack({
@@ -78,7 +85,8 @@ async function main(): Promise<void> {
     '',
     'Share backup service: local stack is up',
     '',
-    `  API            ${stack.apiUrl}   (Manila API, microversion 2.91)`,
+    `  Console        ${stack.consoleUrl}   (web console; sign in as any project and role)`,
+    `  API            ${stack.apiUrl}   (Manila API, microversion 2.91; OpenAPI at ${stack.apiUrl}/v2/openapi.json)`,
     `  data folder    ${stack.dataDir}   (delete it to start from scratch)`,
     `  DynamoDB       ${stack.dynamodbEndpoint}   tables ${Object.values(stack.tables).join(', ')}`,
     `  Step Functions ${stack.sfnEndpoint}`,
@@ -101,6 +109,7 @@ async function main(): Promise<void> {
   process.stdout.write(`${banner.join('\n')}\n`);
   const ready = {
     apiUrl: stack.apiUrl,
+    consoleUrl: stack.consoleUrl,
     sfnEndpoint: stack.sfnEndpoint,
     dynamodbEndpoint: stack.dynamodbEndpoint,
     dataDir: stack.dataDir,

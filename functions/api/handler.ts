@@ -18,6 +18,7 @@ import {
 import { assertPathProject, callerFromClaims } from '../domain/policy.ts';
 import type { ApiDependencies, OperationResult } from './context.ts';
 import { logger, metrics } from './observability.ts';
+import { openApiDocument } from './openapi.ts';
 import { matchRoute } from './routes.ts';
 
 export type ApiEvent = APIGatewayProxyEventV2WithJWTAuthorizer;
@@ -108,6 +109,9 @@ export async function handleRequest(event: ApiEvent, resolveDeps: DependencyReso
       case 'version':
         version = MAX_VERSION;
         answer = { status: 200, body: { version: versionDocument(origin) } };
+        break;
+      case 'openapi':
+        answer = { status: 200, body: openApiDocument() };
         break;
       case 'not_found':
         throw notFound(`No resource at ${rawPath.slice(0, 200)}.`);

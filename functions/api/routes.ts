@@ -1,5 +1,6 @@
 // The route table: method + path pattern → operation. Paths are relative to /v2 or
 // /v2/{project_id}; ":id" segments must be UUIDs (a malformed id in a path is a 404).
+import { listBackupDrivers } from './backup-drivers.ts';
 import { backupAction, createBackup, deleteBackup, listBackups, listBackupsDetail, showBackup, updateBackup } from './backups.ts';
 import type { Operation } from './context.ts';
 import {
@@ -53,6 +54,8 @@ export const ROUTES: readonly Route[] = [
   r('DELETE', 'share-backups/:id', deleteBackup, 'Backup', true),
   r('POST', 'share-backups/:id/action', backupAction, 'Backup', true),
   r('GET', 'share-backups/:id/report', showBackupReport, 'Backup', true),
+  // (ext) the drivers' restore capabilities, for clients that show restore targets before asking
+  r('GET', 'backup-drivers', listBackupDrivers, 'Backup', true),
   // Manila's share types (manila/api/v2/router.py: mapper.resource("type", "types", ...) and its extra_specs child)
   r('GET', 'types', listShareTypes, 'Share type'),
   r('POST', 'types', changeShareType, 'Share type'),
@@ -78,6 +81,7 @@ export type RouteMatch =
   | { kind: 'route'; route: Route; params: Record<string, string>; projectId: string | undefined }
   | { kind: 'versions' }
   | { kind: 'version' }
+  | { kind: 'openapi' }
   | { kind: 'method_not_allowed'; allowed: string[] }
   | { kind: 'not_found' };
 
@@ -106,6 +110,10 @@ export function matchRoute(method: string, rawPath: string): RouteMatch {
   if (segments.length === 0) return upper === 'GET' || upper === 'HEAD' ? { kind: 'versions' } : { kind: 'method_not_allowed', allowed: ['GET'] };
   if (segments[0] !== 'v2') return { kind: 'not_found' };
   if (segments.length === 1) return upper === 'GET' || upper === 'HEAD' ? { kind: 'version' } : { kind: 'method_not_allowed', allowed: ['GET'] };
+  // the API's OpenAPI document (openapi.ts); a project id never has a dot (PROJECT_ID_PATTERN)
+  if (segments.length === 2 && segments[1] === 'openapi.json') {
+    return upper === 'GET' || upper === 'HEAD' ? { kind: 'openapi' } : { kind: 'method_not_allowed', allowed: ['GET'] };
+  }
   let rest = segments.slice(1);
   let projectId: string | undefined;
   if (!COLLECTIONS.has(rest[0]!)) {

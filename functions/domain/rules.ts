@@ -8,8 +8,12 @@ import {
   BACKUP_RESET_STATUSES, SHARE_STATUSES,
   type BackupRecord, type BackupStatus, type ShareProto, type ShareRecord, type ShareStatus,
 } from './records.ts';
+import { GIB, backupSizeGiB, checkRestoreProtocol, checkRestoreToTarget, checkTargetSize, targetNotAvailable } from './restore-rules.ts';
 
-export const GIB = 1024 ** 3;
+// the restore target checks live in a module of their own (pure, no Node APIs) that the web
+// console imports too; re-exported here, where the API's other checks are
+export { GIB, backupSizeGiB, checkRestoreProtocol, checkRestoreToTarget, checkTargetSize, targetNotAvailable } from './restore-rules.ts';
+
 
 /** Statuses a share or a backup may be deleted from (api.md). */
 export const SHARE_DELETABLE: readonly ShareStatus[] = ['available', 'error'];
@@ -115,7 +119,6 @@ export function checkBackupCreate(input: BackupCreateInput): BackupDriver {
 }
 
 export const backupNotAvailable = (backup: BackupRecord) => badRequest(`Backup ${backup.id} status must be available.`);
-export const targetNotAvailable = (share: ShareRecord) => badRequest(`Share ${share.id} status must be available to restore onto it, not ${share.status}.`);
 
 export interface RestoreCheckInput {
   caller: Caller;
@@ -148,47 +151,6 @@ export function checkRestore(input: RestoreCheckInput): BackupDriver {
   // 6. another share needs support_restore_to_target
   checkRestoreToTarget(driver, backup, target.id);
   return driver;
-}
-
-/**
- * The GiB a backup needs on the share it is restored onto: its declared size (the source share's
- * when it was taken, as Manila) or what it measurably holds, rounded up, whichever is more. A
- * backend that does not enforce a share's size (local; EFS has no per-directory quota) lets a
- * 1 GiB share hold 2 GiB, and its backup then holds 2 GiB too. A backup taken before the copier
- * measured has no `bytes`: its declared size is all there is to go by.
- */
-export function backupSizeGiB(backup: Pick<BackupRecord, 'size' | 'bytes'>): number {
-  const measured = typeof backup.bytes === 'number' && backup.bytes > 0 ? Math.ceil(backup.bytes / GIB) : 0;
-  return Math.max(backup.size, measured);
-}
-
-/**
- * Check 4 of api.md "Restore": the target must be at least the backup's declared size (Manila's
- * rule and message, which clients match on), and hold at least the bytes the backup holds
- * (measured; the message gives both figures), whatever the declared sizes say.
- */
-export function checkTargetSize(targetSize: number, backup: Pick<BackupRecord, 'id' | 'size' | 'bytes'>): void {
-  if (targetSize < backup.size) {
-    throw badRequest(`Share size ${targetSize} is too small to restore backup of size ${backup.size}.`);
-  }
-  if (typeof backup.bytes === 'number' && backup.bytes > targetSize * GIB) {
-    throw badRequest(
-      `Share size ${targetSize} GiB (${targetSize * GIB} bytes) is too small to restore backup ${backup.id}: ` +
-      `it holds ${backup.bytes} bytes (${backupSizeGiB(backup)} GiB), more than its declared size of ${backup.size} GiB.`,
-    );
-  }
-}
-
-export function checkRestoreProtocol(driver: BackupDriver, proto: ShareProto): void {
-  if (!driver.restore_protocols.includes(proto)) {
-    throw badRequest(`Backup driver ${driver.name} cannot restore onto a ${proto} share (it restores onto: ${driver.restore_protocols.join(', ') || 'nothing'}).`);
-  }
-}
-
-export function checkRestoreToTarget(driver: BackupDriver, backup: BackupRecord, targetId: string): void {
-  if (targetId !== backup.share_id && !driver.support_restore_to_target) {
-    throw badRequest(`Backup driver ${driver.name} does not support restoring to another share (support_restore_to_target is false); restore onto the source share ${backup.share_id}.`);
-  }
 }
 
 /**

@@ -148,13 +148,13 @@ describe('stateful stack', () => {
 });
 
 describe('API', () => {
-  it('puts the JWT authorizer on every route but the two version documents', () => {
+  it('puts the JWT authorizer on every route but the two version documents and the OpenAPI document', () => {
     const routes = Object.values(resourcesOf(service, 'AWS::ApiGatewayV2::Route'));
     const byKey = Object.fromEntries(routes.map((r) => [r.Properties.RouteKey as string, r.Properties]));
     // the OPTIONS routes: CORS preflights for the web console (test/cdk/console-stack.test.ts)
-    expect(Object.keys(byKey).sort()).toEqual(['$default', 'ANY /v2/{proxy+}', 'GET /', 'GET /v2', 'OPTIONS /v2/{proxy+}', 'OPTIONS /{proxy+}']);
+    expect(Object.keys(byKey).sort()).toEqual(['$default', 'ANY /v2/{proxy+}', 'GET /', 'GET /v2', 'GET /v2/openapi.json', 'OPTIONS /v2/{proxy+}', 'OPTIONS /{proxy+}']);
     for (const [key, route] of Object.entries(byKey)) {
-      if (key === 'GET /' || key === 'GET /v2' || key.startsWith('OPTIONS ')) expect(route.AuthorizationType, key).toBe('NONE');
+      if (key === 'GET /' || key === 'GET /v2' || key === 'GET /v2/openapi.json' || key.startsWith('OPTIONS ')) expect(route.AuthorizationType, key).toBe('NONE');
       else {
         expect(route.AuthorizationType, key).toBe('JWT');
         expect(route.AuthorizerId, key).toBeDefined();
