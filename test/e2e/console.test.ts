@@ -9,6 +9,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack, type TestStack } from '../integration/helpers/stack.ts';
 import { compareDirectories } from '../integration/helpers/trees.ts';
+import { formatBytes } from '../../console/src/format.ts';
 import { CHROMIUM, launchChromium, screenshot, seriousViolations, type RunningBrowser } from './browser.ts';
 
 // Skipped only on a developer's machine without Chromium; under CI (.ci/run installs it) a missing
@@ -180,6 +181,18 @@ describe.skipIf(!hasChromium)('web console in Chromium', () => {
     const gamma = (await api('GET', '/v2/shares/detail?name=gamma')).shares[0];
     expect(gamma.source_backup_id).toBe(made.backupId);
     expect(await compareDirectories(made.alpha!.path, gamma.export_locations[0].path)).toEqual([]);
+
+    // "Used": what alpha's latest available backup measured; gamma has no backup, so none
+    const first = (await api('GET', `/v2/share-backups/${made.backupId}`)).share_backup;
+    await dialog.getByRole('button', { name: 'Close' }).click();
+    await page.getByRole('link', { name: 'Shares', exact: true }).click();
+    const alphaUsed = page.locator(`tr[data-share-id="${made.alpha!.id}"] td.used`);
+    await alphaUsed.getByText(/at last backup/).waitFor();
+    await expect(alphaUsed.textContent()).resolves.toMatch(new RegExp(`^${formatBytes(first.bytes).replace('.', '\\.')} at last backup, `));
+    const gammaUsed = page.locator(`tr[data-share-id="${gamma.id}"] td.used span`);
+    await expect(gammaUsed.textContent()).resolves.toBe('—');
+    await expect(gammaUsed.getAttribute('aria-description')).resolves.toBe('not measured: no backup yet');
+    await expectAccessible(page, 'shares with used');
     await page.close();
   });
 

@@ -2,12 +2,15 @@
 import type { ComponentChildren } from 'preact';
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import type { PageProps } from '../app.tsx';
-import { listPage, type Page, type Share } from '../api/client.ts';
+import { listPage, type Page, type Share, type ShareBackup } from '../api/client.ts';
 import { mayChange } from '../auth/session.ts';
-import { SHARE_STATUS_MEANING } from '../format.ts';
+import { SHARE_STATUS_MEANING, formatBytes, formatDate } from '../format.ts';
+import { latestMeasuredBackups } from '../usage.ts';
 import { Confirm, ErrorMessage, Modal, Pager, Status, TableWrap } from '../ui.tsx';
 
 const LIMIT = 20;
+/** The "Used" column reads the latest available backups in one list call (the API's largest page). */
+const BACKUPS_LIMIT = 1000;
 const TRANSIENT = ['creating', 'deleting', 'extending', 'shrinking', 'backup_creating', 'backup_restoring'];
 
 /** Loads a page of a list, again every 2 s while something in it is changing. */
@@ -41,6 +44,17 @@ export function SharesPage({ api, session }: PageProps) {
     (items) => items.some((s) => TRANSIENT.includes(s.status)),
     [api],
   );
+  const [measured, setMeasured] = useState<Map<string, ShareBackup>>();
+  // one backups list a page load, not one a share: the latest available backups, newest first
+  useEffect(() => {
+    if (!list.page) return;
+    let live = true;
+    listPage<ShareBackup>(api, '/v2/share-backups/detail', 'share_backups', { status: 'available', limit: BACKUPS_LIMIT, sort_key: 'created_at', sort_dir: 'desc' }).then(
+      (p) => { if (live) setMeasured(latestMeasuredBackups(p.items)); },
+      () => { if (live) setMeasured(new Map()); },
+    );
+    return () => { live = false; };
+  }, [api, list.page]);
   const [dialog, setDialog] = useState<Dialog>();
   const [copied, setCopied] = useState<string>();
   const canChange = mayChange(session);
@@ -68,7 +82,7 @@ export function SharesPage({ api, session }: PageProps) {
         <TableWrap label="Shares">
           <table>
             <thead>
-              <tr><th scope="col">Name</th><th scope="col">Protocol</th><th scope="col">Size</th><th scope="col">Status</th><th scope="col">Export location</th><th scope="col">Actions</th></tr>
+              <tr><th scope="col">Name</th><th scope="col">Protocol</th><th scope="col">Size</th><th scope="col">Used</th><th scope="col">Status</th><th scope="col">Export location</th><th scope="col">Actions</th></tr>
             </thead>
             <tbody>
               {list.page.items.map((share) => {
@@ -79,6 +93,7 @@ export function SharesPage({ api, session }: PageProps) {
                     <th scope="row">{share.name || <span class="muted">(no name)</span>}<div class="id">{share.id}</div></th>
                     <td>{share.share_proto}</td>
                     <td>{share.size} GiB</td>
+                    <td class="used"><Used backup={measured?.get(share.id)} loading={!measured} /></td>
                     <td><Status status={share.status} meaning={SHARE_STATUS_MEANING} /></td>
                     <td>
                       {path ? (
@@ -112,6 +127,15 @@ export function SharesPage({ api, session }: PageProps) {
       {dialog?.kind === 'delete' ? <DeleteShare api={api} share={dialog.share} onClose={close} /> : null}
     </section>
   );
+}
+
+/** What the share's latest available backup measured: the API has no live usage figure. */
+function Used(props: { backup: ShareBackup | undefined; loading: boolean }) {
+  if (props.loading) return <span class="muted">…</span>;
+  if (!props.backup || props.backup.bytes === null) {
+    return <span title="not measured: no backup yet" aria-description="not measured: no backup yet">—</span>;
+  }
+  return <span>{formatBytes(props.backup.bytes)} <span class="muted">at last backup, {formatDate(props.backup.created_at)}</span></span>;
 }
 
 /** A form in a dialog that calls the API and closes on success, or shows the API's message. */
