@@ -2,7 +2,7 @@
 // searchable list that shows why a share cannot take it, or a new share made from it), confirm
 // what will be overwritten, then follow the restore live until it ends.
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import { restoreTargetEligibility } from '../../functions/domain/restore-rules.ts';
+import { newShareEligibility, restoreTargetEligibility } from '../../functions/domain/restore-rules.ts';
 import type { Api, BackupDriver, Share, ShareBackup, ShareRestore } from './api/client.ts';
 import { formatBytes, formatDuration } from './format.ts';
 import { allShares } from './pages/backups.tsx';
@@ -43,12 +43,13 @@ export function RestoreDialog(props: { api: Api; backup: ShareBackup; onClose: (
       .map((share) => ({ share, eligibility: restoreTargetEligibility(backup, share, driver) }));
   }, [shares, search, backup, driver]);
   const sourceEligibility = source ? restoreTargetEligibility(backup, source, driver) : undefined;
+  const newEligibility = newShareEligibility(backup, driver);
   const chosen = target === 'source' ? source : target === 'other' ? shares?.find((s) => s.id === otherId) : undefined;
 
   const canContinue =
     (target === 'source' && sourceEligibility?.eligible === true) ||
     (target === 'other' && chosen !== undefined && restoreTargetEligibility(backup, chosen, driver).eligible) ||
-    (target === 'new');
+    (target === 'new' && newEligibility.eligible);
 
   const start = async () => {
     setBusy(true);
@@ -96,9 +97,11 @@ export function RestoreDialog(props: { api: Api; backup: ShareBackup; onClose: (
               <input type="radio" id="target-other" name="target" checked={target === 'other'} onChange={() => setTarget('other')} />
               <label for="target-other">Another share</label>
             </div>
-            <div class="choice">
-              <input type="radio" id="target-new" name="target" checked={target === 'new'} onChange={() => setTarget('new')} />
+            <div class={newEligibility.eligible ? 'choice' : 'choice ineligible'} data-target-new>
+              <input type="radio" id="target-new" name="target" checked={target === 'new'} disabled={!newEligibility.eligible}
+                aria-describedby={newEligibility.eligible ? undefined : 'reason-target-new'} onChange={() => setTarget('new')} />
               <label for="target-new">A new share made from this backup</label>
+              {newEligibility.eligible ? null : <div class="reason" id="reason-target-new">{newEligibility.reason}</div>}
             </div>
           </fieldset>
           {target === 'other' ? (

@@ -61,6 +61,13 @@ export function checkRestoreToTarget(driver: DriverCapabilities, backup: Pick<Ba
   }
 }
 
+/** A share made from a backup (POST /v2/shares with backup_id) is another share than its source. */
+export function checkRestoreToNewShare(driver: DriverCapabilities, backup: Pick<BackupRecord, 'id'>): void {
+  if (!driver.support_restore_to_target) {
+    throw badRequest(`Backup driver ${driver.name} does not support restoring to another share (support_restore_to_target is false), so it cannot create a share from backup ${backup.id}.`);
+  }
+}
+
 export type RestoreTargetEligibility = { eligible: true } | { eligible: false; reason: string };
 
 /**
@@ -80,6 +87,20 @@ export function restoreTargetEligibility(
       checkRestoreProtocol(driver, target.share_proto);
       checkRestoreToTarget(driver, backup, target.id);
     }
+    return { eligible: true };
+  } catch (err) {
+    if (err instanceof ApiError) return { eligible: false, reason: err.message };
+    throw err;
+  }
+}
+
+/**
+ * Whether a new share may be made from `backup` as far as its driver goes, and if not, the API's
+ * own message (rules.ts checkShareFromBackup). Eligible when the driver's capabilities are unknown.
+ */
+export function newShareEligibility(backup: Pick<BackupRecord, 'id'>, driver?: DriverCapabilities): RestoreTargetEligibility {
+  try {
+    if (driver) checkRestoreToNewShare(driver, backup);
     return { eligible: true };
   } catch (err) {
     if (err instanceof ApiError) return { eligible: false, reason: err.message };

@@ -8,7 +8,7 @@ import {
   BACKUP_RESET_STATUSES, SHARE_STATUSES,
   type BackupRecord, type BackupStatus, type ShareProto, type ShareRecord, type ShareStatus,
 } from './records.ts';
-import { GIB, backupSizeGiB, checkRestoreProtocol, checkRestoreToTarget, checkTargetSize, targetNotAvailable } from './restore-rules.ts';
+import { GIB, backupSizeGiB, checkRestoreProtocol, checkRestoreToNewShare, checkRestoreToTarget, checkTargetSize, targetNotAvailable } from './restore-rules.ts';
 
 // the restore target checks live in a module of their own (pure, no Node APIs) that the web
 // console imports too; re-exported here, where the API's other checks are
@@ -187,8 +187,6 @@ export function checkShareFromBackup(input: ShareFromBackupInput): { size: numbe
   const proto = checkProtocolServed(input.proto ?? backup.share_proto, input.servedProtocols);
   const driver = resolveDriver(input.drivers, backup.backup_type);
   checkRestoreProtocol(driver, proto);
-  if (!driver.support_restore_to_target) {
-    throw badRequest(`Backup driver ${driver.name} does not support restoring to another share (support_restore_to_target is false), so it cannot create a share from backup ${backup.id}.`);
-  }
+  checkRestoreToNewShare(driver, backup);
   return { size, proto, driver };
 }

@@ -211,6 +211,13 @@ describe.skipIf(!hasChromium)('web console in Chromium', () => {
     const reason = dialog.locator('.target-list .reason').first();
     await expect(reason.textContent()).resolves.toMatch(/^Backup driver legacy does not support restoring to another share/);
     await expect(dialog.locator('.target-list input[type=radio]:not([disabled])').count()).resolves.toBe(0);
+    // nor a new share made from it: greyed out, with the API's reason as its description
+    const fresh = dialog.getByLabel('A new share made from this backup');
+    await expect(fresh.isDisabled()).resolves.toBe(true);
+    await expect(dialog.locator('#reason-target-new').textContent()).resolves.toBe(
+      `Backup driver legacy does not support restoring to another share (support_restore_to_target is false), so it cannot create a share from backup ${created.share_backup.id}.`);
+    await expect(fresh.getAttribute('aria-describedby')).resolves.toBe('reason-target-new');
+    await expectAccessible(page, 'restore of a legacy backup');
     await dialog.getByRole('button', { name: 'Cancel' }).click();
 
     // a refusal shows the API's own message: a share with backups cannot be deleted

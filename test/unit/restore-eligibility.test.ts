@@ -1,7 +1,7 @@
 // restoreTargetEligibility (functions/domain/restore-rules.ts): the console's picker and the API
 // agree, because both run the same checks; here, that its answers are the API's own messages.
 import { describe, expect, it } from 'vitest';
-import { GIB, restoreTargetEligibility } from '../../functions/domain/restore-rules.ts';
+import { GIB, newShareEligibility, restoreTargetEligibility } from '../../functions/domain/restore-rules.ts';
 
 const backup = { id: 'b1', share_id: 'src', size: 1, bytes: 10 };
 const share = { id: 'other', status: 'available' as const, size: 1, share_proto: 'NFS' as const };
@@ -32,5 +32,18 @@ describe('restoreTargetEligibility', () => {
   });
   it('skips the driver checks when the driver is unknown', () => {
     expect(restoreTargetEligibility(backup, { ...share, share_proto: 'CIFS' })).toEqual({ eligible: true });
+  });
+});
+
+describe('newShareEligibility', () => {
+  it('accepts a backup whose driver restores to another share, or whose driver is unknown', () => {
+    expect(newShareEligibility(backup, driver)).toEqual({ eligible: true });
+    expect(newShareEligibility(backup)).toEqual({ eligible: true });
+  });
+  it("refuses a driver that restores only onto the source share, with the API's message", () => {
+    expect(newShareEligibility(backup, { ...driver, name: 'legacy', support_restore_to_target: false })).toEqual({
+      eligible: false,
+      reason: 'Backup driver legacy does not support restoring to another share (support_restore_to_target is false), so it cannot create a share from backup b1.',
+    });
   });
 });
