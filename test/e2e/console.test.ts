@@ -1,7 +1,7 @@
 // The web console end to end, in headless Chromium against the real local stack (started as a
 // developer does, like the integration tests): a newcomer's first backup and restore entirely in
 // the browser, the restore picker's refusals, a failed restore's reason, what a reader does not
-// see, an admin's status reset; axe-core on every page, screenshots of each.
+// see, an admin's status reset, paging through more shares than a page holds; axe-core on every page, screenshots of each.
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -319,6 +319,50 @@ describe.skipIf(!hasChromium)('web console in Chromium', () => {
     await row.getByText('error', { exact: true }).waitFor();
     const api = await apiAs('member');
     expect((await api('GET', `/v2/shares/${made.tiny}`)).share.status).toBe('error');
+    await page.close();
+  });
+
+  it('pages through more shares than one page holds, with labelled page controls', async () => {
+    // last, and in a project of its own: the other tests' lists (the admin's spans every project) stay on one page
+    const many = `${project}-pages`;
+    const token = await stack.token(many, ['member']);
+    const call = async (method: string, path: string, body?: unknown) => (await stack.request(method, path, { token, body })).json as any; // eslint-disable-line @typescript-eslint/no-explicit-any -- test code reads free-form JSON
+    const names = Array.from({ length: 25 }, (_, i) => `page-share-${String(i).padStart(2, '0')}`);
+    for (const name of names) await call('POST', '/v2/shares', { share: { name, share_proto: 'NFS', size: 1 } });
+    await stack.waitFor(async () => (await call('GET', '/v2/shares/detail?limit=1000')).shares.every((s: { status: string }) => s.status === 'available'), { timeoutMs: 60_000 });
+
+    const page = await newPage();
+    await signIn(page, 'member', many);
+    const shown = async () => (await page.locator('tbody tr th[scope=row]').allTextContents()).map((t) => t.replace(/[0-9a-f-]{36}$/, ''));
+    await page.locator('tbody tr').first().waitFor();
+    const pager = page.getByRole('navigation', { name: 'Shares pages' });
+    await expect(pager.getByText('Page 1').count()).resolves.toBe(1);
+    await expect(pager.getByRole('button', { name: 'Previous page' }).isDisabled()).resolves.toBe(true);
+    const first = await shown();
+    expect(first).toHaveLength(20);
+
+    // to the next page with the keyboard: focus "Next page", Enter
+    await pager.getByRole('button', { name: 'Next page' }).focus();
+    await page.keyboard.press('Enter');
+    await pager.getByText('Page 2').waitFor();
+    await page.waitForFunction((before) => {
+      const doc = (globalThis as unknown as { document: { querySelector(s: string): { textContent: string } | null } }).document;
+      return doc.querySelector('tbody tr th')?.textContent !== before;
+    }, await page.locator('tbody tr th[scope=row]').first().textContent());
+    const second = await shown();
+    expect(second).toHaveLength(5);
+    expect(second.filter((n) => first.includes(n))).toEqual([]);
+    expect([...first, ...second].sort()).toEqual(names);
+    await expect(pager.getByRole('button', { name: 'Next page' }).isDisabled()).resolves.toBe(true);
+    await screenshot(page, 'shares-page-2');
+    await expectAccessible(page, 'shares, page 2');
+
+    // and back, with a click
+    await pager.getByRole('button', { name: 'Previous page' }).click();
+    await pager.getByText('Page 1').waitFor();
+    await page.locator('tbody tr').nth(19).waitFor();
+    expect(await shown()).toEqual(first);
+    await expectAccessible(page, 'shares, page 1 again');
     await page.close();
   });
 });
