@@ -4,10 +4,9 @@
 // asset with it), by the bench (`npm run bench -- api`, bench/api-cold-import.ts) and by
 // test/cdk/api-bundle.test.ts, so what is measured and tested is what is deployed.
 import { resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { build, buildSync, type BuildOptions, type Metafile } from 'esbuild';
+import { nodeEsmBundleOptions } from './node-bundle.ts';
 
-const REPO_ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 
 export const API_ENTRY = 'functions/api/handler.ts';
 /** The file the bundle is written to; the Lambda's handler is `index.handler`. */
@@ -22,26 +21,7 @@ export const API_BUNDLE_FILE = 'index.mjs';
 export const API_NODE_OPTIONS: string | undefined = undefined;
 
 export function apiBuildOptions(outdir: string): BuildOptions & { metafile: true } {
-  return {
-    absWorkingDir: REPO_ROOT,
-    entryPoints: [API_ENTRY],
-    outfile: resolve(outdir, API_BUNDLE_FILE),
-    bundle: true,
-    platform: 'node',
-    target: 'node22',
-    format: 'esm',
-    minify: true,
-    // an external map (index.mjs.map) that Node never reads at run time (see API_NODE_OPTIONS); file
-    // names and lines only, no sources: a fifth of the bytes
-    sourcemap: true,
-    sourcesContent: false,
-    // ESM module resolution first, so the ES modules of @smithy/* and @aws-sdk/util-dynamodb are what gets tree-shaken
-    mainFields: ['module', 'main'],
-    // CommonJS dependencies bundled into an ES module still call require() for Node built-ins
-    banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
-    metafile: true,
-    logLevel: 'warning',
-  };
+  return { ...nodeEsmBundleOptions(), entryPoints: [API_ENTRY], outfile: resolve(outdir, API_BUNDLE_FILE) };
 }
 
 /** Bundles the API Lambda into `outdir`; returns esbuild's metafile. */

@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import { join, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build, type BuildOptions, type Metafile } from 'esbuild';
+import { nodeEsmBundleOptions } from './node-bundle.ts';
 import { NATIVE_CRC32_FILE } from '../copier/fs/checksum.ts';
 import { NATIVE_FSX_FILE } from '../copier/fs/fsx.ts';
 
@@ -28,28 +29,13 @@ export const COPIER_NODE_OPTIONS = '--enable-source-maps --max-semi-space-size=2
 
 export function copierBuildOptions(outdir: string): BuildOptions {
   return {
-    absWorkingDir: REPO_ROOT,
+    ...nodeEsmBundleOptions(),
     entryPoints: { copier: 'copier/main.ts', 'copy-worker': 'copier/workers/copy-worker.ts', 'scout-worker': 'copier/workers/scout-worker.ts' },
     outdir,
-    bundle: true,
-    platform: 'node',
-    target: 'node22',
-    format: 'esm',
-    minify: true,
-    sourcemap: true,
-    // the maps name files and lines (what --enable-source-maps puts into a stack trace); without the
-    // sources inside, Node reads and parses a fifth of the bytes at every start
-    sourcesContent: false,
     // class names are part of the copier's contract: an error's name is the "error" field of the
     // JSON line it prints, and how a copy worker's failure is revived as the same error class on
     // the main thread (minified, every class was "v" or "w")
     keepNames: true,
-    // ESM module resolution first, so the SDK's ES modules are what gets tree-shaken
-    mainFields: ['module', 'main'],
-    // CommonJS dependencies bundled into an ES module still call require() for Node built-ins
-    banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
-    metafile: true,
-    logLevel: 'warning',
   };
 }
 
