@@ -1,7 +1,7 @@
 // Small accessible building blocks: modal dialogs (the native <dialog>: focus kept inside, Escape
 // closes), a confirmation, an error message read out by screen readers, a pager.
 import type { ComponentChildren } from 'preact';
-import { useEffect, useId, useRef } from 'preact/hooks';
+import { useEffect, useId, useRef, useState } from 'preact/hooks';
 
 export function Modal(props: { title: string; onClose: () => void; children: ComponentChildren; wide?: boolean }) {
   const ref = useRef<HTMLDialogElement>(null);
@@ -36,6 +36,10 @@ export function ErrorMessage(props: { error: string | undefined }) {
   );
 }
 
+/**
+ * A confirmation. An onConfirm that returns a promise (an API call) is followed here: the button
+ * is disabled while it runs, the dialog closes when it succeeds, and its error is shown if not.
+ */
 export function Confirm(props: {
   title: string;
   children: ComponentChildren;
@@ -43,16 +47,25 @@ export function Confirm(props: {
   danger?: boolean;
   busy?: boolean;
   error?: string;
-  onConfirm: () => void;
+  onConfirm: () => void | Promise<unknown>;
   onClose: () => void;
 }) {
+  const [running, setRunning] = useState(false);
+  const [failure, setFailure] = useState<string>();
+  const confirm = () => {
+    const call = props.onConfirm();
+    if (!call) return;
+    setRunning(true);
+    setFailure(undefined);
+    call.then(props.onClose, (err: Error) => { setFailure(err.message); setRunning(false); });
+  };
   return (
     <Modal title={props.title} onClose={props.onClose}>
       <div class="confirm-text">{props.children}</div>
-      <ErrorMessage error={props.error} />
+      <ErrorMessage error={props.error ?? failure} />
       <div class="buttons">
         <button type="button" onClick={props.onClose}>Cancel</button>
-        <button type="button" class={props.danger ? 'danger' : 'primary'} disabled={props.busy} onClick={props.onConfirm}>
+        <button type="button" class={props.danger ? 'danger' : 'primary'} disabled={props.busy || running} onClick={confirm}>
           {props.confirmLabel}
         </button>
       </div>

@@ -73,15 +73,10 @@ function ResetStatus(props: { api: PageProps['api']; reset: Reset; onClose: () =
   const { kind, item } = props.reset;
   const options = kind === 'share' ? SHARE_RESET : BACKUP_RESET;
   const [status, setStatus] = useState(options.find((o) => o !== item.status) ?? 'available');
-  const [error, setError] = useState<string>();
-  const [busy, setBusy] = useState(false);
   const path = kind === 'share' ? `/v2/shares/${item.id}/action` : `/v2/share-backups/${item.id}/action`;
   return (
-    <Confirm title={`Reset ${kind} status`} confirmLabel="Reset status" danger busy={busy} error={error} onClose={props.onClose}
-      onConfirm={() => {
-        setBusy(true);
-        props.api.call('POST', path, { reset_status: { status } }).then(props.onClose, (err: Error) => { setError(err.message); setBusy(false); });
-      }}>
+    <Confirm title={`Reset ${kind} status`} confirmLabel="Reset status" danger onClose={props.onClose}
+      onConfirm={() => props.api.call('POST', path, { reset_status: { status } })}>
       <p>
         Set the status of {kind} <strong>{item.name || item.id}</strong> from <strong>{item.status}</strong> to the one chosen below. The service
         does not check that the {kind} really is in that state.

@@ -133,14 +133,9 @@ function RenameBackup(props: { api: PageProps['api']; backup: ShareBackup; onClo
 }
 
 function DeleteBackup(props: { api: PageProps['api']; backup: ShareBackup; onClose: () => void }) {
-  const [error, setError] = useState<string>();
-  const [busy, setBusy] = useState(false);
   return (
-    <Confirm title="Delete backup" confirmLabel="Delete backup" danger busy={busy} error={error} onClose={props.onClose}
-      onConfirm={() => {
-        setBusy(true);
-        props.api.call('DELETE', `/v2/share-backups/${props.backup.id}`).then(props.onClose, (err: Error) => { setError(err.message); setBusy(false); });
-      }}>
+    <Confirm title="Delete backup" confirmLabel="Delete backup" danger onClose={props.onClose}
+      onConfirm={() => props.api.call('DELETE', `/v2/share-backups/${props.backup.id}`)}>
       <p>Delete backup <strong>{props.backup.name ?? props.backup.id}</strong>? It can no longer be restored afterwards.</p>
     </Confirm>
   );

@@ -218,14 +218,9 @@ function ResizeShare(props: { api: PageProps['api']; share: Share; onClose: () =
 }
 
 function DeleteShare(props: { api: PageProps['api']; share: Share; onClose: () => void }) {
-  const [error, setError] = useState<string>();
-  const [busy, setBusy] = useState(false);
   return (
-    <Confirm title="Delete share" confirmLabel="Delete share" danger busy={busy} error={error} onClose={props.onClose}
-      onConfirm={() => {
-        setBusy(true);
-        props.api.call('DELETE', `/v2/shares/${props.share.id}`).then(props.onClose, (err: Error) => { setError(err.message); setBusy(false); });
-      }}>
+    <Confirm title="Delete share" confirmLabel="Delete share" danger onClose={props.onClose}
+      onConfirm={() => props.api.call('DELETE', `/v2/shares/${props.share.id}`)}>
       <p>Delete share <strong>{props.share.name ?? props.share.id}</strong> and every file in it? This cannot be undone.</p>
     </Confirm>
   );
