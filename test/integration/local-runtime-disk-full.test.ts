@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freeBytes } from '../../local/disk.ts';
+import { freeBytes, RESERVE_BYTES } from '../../local/disk.ts';
 import { localDynamoDbClient } from '../../local/dynamodb-local.ts';
 import { startStack, type StartStackOptions, type TestStack } from './helpers/stack.ts';
 import { createShare, settledBackup, settledShare, tenant, type Tenant } from './tenant.ts';
@@ -56,12 +56,21 @@ function onSmallDisk(options: Pick<StartStackOptions, 'env'> = {}) {
       disk.member = tenant(disk.stack.apiUrl, 'demo', await disk.stack.token('demo', ['member', 'reader']));
       return disk.stack;
     },
-    /** a share holding two thirds of the free space: its copy in a backup cannot fit */
+    /**
+     * A share whose copy in a backup cannot fit even in the free space plus the 16 MiB reserve the
+     * stack releases when the disk fills (its watcher may release it while the copy still runs:
+     * with two thirds of the free space, the copy then fitted once in CI). So the share holds more
+     * than half of (free + reserve), 2 MiB to spare, and leaves more than the 1 MiB at which the
+     * watcher releases the reserve, so that it is released by the backup, not by the share.
+     */
     async bigShare() {
       const share = await createShare(disk.member, { name: 'big' });
       const shareDir: string = share.export_locations[0].path;
       expect(shareDir.startsWith(disk.mountPoint)).toBe(true);
-      writeFileSync(join(shareDir, 'big.bin'), Buffer.alloc(Math.floor((freeBytes(disk.mountPoint)! * 2) / 3), 0xa5));
+      const free = freeBytes(disk.mountPoint)!;
+      const size = Math.floor((free + RESERVE_BYTES) / 2) + 2 * MiB;
+      expect(free - size, 'room left beside the share').toBeGreaterThan(2 * MiB);
+      writeFileSync(join(shareDir, 'big.bin'), Buffer.alloc(size, 0xa5));
       return share;
     },
     async backUp(shareId: string) {
