@@ -276,7 +276,7 @@ async function main(): Promise<void> {
   const baseline = args.baseline ? buildBaseline(args.baseline) : undefined;
 
   const dynamo = await startDynamoDbLocal();
-  const tables = { shares: 'bench-shares', backups: 'bench-backups', restores: 'bench-restores', reports: 'bench-reports' };
+  const tables = { shares: 'bench-shares', backups: 'bench-backups', restores: 'bench-restores', reports: 'bench-reports', shareTypes: 'bench-share-types' };
   await createTables(dynamo.endpoint, tables);
   const dynamoClient = localDynamoDbClient(dynamo.endpoint);
   // the copier gets what its Fargate task has (the image's NODE_OPTIONS, the task's variables), not

@@ -1,5 +1,5 @@
 // The stateful half of the deployment: the network the file systems live in, the two EFS file
-// systems (shares and backups) and the three DynamoDB tables. Nothing here is replaced by a
+// systems (shares and backups) and the DynamoDB tables. Nothing here is replaced by a
 // redeploy of the service: tables and file systems are retained, tables are deletion-protected
 // with point-in-time recovery, and the service stack only references them.
 import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
@@ -86,8 +86,9 @@ export class DataStack extends Stack {
       encryption: dynamodb.TableEncryption.AWS_MANAGED,
       removalPolicy: STATEFUL,
     });
-    // reports are read by operation id only (the API checks the backup or restore it belongs to first)
-    if (def.logicalName === 'reports') return table;
+    // reports are read by operation id only (the API checks the backup or restore it belongs to
+    // first); share types belong to no project
+    if (def.logicalName === 'reports' || def.logicalName === 'shareTypes') return table;
     table.addGlobalSecondaryIndex({
       indexName: def.projectIndex.name,
       partitionKey: { name: def.projectIndex.partitionKey, type: dynamodb.AttributeType.STRING },

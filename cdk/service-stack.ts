@@ -253,6 +253,7 @@ export class ServiceStack extends Stack {
         BACKUPS_TABLE: data.tables.backups.tableName,
         RESTORES_TABLE: data.tables.restores.tableName,
         REPORTS_TABLE: data.tables.reports.tableName,
+        SHARE_TYPES_TABLE: data.tables.shareTypes.tableName,
         RESTORE_STATE_MACHINE_ARN: this.stateMachines.restore.stateMachineArn,
         BACKUP_STATE_MACHINE_ARN: this.stateMachines.backup.stateMachineArn,
         STORAGE_BACKEND: 'efs',
@@ -274,6 +275,12 @@ export class ServiceStack extends Stack {
       sid: 'ProjectLists',
       actions: ['dynamodb:Query'],
       resources: resourceTables.map((t) => `${t.tableArn}/index/${PROJECT_INDEX}`),
+    }));
+    this.apiFunction.addToRolePolicy(new iam.PolicyStatement({
+      sid: 'ShareTypes',
+      // functions/api/share-types.ts: an admin's types (read by id or all, created, changed, deleted)
+      actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Scan'],
+      resources: [data.tables.shareTypes.tableArn],
     }));
     this.apiFunction.addToRolePolicy(new iam.PolicyStatement({
       sid: 'ReadReports',

@@ -11,6 +11,8 @@ export interface ServiceConfig {
   restoresTable: string;
   /** per-entry reports of backups and restores (copier/progress/report.ts) */
   reportsTable: string;
+  /** share types an admin created through the API (the configured ones are in shareTypes) */
+  shareTypesTable: string;
   restoreStateMachineArn: string;
   backupStateMachineArn: string;
   drivers: DriverConfig;
@@ -38,6 +40,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
     backupsTable: required(env, 'BACKUPS_TABLE'),
     restoresTable: required(env, 'RESTORES_TABLE'),
     reportsTable: required(env, 'REPORTS_TABLE'),
+    shareTypesTable: required(env, 'SHARE_TYPES_TABLE'),
     restoreStateMachineArn: required(env, 'RESTORE_STATE_MACHINE_ARN'),
     backupStateMachineArn: required(env, 'BACKUP_STATE_MACHINE_ARN'),
     drivers: loadDriverConfig(env),

@@ -23,10 +23,11 @@ export interface TableNames {
   backups: string;
   restores: string;
   reports: string;
+  shareTypes: string;
 }
 
 export function tableNames(prefix: string = DEFAULT_TABLE_PREFIX): TableNames {
-  return { shares: `${prefix}shares`, backups: `${prefix}backups`, restores: `${prefix}restores`, reports: `${prefix}reports` };
+  return { shares: `${prefix}shares`, backups: `${prefix}backups`, restores: `${prefix}restores`, reports: `${prefix}reports`, shareTypes: `${prefix}share-types` };
 }
 
 /** The data folder (DynamoDB files, storage, signing key), absolute. */

@@ -152,6 +152,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       BACKUPS_TABLE: tables.backups,
       RESTORES_TABLE: tables.restores,
       REPORTS_TABLE: tables.reports,
+      SHARE_TYPES_TABLE: tables.shareTypes,
       RESTORE_STATE_MACHINE_ARN: stateMachineArns.restore,
       BACKUP_STATE_MACHINE_ARN: stateMachineArns.backup,
       STORAGE_BACKEND: 'local',

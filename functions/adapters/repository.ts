@@ -63,6 +63,8 @@ export interface TableNames {
   backups: string;
   restores: string;
   reports: string;
+  /** share types created through the API */
+  shareTypes: string;
 }
 
 /** A DynamoDB update: expression, names and values, from an UpdateSpec. */

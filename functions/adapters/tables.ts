@@ -16,7 +16,16 @@ export interface ReportTableDefinition {
   sortKey: typeof REPORT_SORT_KEY;
 }
 
-export type TableDefinition = ResourceTableDefinition | ReportTableDefinition;
+/**
+ * Share types an admin created through the API (functions/api/share-types.ts); the configured ones
+ * (SHARE_TYPES) are not stored. Few items, read by id or all at once, so no index.
+ */
+export interface ShareTypeTableDefinition {
+  logicalName: 'shareTypes';
+  partitionKey: 'id';
+}
+
+export type TableDefinition = ResourceTableDefinition | ReportTableDefinition | ShareTypeTableDefinition;
 
 export const PROJECT_INDEX = 'by_project';
 /** the backup id or the restore id the entry belongs to */
@@ -32,7 +41,9 @@ export const RESOURCE_TABLES: ResourceTableDefinition[] = (['shares', 'backups',
 
 export const REPORTS_TABLE: ReportTableDefinition = { logicalName: 'reports', partitionKey: REPORT_PARTITION_KEY, sortKey: REPORT_SORT_KEY };
 
-export const TABLES: TableDefinition[] = [...RESOURCE_TABLES, REPORTS_TABLE];
+export const SHARE_TYPES_TABLE: ShareTypeTableDefinition = { logicalName: 'shareTypes', partitionKey: 'id' };
+
+export const TABLES: TableDefinition[] = [...RESOURCE_TABLES, REPORTS_TABLE, SHARE_TYPES_TABLE];
 
 /** CreateTable input for one table, as DynamoDB's API takes it (on-demand billing). */
 export function createTableInput(def: TableDefinition, tableName: string) {
@@ -48,6 +59,14 @@ export function createTableInput(def: TableDefinition, tableName: string) {
         { AttributeName: REPORT_PARTITION_KEY, KeyType: 'HASH' as const },
         { AttributeName: REPORT_SORT_KEY, KeyType: 'RANGE' as const },
       ],
+    };
+  }
+  if (def.logicalName === 'shareTypes') {
+    return {
+      TableName: tableName,
+      BillingMode: 'PAY_PER_REQUEST' as const,
+      AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' as const }],
+      KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' as const }],
     };
   }
   return {

@@ -176,7 +176,7 @@ export function defaultDependencies(): ApiDependencies {
     const config = loadConfig(process.env);
     defaults = {
       repository: new DynamoRepository(
-        { shares: config.sharesTable, backups: config.backupsTable, restores: config.restoresTable, reports: config.reportsTable },
+        { shares: config.sharesTable, backups: config.backupsTable, restores: config.restoresTable, reports: config.reportsTable, shareTypes: config.shareTypesTable },
       ),
       starter: new StepFunctionsStarter(
         { restore: config.restoreStateMachineArn, backup: config.backupStateMachineArn },

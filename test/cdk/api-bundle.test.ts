@@ -17,7 +17,7 @@ const run = promisify(execFile);
 let dir: string;
 let bundle: string;
 let dynamo: RunningDynamoDbLocal | undefined;
-const tables = { shares: 'bundle-shares', backups: 'bundle-backups', restores: 'bundle-restores', reports: 'bundle-reports' };
+const tables = { shares: 'bundle-shares', backups: 'bundle-backups', restores: 'bundle-restores', reports: 'bundle-reports', shareTypes: 'bundle-share-types' };
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'api-bundle-'));
@@ -72,7 +72,7 @@ describe('API Lambda bundle', () => {
     const env = {
       PATH: process.env.PATH, AWS_REGION: LOCAL_REGION, AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
       AWS_ENDPOINT_URL_DYNAMODB: dynamo!.endpoint, AWS_LAMBDA_FUNCTION_NAME: 'api', POWERTOOLS_SERVICE_NAME: 'share-backup-api',
-      SHARES_TABLE: tables.shares, BACKUPS_TABLE: tables.backups, RESTORES_TABLE: tables.restores, REPORTS_TABLE: tables.reports,
+      SHARES_TABLE: tables.shares, BACKUPS_TABLE: tables.backups, RESTORES_TABLE: tables.restores, REPORTS_TABLE: tables.reports, SHARE_TYPES_TABLE: tables.shareTypes,
       RESTORE_STATE_MACHINE_ARN: `arn:aws:states:${LOCAL_REGION}:000000000000:stateMachine:restore`, BACKUP_STATE_MACHINE_ARN: `arn:aws:states:${LOCAL_REGION}:000000000000:stateMachine:backup`,
       STORAGE_BACKEND: 'local', LOCAL_STORAGE_ROOT: join(dir, 'storage'),
     };

@@ -85,19 +85,22 @@ describe('cdk-nag (AWS Solutions)', () => {
 });
 
 describe('stateful stack', () => {
-  it('holds the four tables: retained, deletion-protected, point-in-time recovery, encrypted; by_project index on the three resource tables', () => {
+  it('holds the five tables: retained, deletion-protected, point-in-time recovery, encrypted; by_project index on the three resource tables', () => {
     const tables = Object.values(resourcesOf(data, 'AWS::DynamoDB::Table'));
-    expect(tables.map((t) => t.Properties.TableName).sort()).toEqual(['share-backup-dev-backups', 'share-backup-dev-reports', 'share-backup-dev-restores', 'share-backup-dev-shares']);
+    expect(tables.map((t) => t.Properties.TableName).sort()).toEqual(['share-backup-dev-backups', 'share-backup-dev-reports', 'share-backup-dev-restores', 'share-backup-dev-shareTypes', 'share-backup-dev-shares']);
     const reports = tables.find((t) => t.Properties.TableName === 'share-backup-dev-reports')!;
     expect(reports.Properties.KeySchema).toEqual([{ AttributeName: 'operation_id', KeyType: 'HASH' }, { AttributeName: 'seq', KeyType: 'RANGE' }]);
     expect(reports.Properties.GlobalSecondaryIndexes).toBeUndefined();
+    const shareTypes = tables.find((t) => t.Properties.TableName === 'share-backup-dev-shareTypes')!;
+    expect(shareTypes.Properties.KeySchema).toEqual([{ AttributeName: 'id', KeyType: 'HASH' }]);
+    expect(shareTypes.Properties.GlobalSecondaryIndexes).toBeUndefined();
     for (const table of tables) {
       expect(table.DeletionPolicy).toBe('RetainExceptOnCreate');
       expect(table.Properties.DeletionProtectionEnabled).toBe(true);
       expect(table.Properties.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
       expect(table.Properties.SSESpecification).toEqual({ SSEEnabled: true });
       expect(table.Properties.BillingMode).toBe('PAY_PER_REQUEST');
-      if (table !== reports) expect((table.Properties.GlobalSecondaryIndexes as { IndexName: string }[])[0]!.IndexName).toBe('by_project');
+      if (table !== reports && table !== shareTypes) expect((table.Properties.GlobalSecondaryIndexes as { IndexName: string }[])[0]!.IndexName).toBe('by_project');
     }
   });
 
@@ -131,7 +134,7 @@ describe('stateful stack', () => {
       ...['AWS::DynamoDB::Table', 'AWS::EFS::FileSystem', 'AWS::Logs::LogGroup'].flatMap((type) => Object.entries(resourcesOf(data, type))),
       ...Object.entries(resourcesOf(service, 'AWS::Cognito::UserPool')),
     ];
-    expect(stateful.length).toBe(4 + 2 + 1 + 1);
+    expect(stateful.length).toBe(5 + 2 + 1 + 1);
     for (const [id, resource] of stateful) {
       expect(resource.DeletionPolicy, id).toBe('RetainExceptOnCreate');
       expect(resource.UpdateReplacePolicy, id).toBe('Retain');
@@ -195,7 +198,7 @@ describe('Lambdas', () => {
     for (const group of Object.values(resourcesOf(service, 'AWS::Logs::LogGroup'))) expect(group.Properties.RetentionInDays).toBe(30);
     const api = functions.find((f) => f.Properties.FunctionName === 'share-backup-dev-api')!;
     const env = (api.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
-    for (const name of ['SHARES_TABLE', 'BACKUPS_TABLE', 'RESTORES_TABLE', 'REPORTS_TABLE', 'RESTORE_STATE_MACHINE_ARN', 'BACKUP_STATE_MACHINE_ARN',
+    for (const name of ['SHARES_TABLE', 'BACKUPS_TABLE', 'RESTORES_TABLE', 'REPORTS_TABLE', 'SHARE_TYPES_TABLE', 'RESTORE_STATE_MACHINE_ARN', 'BACKUP_STATE_MACHINE_ARN',
       'EFS_SHARES_FILE_SYSTEM_ID', 'EFS_BACKUPS_FILE_SYSTEM_ID']) expect(env[name], name).toBeDefined();
     expect(env.STORAGE_BACKEND).toBe('efs');
     // cdk/api-bundle.ts: the map is not read at run time (Node parsed it at every cold start)
@@ -266,11 +269,11 @@ describe('workflows', () => {
 });
 
 describe('monitoring (cdk/monitoring.ts; each alarm: monitoring.test.ts)', () => {
-  it('has the alarm topic, the dashboard, and alarms on both state machines, the three Lambdas, the API, the four tables and the copier', () => {
+  it('has the alarm topic, the dashboard, and alarms on both state machines, the three Lambdas, the API, the five tables and the copier', () => {
     service.resourceCountIs('AWS::SNS::Topic', 1);
     service.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
     const names = Object.values(resourcesOf(service, 'AWS::CloudWatch::Alarm')).map((a) => a.Properties.AlarmName as string);
-    expect(names).toHaveLength(2 * 3 + 3 * 2 + 2 + 4 + 1);
+    expect(names).toHaveLength(2 * 3 + 3 * 2 + 2 + 5 + 1);
     for (const name of names) expect(name).toMatch(/^share-backup-dev-/);
   });
 });

@@ -19,7 +19,7 @@ const region = 'us-east-1';
 const accountId = '000000000000';
 const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
 const suffix = randomUUID().slice(0, 8);
-const tables = { shares: `it-shares-${suffix}`, backups: `it-backups-${suffix}`, restores: `it-restores-${suffix}`, reports: `it-reports-${suffix}` };
+const tables = { shares: `it-shares-${suffix}`, backups: `it-backups-${suffix}`, restores: `it-restores-${suffix}`, reports: `it-reports-${suffix}`, shareTypes: `it-share-types-${suffix}` };
 const workflowFunctionArn = `arn:aws:lambda:${region}:${accountId}:function:workflow`;
 const project = 'project-1';
 
