@@ -92,4 +92,44 @@ describe.skipIf(OPENSTACK === '')('the openstack client, unchanged (skipped: no 
     await ok('osc', memberToken, ['share', 'delete', typed.id, '--wait']);
     expect(await json('osc', memberToken, ['share', 'list'])).toEqual([]);
   }, 240_000);
+
+  // every `share list` option of the client that needs no other service (--project and --user look
+  // the ids up in Keystone; --snapshot, --share-network, --share-group and --share-server look up
+  // resources this service does not have): manilaclient/osc/v2/share.py ListShare.take_action
+  // turns each into the query the service must honour or refuse, never ignore
+  it('lists shares with each filter the client sends: name, name~, description~, status, share type, property, extra spec, export location, soft-deleted, public, sort, limit, long, all projects, host', async () => {
+    const names = (rows: { Name?: string; name?: string }[]) => rows.map((r) => r.Name ?? r.name).sort();
+    const list = (token: string, project: string, args: string[]) => json(project, token, ['share', 'list', ...args]);
+    const red = await json('osc', memberToken, ['share', 'create', 'NFS', '1', '--name', 'filter-red', '--description', 'a red share', '--property', 'colour=red', '--wait']);
+    const blue = await json('osc', memberToken, ['share', 'create', 'NFS', '2', '--name', 'filter-blue', '--description', 'a blue share', '--property', 'colour=blue', '--wait']);
+    const other = await json('other', await stack.token('other', ['member', 'reader']), ['share', 'create', 'NFS', '1', '--name', 'filter-other', '--wait']);
+    expect(names(await list(memberToken, 'osc', []))).toEqual(['filter-blue', 'filter-red']);
+    expect(names(await list(memberToken, 'osc', ['--name', 'filter-red']))).toEqual(['filter-red']);
+    expect(names(await list(memberToken, 'osc', ['--name~', 'blu']))).toEqual(['filter-blue']);
+    expect(names(await list(memberToken, 'osc', ['--description~', 'red sh']))).toEqual(['filter-red']);
+    expect(names(await list(memberToken, 'osc', ['--status', 'available']))).toEqual(['filter-blue', 'filter-red']);
+    expect(names(await list(memberToken, 'osc', ['--status', 'error']))).toEqual([]);
+    expect(names(await list(memberToken, 'osc', ['--share-type', 'default']))).toEqual(['filter-blue', 'filter-red']);
+    expect(names(await list(memberToken, 'osc', ['--property', 'colour=blue']))).toEqual(['filter-blue']);
+    expect(names(await list(memberToken, 'osc', ['--extra-spec', 'driver_handles_share_servers=False']))).toEqual(['filter-blue', 'filter-red']);
+    expect(names(await list(memberToken, 'osc', ['--extra-spec', 'driver_handles_share_servers=True']))).toEqual([]);
+    const [location] = await json('osc', memberToken, ['share', 'export', 'location', 'list', red.id]);
+    expect(names(await list(memberToken, 'osc', ['--export-location', location.ID ?? location.id]))).toEqual(['filter-red']);
+    expect(names(await list(memberToken, 'osc', ['--export-location', location.Path ?? location.path]))).toEqual(['filter-red']);
+    // no recycle bin: nothing is soft-deleted
+    expect(await list(memberToken, 'osc', ['--soft-deleted'])).toEqual([]);
+    // --public asks for "mine and the public ones"; no share is public here
+    expect(names(await list(memberToken, 'osc', ['--public']))).toEqual(['filter-blue', 'filter-red']);
+    expect((await list(memberToken, 'osc', ['--sort', 'name:desc'])).map((r: { Name: string }) => r.Name)).toEqual(['filter-red', 'filter-blue']);
+    expect(await list(memberToken, 'osc', ['--limit', '1'])).toHaveLength(1);
+    const long = await list(memberToken, 'osc', ['--long', '--name', 'filter-blue']);
+    expect(long).toEqual([expect.objectContaining({ ID: blue.id, Size: 2, Description: 'a blue share', Properties: expect.objectContaining({ colour: 'blue' }) })]);
+    // a member's --all-projects is its own project, as on Manila (all_tenants needs the admin role)
+    expect(names(await list(memberToken, 'osc', ['--all-projects']))).toEqual(['filter-blue', 'filter-red']);
+    expect(names(await list(adminToken, 'admin', ['--all-projects']))).toEqual(['filter-blue', 'filter-other', 'filter-red']);
+    // no share has a host the client can name (the service places shares itself)
+    expect(await list(adminToken, 'admin', ['--all-projects', '--host', 'anyhost@backend#pool'])).toEqual([]);
+    for (const share of [red, blue]) await ok('osc', memberToken, ['share', 'delete', share.id, '--wait']);
+    await ok('admin', adminToken, ['share', 'delete', other.id, '--wait']);
+  }, 240_000);
 });
