@@ -87,11 +87,20 @@ const fileSystem = (id: string) => {
   return found;
 };
 const tableArn = (name: string) => arn('dynamodb', `table/${name}`);
+function apiEnvironment(name: string): string {
+  const id = resolver.logicalIdOf(serviceStack, 'AWS::Lambda::Function', 'ApiFunction');
+  const environment = resolver.resolve(resolver.template(serviceStack).Resources[id]!.Properties!.Environment, serviceStack) as { Variables: Record<string, string> };
+  const value = environment.Variables[name];
+  if (value === undefined) throw new Error(`the API function has no ${name}`);
+  return value;
+}
 const tables = {
   shares: tableArn(substitutions.SharesTable!),
   backups: tableArn(substitutions.BackupsTable!),
   restores: tableArn(substitutions.RestoresTable!),
   reports: tableArn(substitutions.ReportsTable!),
+  // only the API uses it, so no state machine names it: read from the API function's environment
+  shareTypes: tableArn(apiEnvironment('SHARE_TYPES_TABLE')),
 };
 const sharesFs = fileSystem(substitutions.SharesFileSystemId!);
 const backupsFs = fileSystem(substitutions.BackupsFileSystemId!);
@@ -324,6 +333,11 @@ const apiCases: Case[] = [
   { name: 'api: dynamodb:Query reports (a report\'s entries)', caller: 'api', action: 'dynamodb:Query', resource: tables.reports, expect: 'Allowed', covers: ['dynamodb:Query'] },
   // all_tenants lists of an admin: paginateScan
   ...(['shares', 'backups', 'restores'] as const).map((t): Case => ({ name: `api: dynamodb:Scan ${t} (admin all_tenants list)`, caller: 'api', action: 'dynamodb:Scan', resource: tables[t], expect: 'Allowed', covers: ['dynamodb:Scan'] })),
+  // share types an admin manages (functions/api/share-types.ts): items, the list, and the type with
+  // its name claim written, renamed or deleted in one transaction
+  ...(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Scan'] as const).map((action): Case => ({
+    name: `api: ${action} shareTypes`, caller: 'api', action, resource: tables.shareTypes, expect: 'Allowed', covers: [action, ...(action === 'dynamodb:GetItem' || action === 'dynamodb:Scan' ? [] : ['dynamodb:TransactWriteItems'])],
+  })),
   // the claims: TransactWriteItems is authorized item by item
   ...([
     ['claimBackup', 'dynamodb:PutItem', 'backups'], ['claimBackup', 'dynamodb:UpdateItem', 'shares'],
@@ -424,6 +438,10 @@ const deniedCases: Case[] = [
   { name: 'state machine: dynamodb:UpdateItem of a report item (only the copier writes them)', caller: 'stateMachine', action: 'dynamodb:UpdateItem', resource: tables.reports, expect: 'Denied' },
   // the API
   { name: 'api: dynamodb:DeleteTable shares', caller: 'api', action: 'dynamodb:DeleteTable', resource: tables.shares, expect: 'Denied' },
+  { name: 'api: dynamodb:Query shareTypes (no index, no query)', caller: 'api', action: 'dynamodb:Query', resource: tables.shareTypes, expect: 'Denied' },
+  { name: 'state machine: dynamodb:PutItem shareTypes (only the API manages types)', caller: 'stateMachine', action: 'dynamodb:PutItem', resource: tables.shareTypes, expect: 'Denied' },
+  { name: 'workflow function: dynamodb:GetItem shareTypes', caller: 'workflowFunction', action: 'dynamodb:GetItem', resource: tables.shareTypes, expect: 'Denied' },
+  { name: 'copier task role: dynamodb:PutItem shareTypes', caller: 'copierTask', action: 'dynamodb:PutItem', resource: tables.shareTypes, expect: 'Denied' },
   { name: 'api: dynamodb:PutItem into reports (only the copier writes them)', caller: 'api', action: 'dynamodb:PutItem', resource: tables.reports, expect: 'Denied' },
   { name: 'api: elasticfilesystem:CreateAccessPoint on another file system', caller: 'api', action: 'elasticfilesystem:CreateAccessPoint', resource: arn('elasticfilesystem', 'file-system/fs-0aaaaaaaaaaaaaaaa'), expect: 'Denied' },
   { name: 'api: elasticfilesystem:DeleteAccessPoint of an access point the service did not tag', caller: 'api', action: 'elasticfilesystem:DeleteAccessPoint', resource: accessPointArn, context: { 'aws:ResourceTag/Name': 'tenant-made' }, expect: 'Denied' },
