@@ -252,7 +252,7 @@ function operationObject(route: Route, operationId: string): Schema {
   const pathParameters = route.pattern.filter((s) => s.startsWith(':')).map((s) => ({
     name: s.slice(1), in: 'path', required: true, schema: { type: 'string' },
   }));
-  const isList = route.method === 'GET' && (name.startsWith('list') || name.endsWith('Report')) && name !== 'listBackupDrivers';
+  const isList = route.method === 'GET' && (name.startsWith('list') || name.endsWith('Report')) && name !== 'listBackupDrivers' && name !== 'listShareTypeAccess';
   return {
     operationId,
     tags: [route.resource],

@@ -1777,16 +1777,7 @@ export interface operations {
     };
     listShareTypeAccess: {
         parameters: {
-            query?: {
-                /** @description at most this many items (a full page carries a next link) */
-                limit?: number;
-                /** @description skip this many items */
-                offset?: number;
-                sort_key?: string;
-                sort_dir?: "asc" | "desc";
-                /** @description admin only: every project */
-                all_tenants?: boolean;
-            };
+            query?: never;
             header?: {
                 /** @description absent: the newest */
                 "X-OpenStack-Manila-API-Version"?: components["parameters"]["Microversion"];
@@ -1817,16 +1808,7 @@ export interface operations {
     };
     listShareTypeAccess2: {
         parameters: {
-            query?: {
-                /** @description at most this many items (a full page carries a next link) */
-                limit?: number;
-                /** @description skip this many items */
-                offset?: number;
-                sort_key?: string;
-                sort_dir?: "asc" | "desc";
-                /** @description admin only: every project */
-                all_tenants?: boolean;
-            };
+            query?: never;
             header?: {
                 /** @description absent: the newest */
                 "X-OpenStack-Manila-API-Version"?: components["parameters"]["Microversion"];
