@@ -8,7 +8,7 @@ import type { ShareRecord } from '../domain/records.ts';
 import {
   SHARE_DELETABLE, checkExtend, checkProtocolServed, checkShareDelete, checkShareFromBackup, checkShrink, parseShareStatus,
 } from '../domain/rules.ts';
-import { nextLinks, shareTypeSnapshot, type Operation, type OperationContext } from './context.ts';
+import { nextLinks, shareTypeCatalogOf, shareTypeSnapshot, type Operation, type OperationContext } from './context.ts';
 import { claimRestoreAndStart } from './restore-claim.ts';
 import { parseMetadata } from './share-metadata.ts';
 import { actionOf, resetStatusSchema, resetTaskStateSchema, resizeSchema, resourceOf, shareCreateSchema, shareUpdateSchema, validator } from './schemas.ts';
@@ -80,9 +80,24 @@ const LIST_SPEC = {
 };
 
 
-/** What share views need: the share types as this request reads them (once), the version, the links' base. */
-async function viewOf(ctx: OperationContext): Promise<ShareViewContext> {
-  return { shareTypes: await shareTypeSnapshot(ctx), version: ctx.version, baseUrl: ctx.baseUrl };
+/** The configured types alone: what a request needs when no stored type is involved (no table read). */
+function configuredOnly(ctx: OperationContext): ShareTypeSnapshot {
+  return { config: shareTypeCatalogOf(ctx.deps).configured, stored: [] };
+}
+
+/**
+ * The share types views of these shares need: the configured ones when every share has one of
+ * them, else the whole catalog (configured and stored), read once for the request.
+ */
+async function typesFor(ctx: OperationContext, shares: readonly ShareRecord[]): Promise<ShareTypeSnapshot> {
+  const configured = configuredOnly(ctx);
+  const known = (share: ShareRecord) => share.share_type_id === undefined || configured.config.types.some((t) => t.id === share.share_type_id);
+  return shares.every(known) ? configured : shareTypeSnapshot(ctx);
+}
+
+/** What share views need: the share types (see typesFor), the version, the links' base. */
+async function viewOf(ctx: OperationContext, ...shares: ShareRecord[]): Promise<ShareViewContext> {
+  return { shareTypes: await typesFor(ctx, shares), version: ctx.version, baseUrl: ctx.baseUrl };
 }
 
 /**
@@ -93,9 +108,10 @@ async function viewOf(ctx: OperationContext): Promise<ShareViewContext> {
  * manila/db/sqlalchemy/api.py _share_type_get_query does).
  */
 async function resolveShareType(ctx: OperationContext, requested: string | null | undefined): Promise<ShareType> {
-  const snapshot = await shareTypeSnapshot(ctx);
-  if (requested === undefined || requested === null || requested === '') return defaultShareType(snapshot.config);
-  const type = findCatalogType(snapshot, requested);
+  const configured = configuredOnly(ctx);
+  if (requested === undefined || requested === null || requested === '') return defaultShareType(configured.config);
+  // a configured type needs no table read; anything else is looked up among the stored ones too
+  const type = findCatalogType(configured, requested) ?? findCatalogType(await shareTypeSnapshot(ctx), requested);
   if (!type || !typeVisibleTo(ctx.caller, type)) throw notFound('Share type not found.');
   return type;
 }
@@ -148,11 +164,13 @@ function shareListPredicate(ctx: OperationContext, custom: Record<string, string
 const list = (detail: boolean): Operation => async (ctx) => {
   assertMay(ctx.caller, 'list', 'share:get_all');
   const query = parseListQuery(ctx.query, LIST_SPEC);
-  const matches = shareListPredicate(ctx, query.custom, await shareTypeSnapshot(ctx));
+  // the type filters need every type; without them the view needs those of the page (typesFor)
+  const byType = query.custom.share_type_id !== undefined || query.custom.extra_specs !== undefined;
+  const matches = shareListPredicate(ctx, query.custom, byType ? await shareTypeSnapshot(ctx) : configuredOnly(ctx));
   const scope = query.allTenants && isAdmin(ctx.caller) ? undefined : ctx.caller.projectId;
   const shares = (await ctx.deps.repository.listShares(scope)).filter(matches);
   const page = applyListQuery(shares, query);
-  const view = await viewOf(ctx);
+  const view = await viewOf(ctx, ...(detail ? page.items : []));
   const withCount = query.custom.with_count !== undefined && parseBoolean('with_count', query.custom.with_count);
   return {
     status: 200,
@@ -170,7 +188,7 @@ export const listSharesDetail = list(true);
 export const showShare: Operation = async (ctx) => {
   const share = await loadShare(ctx, ctx.params.id!);
   assertMay(ctx.caller, 'show', 'share:get');
-  return { status: 200, body: { share: shareDetail(share, await viewOf(ctx)) } };
+  return { status: 200, body: { share: shareDetail(share, await viewOf(ctx, share)) } };
 };
 
 export const createShare: Operation = async (ctx) => {
@@ -207,7 +225,7 @@ export const createShare: Operation = async (ctx) => {
         await storage.deleteShare(share);
       },
     });
-    return { status: 202, body: { share: shareDetail(claimed.share, await viewOf(ctx)) } };
+    return { status: 202, body: { share: shareDetail(claimed.share, await viewOf(ctx, claimed.share)) } };
   }
 
   if (body.share_proto === undefined) throw badRequest('Invalid input for field share.share_proto: share_proto is required.');
@@ -229,7 +247,7 @@ export const createShare: Operation = async (ctx) => {
   const available = await repository.updateShare(id, {
     set: { status: 'available', ...provisioned, updated_at: ctx.now() }, fromStatuses: ['creating'],
   });
-  return { status: 202, body: { share: shareDetail(available, await viewOf(ctx)) } };
+  return { status: 202, body: { share: shareDetail(available, await viewOf(ctx, available)) } };
 };
 
 export const updateShare: Operation = async (ctx) => {
@@ -242,7 +260,7 @@ export const updateShare: Operation = async (ctx) => {
   const updated = await ctx.deps.repository.updateShare(share.id, {
     set: { ...(name !== undefined ? { name } : {}), ...(description !== undefined ? { description } : {}), updated_at: ctx.now() },
   }).catch((err) => (err instanceof ConditionFailedError ? raced(ctx, share.id, 'update it') : Promise.reject(err)));
-  return { status: 200, body: { share: shareDetail(updated, await viewOf(ctx)) } };
+  return { status: 200, body: { share: shareDetail(updated, await viewOf(ctx, updated)) } };
 };
 
 export const deleteShare: Operation = async (ctx) => {
