@@ -461,3 +461,24 @@ describe('share types an admin manages through the API (issue 20; manila/api/v2/
     expect((await f.call('GET', `/v2/admin/types/${UNKNOWN}/share_type_access`, { claims: ADMIN })).status).toBe(404);
   });
 });
+
+describe('share views read the share type catalog once per request (issue 20)', () => {
+  it('a detail list of shares of a stored type reads the stored types once; of configured types, not at all', async () => {
+    const f = fixture();
+    const type = (await f.call('POST', '/v2/admin/types', { claims: ADMIN, body: { share_type: { name: 'silver', extra_specs: { driver_handles_share_servers: false } } } })).json.share_type;
+    for (let i = 0; i < 3; i++) await f.createShare({ share_type: type.id });
+    let reads = 0;
+    const listStored = f.shareTypeCatalog.listStored.bind(f.shareTypeCatalog);
+    f.shareTypeCatalog.listStored = async () => { reads++; return listStored(); };
+    const res = await f.call('GET', '/v2/alpha/shares/detail', { query: { share_type_id: type.id } });
+    expect(res.json.shares.map((s: { share_type_name: string }) => s.share_type_name)).toEqual(['silver', 'silver', 'silver']);
+    expect(reads).toBe(1);
+    // another project's shares of a configured type: create, show and list need no read of the table
+    reads = 0;
+    const BETA = { ...MEMBER, sub: 'user-beta', project_id: 'beta' };
+    const gold = await f.createShare({ share_type: 'gold' }, BETA);
+    expect((await f.call('GET', `/v2/beta/shares/${gold.id}`, { claims: BETA })).json.share.share_type_name).toBe('gold');
+    expect((await f.call('GET', '/v2/beta/shares/detail', { claims: BETA })).json.shares).toHaveLength(1);
+    expect(reads).toBe(0);
+  });
+});
