@@ -1,9 +1,11 @@
 // What an operation receives and returns: the parsed request and the injected dependencies.
 import type { Repository } from '../adapters/repository.ts';
+import { catalogSnapshot, type ShareTypeCatalog } from '../adapters/share-type-catalog.ts';
+import { InMemoryShareTypeCatalog } from '../adapters/share-type-catalog-memory.ts';
 import type { WorkflowStarter } from '../adapters/starter.ts';
 import type { StorageBackend } from '../adapters/storage.ts';
 import type { DriverConfig } from '../domain/drivers.ts';
-import { DEFAULT_SHARE_TYPE_CONFIG, type ShareTypeConfig } from '../domain/share-types.ts';
+import { DEFAULT_SHARE_TYPE_CONFIG, type ShareTypeConfig, type ShareTypeSnapshot } from '../domain/share-types.ts';
 import type { Microversion } from '../domain/microversion.ts';
 import type { Caller } from '../domain/policy.ts';
 import type { QueryParams } from '../domain/listing.ts';
@@ -22,12 +24,39 @@ export function shareTypesOf(settings: ApiSettings): ShareTypeConfig {
 
 export interface ApiDependencies {
   repository: Repository;
+  /** configured and stored share types; absent: the configured ones (settings.shareTypes) and nothing stored */
+  shareTypeCatalog?: ShareTypeCatalog;
   starter: WorkflowStarter;
   storage: StorageBackend;
   settings: ApiSettings;
   /** ISO 8601 UTC; injectable for tests */
   now?: () => string;
   newId?: () => string;
+}
+
+const fallbackCatalogs = new WeakMap<ApiDependencies, ShareTypeCatalog>();
+
+/** The share type catalog of these dependencies (one per dependencies object). */
+export function shareTypeCatalogOf(deps: ApiDependencies): ShareTypeCatalog {
+  if (deps.shareTypeCatalog) return deps.shareTypeCatalog;
+  let catalog = fallbackCatalogs.get(deps);
+  if (!catalog) {
+    catalog = new InMemoryShareTypeCatalog(shareTypesOf(deps.settings));
+    fallbackCatalogs.set(deps, catalog);
+  }
+  return catalog;
+}
+
+const snapshots = new WeakMap<OperationContext, Promise<ShareTypeSnapshot>>();
+
+/** Configured and stored share types as this request sees them: read once per request (one Scan), however many shares it shows. */
+export function shareTypeSnapshot(ctx: OperationContext): Promise<ShareTypeSnapshot> {
+  let snapshot = snapshots.get(ctx);
+  if (!snapshot) {
+    snapshot = catalogSnapshot(shareTypeCatalogOf(ctx.deps));
+    snapshots.set(ctx, snapshot);
+  }
+  return snapshot;
 }
 
 export interface OperationContext {

@@ -6,6 +6,7 @@ import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { DynamoRepository } from '../adapters/repository.ts';
+import { DynamoShareTypeCatalog } from '../adapters/share-type-catalog.ts';
 import { StepFunctionsStarter } from '../adapters/starter.ts';
 import { createStorageBackend } from '../adapters/storage.ts';
 import { loadConfig } from '../config.ts';
@@ -178,6 +179,7 @@ export function defaultDependencies(): ApiDependencies {
       repository: new DynamoRepository(
         { shares: config.sharesTable, backups: config.backupsTable, restores: config.restoresTable, reports: config.reportsTable, shareTypes: config.shareTypesTable },
       ),
+      shareTypeCatalog: new DynamoShareTypeCatalog(config.shareTypes, config.shareTypesTable),
       starter: new StepFunctionsStarter(
         { restore: config.restoreStateMachineArn, backup: config.backupStateMachineArn },
       ),

@@ -129,6 +129,46 @@ const schemas: Record<string, Schema> = {
   },
   MetadataBody: { type: 'object', properties: { metadata: { type: 'object', additionalProperties: { type: 'string' } } } },
   MetaItemBody: { type: 'object', properties: { meta: { type: 'object', additionalProperties: { type: 'string' } } } },
+  ShareType: {
+    ...object({
+      id: { type: 'string' },
+      name: { type: 'string' },
+      extra_specs: { type: 'object', additionalProperties: { type: ['string', 'boolean'] }, description: 'a non-admin sees the tenant-visible specs only (and, 2.24+, inferred false snapshot capabilities)' },
+      required_extra_specs: { type: 'object', additionalProperties: { type: 'string' } },
+    }),
+    description: "Manila's share type view: share_type_access:is_public (2.7+; os-share-type-access:is_public before), description (2.41+), is_default (2.46+).",
+  },
+  ShareTypeCreateBody: {
+    description: 'share_type (or volume_type): name (1–255), description (2.41+, ≤ 255), share_type_access:is_public (or os-share-type-access:is_public), extra_specs with driver_handles_share_servers false.',
+    type: 'object',
+    properties: {
+      share_type: object({
+        name: { type: 'string', minLength: 1, maxLength: 255 },
+        description: { type: ['string', 'null'], maxLength: 255 },
+        'share_type_access:is_public': { type: ['boolean', 'string'] },
+        'os-share-type-access:is_public': { type: ['boolean', 'string'] },
+        extra_specs: { type: ['object', 'null'], additionalProperties: { type: ['string', 'boolean'] } },
+      }, ['name']),
+    },
+  },
+  ShareTypeUpdateBody: {
+    description: '2.50+: name, description, share_type_access:is_public, or a combination.',
+    type: 'object',
+    properties: {
+      share_type: object({
+        name: { type: ['string', 'null'], maxLength: 255 },
+        description: { type: ['string', 'null'], maxLength: 255 },
+        'share_type_access:is_public': { type: ['boolean', 'string', 'null'] },
+      }, []),
+    },
+  },
+  ExtraSpecsBody: object({ extra_specs: { type: 'object', additionalProperties: { type: ['string', 'boolean'] } } }),
+  ExtraSpecItemBody: { type: 'object', description: 'Exactly one item: the key in the path.', minProperties: 1, maxProperties: 1, additionalProperties: { type: ['string', 'boolean'] } },
+  ShareTypeActionBody: {
+    description: 'Exactly one action on a private type.',
+    oneOf: [object({ addProjectAccess: object({ project: { type: 'string' } }) }), object({ removeProjectAccess: object({ project: { type: 'string' } }) })],
+  },
+  ShareTypeAccess: object({ share_type_id: { type: 'string' }, project_id: { type: 'string' } }),
   AnyObject: { type: 'object' },
 };
 
@@ -155,6 +195,19 @@ const RESPONSES: Record<string, [number, Schema | undefined, string]> = {
   backupAction: [202, ref('RestoreAccepted'), 'Accepted: a restore answers its ids; reset_status answers no body'],
   showBackupReport: [200, ref('Report'), 'The backup\'s report'],
   listBackupDrivers: [200, object({ backup_drivers: { type: 'array', items: ref('BackupDriver') } }), 'The configured backup drivers'],
+  listShareTypes: [200, object({ share_types: { type: 'array', items: ref('ShareType') }, volume_types: { type: 'array', items: ref('ShareType') } }), 'The share types the caller sees'],
+  showShareType: [200, object({ share_type: ref('ShareType'), volume_type: ref('ShareType') }), 'The share type'],
+  showDefaultShareType: [200, object({ share_type: ref('ShareType'), volume_type: ref('ShareType') }), 'The default share type'],
+  createShareType: [200, object({ share_type: ref('ShareType'), volume_type: ref('ShareType') }), 'The created share type'],
+  updateShareType: [200, object({ share_type: ref('ShareType'), volume_type: ref('ShareType') }), 'The updated share type (2.50+)'],
+  deleteShareType: [202, undefined, 'Accepted: the share type is deleted'],
+  shareTypeAction: [202, undefined, 'Accepted: the project access is changed'],
+  listShareTypeAccess: [200, object({ share_type_access: { type: 'array', items: ref('ShareTypeAccess') } }), 'The projects a private type is shared with'],
+  listShareTypeExtraSpecs: [200, ref('ExtraSpecsBody'), 'The extra specs'],
+  createShareTypeExtraSpecs: [200, ref('ExtraSpecsBody'), 'The extra specs set (the request body)'],
+  showShareTypeExtraSpec: [200, ref('ExtraSpecItemBody'), 'One extra spec'],
+  updateShareTypeExtraSpec: [200, ref('ExtraSpecItemBody'), 'The extra spec set (the request body)'],
+  deleteShareTypeExtraSpec: [202, undefined, 'Accepted: the extra spec is deleted'],
   listRestores: [200, list('share_restores', 'ShareRestore'), 'The restores'],
   showRestore: [200, one('share_restore', 'ShareRestore'), 'The restore'],
   showRestoreReport: [200, ref('Report'), 'The restore\'s report'],
@@ -170,6 +223,11 @@ const BODIES: Record<string, string> = {
   mergeShareMetadata: 'MetadataBody',
   replaceShareMetadata: 'MetadataBody',
   setShareMetadataItem: 'MetaItemBody',
+  createShareType: 'ShareTypeCreateBody',
+  updateShareType: 'ShareTypeUpdateBody',
+  shareTypeAction: 'ShareTypeActionBody',
+  createShareTypeExtraSpecs: 'ExtraSpecsBody',
+  updateShareTypeExtraSpec: 'ExtraSpecItemBody',
 };
 
 const LIST_PARAMETERS = [
@@ -194,7 +252,7 @@ function operationObject(route: Route, operationId: string): Schema {
   const pathParameters = route.pattern.filter((s) => s.startsWith(':')).map((s) => ({
     name: s.slice(1), in: 'path', required: true, schema: { type: 'string' },
   }));
-  const isList = route.method === 'GET' && (name.startsWith('list') || name.endsWith('Report')) && name !== 'listBackupDrivers';
+  const isList = route.method === 'GET' && (name.startsWith('list') || name.endsWith('Report')) && name !== 'listBackupDrivers' && name !== 'listShareTypeAccess';
   return {
     operationId,
     tags: [route.resource],

@@ -8,7 +8,8 @@ import {
 } from './share-metadata.ts';
 import { showBackupReport, showRestoreReport } from './reports.ts';
 import {
-  changeShareType, listShareTypeExtraSpecs, listShareTypes, showDefaultShareType, showShareType, showShareTypeExtraSpec,
+  createShareType, createShareTypeExtraSpecs, deleteShareType, deleteShareTypeExtraSpec, listShareTypeAccess, listShareTypeExtraSpecs,
+  listShareTypes, shareTypeAction, showDefaultShareType, showShareType, showShareTypeExtraSpec, updateShareType, updateShareTypeExtraSpec,
 } from './share-types.ts';
 import { listRestores, showRestore } from './restores.ts';
 import {
@@ -56,19 +57,22 @@ export const ROUTES: readonly Route[] = [
   r('GET', 'share-backups/:id/report', showBackupReport, 'Backup', true),
   // (ext) the drivers' restore capabilities, for clients that show restore targets before asking
   r('GET', 'backup-drivers', listBackupDrivers, 'Backup', true),
-  // Manila's share types (manila/api/v2/router.py: mapper.resource("type", "types", ...) and its extra_specs child)
+  // Manila's share types (manila/api/v2/router.py: mapper.resource("type", "types", ...) with the member
+  // routes action, share_type_access and os-share-type-access (GET), and its extra_specs child)
   r('GET', 'types', listShareTypes, 'Share type'),
-  r('POST', 'types', changeShareType, 'Share type'),
+  r('POST', 'types', createShareType, 'Share type'),
   r('GET', 'types/default', showDefaultShareType, 'Share type'),
   r('GET', 'types/:id', showShareType, 'Share type'),
-  r('PUT', 'types/:id', changeShareType, 'Share type'),
-  r('DELETE', 'types/:id', changeShareType, 'Share type'),
-  r('POST', 'types/:id/action', changeShareType, 'Share type'),
+  r('PUT', 'types/:id', updateShareType, 'Share type'),
+  r('DELETE', 'types/:id', deleteShareType, 'Share type'),
+  r('POST', 'types/:id/action', shareTypeAction, 'Share type'),
+  r('GET', 'types/:id/share_type_access', listShareTypeAccess, 'Share type'),
+  r('GET', 'types/:id/os-share-type-access', listShareTypeAccess, 'Share type'),
   r('GET', 'types/:id/extra_specs', listShareTypeExtraSpecs, 'Share type'),
-  r('POST', 'types/:id/extra_specs', changeShareType, 'Share type'),
+  r('POST', 'types/:id/extra_specs', createShareTypeExtraSpecs, 'Share type'),
   r('GET', 'types/:id/extra_specs/:key', showShareTypeExtraSpec, 'Share type'),
-  r('PUT', 'types/:id/extra_specs/:key', changeShareType, 'Share type'),
-  r('DELETE', 'types/:id/extra_specs/:key', changeShareType, 'Share type'),
+  r('PUT', 'types/:id/extra_specs/:key', updateShareTypeExtraSpec, 'Share type'),
+  r('DELETE', 'types/:id/extra_specs/:key', deleteShareTypeExtraSpec, 'Share type'),
   r('GET', 'share-restores', listRestores, 'Restore'),
   r('GET', 'share-restores/:id', showRestore, 'Restore'),
   r('GET', 'share-restores/:id/report', showRestoreReport, 'Restore'),

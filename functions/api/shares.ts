@@ -8,12 +8,12 @@ import type { ShareRecord } from '../domain/records.ts';
 import {
   SHARE_DELETABLE, checkExtend, checkProtocolServed, checkShareDelete, checkShareFromBackup, checkShrink, parseShareStatus,
 } from '../domain/rules.ts';
-import { nextLinks, shareTypesOf, type Operation, type OperationContext } from './context.ts';
+import { nextLinks, shareTypeCatalogOf, shareTypeSnapshot, type Operation, type OperationContext } from './context.ts';
 import { claimRestoreAndStart } from './restore-claim.ts';
 import { parseMetadata } from './share-metadata.ts';
 import { actionOf, resetStatusSchema, resetTaskStateSchema, resizeSchema, resourceOf, shareCreateSchema, shareUpdateSchema, validator } from './schemas.ts';
 import { exportLocations, shareDetail, shareSummary, type ShareViewContext } from './views.ts';
-import { defaultShareType, findShareType, type ShareType } from '../domain/share-types.ts';
+import { defaultShareType, findCatalogType, typeVisibleTo, type ShareType, type ShareTypeSnapshot } from '../domain/share-types.ts';
 
 interface ShareCreateBody {
   share_proto?: string; size?: number; name?: string | null; description?: string | null;
@@ -80,20 +80,39 @@ const LIST_SPEC = {
 };
 
 
-function viewOf(ctx: OperationContext): ShareViewContext {
-  return { shareTypes: shareTypesOf(ctx.deps.settings), version: ctx.version, baseUrl: ctx.baseUrl };
+/** The configured types alone: what a request needs when no stored type is involved (no table read). */
+function configuredOnly(ctx: OperationContext): ShareTypeSnapshot {
+  return { config: shareTypeCatalogOf(ctx.deps).configured, stored: [] };
 }
 
 /**
- * The type a new share gets: the named one (by id or name; `volume_type` is Manila's old alias), or
- * the default. An unknown or non-public type is Manila's 404 "Share type not found."
- * (manila/api/v2/shares.py ShareMixin._create).
+ * The share types views of these shares need: the configured ones when every share has one of
+ * them, else the whole catalog (configured and stored), read once for the request.
  */
-function resolveShareType(ctx: OperationContext, requested: string | null | undefined): ShareType {
-  const config = shareTypesOf(ctx.deps.settings);
-  if (requested === undefined || requested === null || requested === '') return defaultShareType(config);
-  const type = findShareType(config, requested);
-  if (!type || (!type.is_public && !isAdmin(ctx.caller))) throw notFound('Share type not found.');
+async function typesFor(ctx: OperationContext, shares: readonly ShareRecord[]): Promise<ShareTypeSnapshot> {
+  const configured = configuredOnly(ctx);
+  const known = (share: ShareRecord) => share.share_type_id === undefined || configured.config.types.some((t) => t.id === share.share_type_id);
+  return shares.every(known) ? configured : shareTypeSnapshot(ctx);
+}
+
+/** What share views need: the share types (see typesFor), the version, the links' base. */
+async function viewOf(ctx: OperationContext, ...shares: ShareRecord[]): Promise<ShareViewContext> {
+  return { shareTypes: await typesFor(ctx, shares), version: ctx.version, baseUrl: ctx.baseUrl };
+}
+
+/**
+ * The type a new share gets: the named one (by id or name, configured or created through the API;
+ * `volume_type` is Manila's old alias), or the default. An unknown type, or a private one the
+ * caller's project has no access to, is Manila's 404 "Share type not found."
+ * (manila/api/v2/shares.py ShareMixin._create; share_types.get_share_type filters as
+ * manila/db/sqlalchemy/api.py _share_type_get_query does).
+ */
+async function resolveShareType(ctx: OperationContext, requested: string | null | undefined): Promise<ShareType> {
+  const configured = configuredOnly(ctx);
+  if (requested === undefined || requested === null || requested === '') return defaultShareType(configured.config);
+  // a configured type needs no table read; anything else is looked up among the stored ones too
+  const type = findCatalogType(configured, requested) ?? findCatalogType(await shareTypeSnapshot(ctx), requested);
+  if (!type || !typeVisibleTo(ctx.caller, type)) throw notFound('Share type not found.');
   return type;
 }
 
@@ -113,7 +132,7 @@ async function raced(ctx: OperationContext, id: string, action: string): Promise
 }
 
 /** The list's own filters (LIST_SPEC.customKeys) as one predicate; parameter errors are 400s. */
-function shareListPredicate(ctx: OperationContext, custom: Record<string, string>): (share: ShareRecord) => boolean {
+function shareListPredicate(ctx: OperationContext, custom: Record<string, string>, types: ShareTypeSnapshot): (share: ShareRecord) => boolean {
   const checks: Array<(share: ShareRecord) => boolean> = [];
   // no recycle bin here (no soft delete): the soft-deleted shares are none. manilaclient (2.69+)
   // lists with is_soft_deleted=True and merges the result into its name lookup
@@ -124,10 +143,9 @@ function shareListPredicate(ctx: OperationContext, custom: Record<string, string
   if (custom.is_public !== undefined) parseBoolean('is_public', custom.is_public);
   if (custom.with_count !== undefined) parseBoolean('with_count', custom.with_count);
   for (const key of ABSENT_ATTRIBUTE_FILTERS) if (custom[key] !== undefined) return () => false;
-  const types = shareTypesOf(ctx.deps.settings);
-  const typeOf = (share: ShareRecord) => (share.share_type_id === undefined ? defaultShareType(types) : findShareType(types, share.share_type_id));
+  const typeOf = (share: ShareRecord) => (share.share_type_id === undefined ? defaultShareType(types.config) : findCatalogType(types, share.share_type_id));
   if (custom.share_type_id !== undefined) {
-    const wanted = findShareType(types, custom.share_type_id);
+    const wanted = findCatalogType(types, custom.share_type_id);
     checks.push((share) => wanted !== undefined && typeOf(share)?.id === wanted.id);
   }
   if (custom.metadata !== undefined) {
@@ -146,15 +164,18 @@ function shareListPredicate(ctx: OperationContext, custom: Record<string, string
 const list = (detail: boolean): Operation => async (ctx) => {
   assertMay(ctx.caller, 'list', 'share:get_all');
   const query = parseListQuery(ctx.query, LIST_SPEC);
-  const matches = shareListPredicate(ctx, query.custom);
+  // the type filters need every type; without them the view needs those of the page (typesFor)
+  const byType = query.custom.share_type_id !== undefined || query.custom.extra_specs !== undefined;
+  const matches = shareListPredicate(ctx, query.custom, byType ? await shareTypeSnapshot(ctx) : configuredOnly(ctx));
   const scope = query.allTenants && isAdmin(ctx.caller) ? undefined : ctx.caller.projectId;
   const shares = (await ctx.deps.repository.listShares(scope)).filter(matches);
   const page = applyListQuery(shares, query);
+  const view = await viewOf(ctx, ...(detail ? page.items : []));
   const withCount = query.custom.with_count !== undefined && parseBoolean('with_count', query.custom.with_count);
   return {
     status: 200,
     body: {
-      shares: page.items.map((s) => (detail ? shareDetail(s, viewOf(ctx)) : shareSummary(s, ctx.baseUrl))),
+      shares: page.items.map((s) => (detail ? shareDetail(s, view) : shareSummary(s, ctx.baseUrl))),
       ...(withCount ? { count: page.total } : {}),
       ...nextLinks(ctx, 'shares', page.nextOffset),
     },
@@ -167,7 +188,7 @@ export const listSharesDetail = list(true);
 export const showShare: Operation = async (ctx) => {
   const share = await loadShare(ctx, ctx.params.id!);
   assertMay(ctx.caller, 'show', 'share:get');
-  return { status: 200, body: { share: shareDetail(share, viewOf(ctx)) } };
+  return { status: 200, body: { share: shareDetail(share, await viewOf(ctx, share)) } };
 };
 
 export const createShare: Operation = async (ctx) => {
@@ -178,7 +199,7 @@ export const createShare: Operation = async (ctx) => {
   const { repository, storage, settings } = ctx.deps;
   const name = body.name ?? body.display_name ?? null;
   const description = body.description ?? body.display_description ?? null;
-  const shareType = resolveShareType(ctx, body.share_type ?? body.volume_type);
+  const shareType = await resolveShareType(ctx, body.share_type ?? body.volume_type);
   const metadata = body.metadata === undefined || body.metadata === null ? {} : parseMetadata(body.metadata, 'share.metadata');
   const id = ctx.newId();
   const now = ctx.now();
@@ -204,7 +225,7 @@ export const createShare: Operation = async (ctx) => {
         await storage.deleteShare(share);
       },
     });
-    return { status: 202, body: { share: shareDetail(claimed.share, viewOf(ctx)) } };
+    return { status: 202, body: { share: shareDetail(claimed.share, await viewOf(ctx, claimed.share)) } };
   }
 
   if (body.share_proto === undefined) throw badRequest('Invalid input for field share.share_proto: share_proto is required.');
@@ -226,7 +247,7 @@ export const createShare: Operation = async (ctx) => {
   const available = await repository.updateShare(id, {
     set: { status: 'available', ...provisioned, updated_at: ctx.now() }, fromStatuses: ['creating'],
   });
-  return { status: 202, body: { share: shareDetail(available, viewOf(ctx)) } };
+  return { status: 202, body: { share: shareDetail(available, await viewOf(ctx, available)) } };
 };
 
 export const updateShare: Operation = async (ctx) => {
@@ -239,7 +260,7 @@ export const updateShare: Operation = async (ctx) => {
   const updated = await ctx.deps.repository.updateShare(share.id, {
     set: { ...(name !== undefined ? { name } : {}), ...(description !== undefined ? { description } : {}), updated_at: ctx.now() },
   }).catch((err) => (err instanceof ConditionFailedError ? raced(ctx, share.id, 'update it') : Promise.reject(err)));
-  return { status: 200, body: { share: shareDetail(updated, viewOf(ctx)) } };
+  return { status: 200, body: { share: shareDetail(updated, await viewOf(ctx, updated)) } };
 };
 
 export const deleteShare: Operation = async (ctx) => {
@@ -299,7 +320,7 @@ export const shareAction: Operation = async (ctx) => {
 export const shareExportLocations: Operation = async (ctx) => {
   const share = await loadShare(ctx, ctx.params.id!);
   assertMay(ctx.caller, 'show', 'share:export_locations');
-  return { status: 200, body: { export_locations: shareDetail(share, viewOf(ctx)).export_locations } };
+  return { status: 200, body: { export_locations: exportLocations(share) } };
 };
 
 /** One export location (Manila's `export_locations/{export_location_id}`, what `openstack share
@@ -307,7 +328,7 @@ export const shareExportLocations: Operation = async (ctx) => {
 export const shareExportLocation: Operation = async (ctx) => {
   const share = await loadShare(ctx, ctx.params.id!);
   assertMay(ctx.caller, 'show', 'share:export_locations');
-  const location = shareDetail(share, viewOf(ctx)).export_locations.find((each) => each.id === ctx.params.location_id);
+  const location = exportLocations(share).find((each) => each.id === ctx.params.location_id);
   if (!location) throw notFound(`Export location ${ctx.params.location_id} not found for share ${share.id}.`);
   return { status: 200, body: { export_location: location } };
 };

@@ -3,11 +3,12 @@ import { createHash } from 'node:crypto';
 import type { BackupRecord, ReportItem, RestoreRecord, ShareRecord } from '../domain/records.ts';
 import { backupSizeGiB } from '../domain/rules.ts';
 import { atLeast, type Microversion } from '../domain/microversion.ts';
-import { defaultShareType, findShareType, type ShareTypeConfig } from '../domain/share-types.ts';
+import { defaultShareType, findCatalogType, type ShareTypeSnapshot } from '../domain/share-types.ts';
 
 /** What a share's view needs beyond the record. */
 export interface ShareViewContext {
-  shareTypes: ShareTypeConfig;
+  /** configured and stored share types, read once for the request */
+  shareTypes: ShareTypeSnapshot;
   version: Microversion;
   /** for the share's links */
   baseUrl: string;
@@ -15,9 +16,12 @@ export interface ShareViewContext {
 
 const since = (view: ShareViewContext, minor: number) => atLeast(view.version, { major: 2, minor });
 
-/** The share's type: the recorded one, or the default for a share recorded before types existed. */
+/**
+ * The share's type: the recorded one, or the default for a share recorded before types existed. The
+ * name is the type's name now, so a renamed type shows its new name (Manila joins the type at read time).
+ */
 function shareTypeOf(share: ShareRecord, view: ShareViewContext) {
-  const type = share.share_type_id === undefined ? defaultShareType(view.shareTypes) : findShareType(view.shareTypes, share.share_type_id);
+  const type = share.share_type_id === undefined ? defaultShareType(view.shareTypes.config) : findCatalogType(view.shareTypes, share.share_type_id);
   // a type removed from the configuration after shares were made of it: its id stays, its name is unknown
   return { id: type?.id ?? share.share_type_id ?? null, name: type?.name ?? null };
 }

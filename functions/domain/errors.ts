@@ -43,6 +43,7 @@ export const unauthorized = (message: string) => new ApiError(401, message);
 export const forbidden = (message: string) => new ApiError(403, message);
 export const notFound = (message: string) => new ApiError(404, message);
 export const methodNotAllowed = (message: string) => new ApiError(405, message);
+export const conflict = (message: string) => new ApiError(409, message);
 export const badMediaType = (message: string) => new ApiError(415, message);
 export const unprocessable = (message: string) => new ApiError(422, message);
 /** 413: clients may retry later (a quota frees up), so the answer says when. */

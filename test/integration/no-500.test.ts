@@ -3,6 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_SHARE_TYPE_ID } from '../../functions/domain/share-types.ts';
 import { startStack } from './helpers/stack.ts';
 import { createShare, tenant } from './tenant.ts';
 
@@ -28,6 +29,8 @@ const ROUTES = [
   '/v2/shares/{id}/export_locations', '/v2/share-backups', '/v2/share-backups/detail', '/v2/share-backups/{id}',
   '/v2/share-backups/{id}/action', '/v2/share-restores', '/v2/share-restores/{id}', '/v2/{project}/share-backups/{id}/action',
   '/v2/types', '/v2/types/default', '/v2/types/{id}', '/v2/types/{id}/extra_specs', '/v2/shares/{id}/metadata', '/v2/shares/{id}/metadata/{id}',
+  // share types an admin manages (issue 20): {id} is also the default type's id
+  '/v2/types/{id}/extra_specs/{id}', '/v2/types/{id}/action', '/v2/types/{id}/share_type_access', '/v2/types/{id}/os-share-type-access',
 ];
 
 const idArb = fc.oneof(
@@ -39,6 +42,15 @@ const bodyArb = fc.oneof(
   fc.record({ share_backup: fc.dictionary(fc.constantFrom('share_id', 'name', 'description', 'backup_options'), fc.jsonValue({ maxDepth: 2 })) }).map((o) => JSON.stringify(o)),
   fc.record({ restore: fc.oneof(fc.constant(null), fc.string(), fc.uuid().map(String), fc.jsonValue({ maxDepth: 2 })) }).map((o) => JSON.stringify(o)),
   fc.dictionary(fc.constantFrom('extend', 'shrink', 'reset_status', 'restore', 'os-extend'), fc.jsonValue({ maxDepth: 2 })).map((o) => JSON.stringify(o)),
+  // share type create/update bodies, extra specs and access actions (functions/api/share-types.ts)
+  fc.record({
+    share_type: fc.dictionary(
+      fc.constantFrom('name', 'description', 'extra_specs', 'share_type_access:is_public', 'os-share-type-access:is_public'),
+      fc.oneof(fc.jsonValue({ maxDepth: 2 }), fc.dictionary(fc.constantFrom('driver_handles_share_servers', 'snapshot_support', 'a b', 'x'), fc.oneof(fc.boolean(), fc.string({ maxLength: 8 })))),
+    ),
+  }).map((o) => JSON.stringify(o)),
+  fc.record({ extra_specs: fc.oneof(fc.jsonValue({ maxDepth: 2 }), fc.dictionary(fc.string({ maxLength: 10 }), fc.oneof(fc.boolean(), fc.string({ maxLength: 300 })))) }).map((o) => JSON.stringify(o)),
+  fc.dictionary(fc.constantFrom('addProjectAccess', 'removeProjectAccess'), fc.oneof(fc.record({ project: fc.jsonValue({ maxDepth: 1 }) }), fc.jsonValue({ maxDepth: 2 }))).map((o) => JSON.stringify(o)),
   fc.nat({ max: 3 }).map((n) => 'x'.repeat(n * 40_000)),
 );
 const headerArb = fc.record({
@@ -54,7 +66,7 @@ describe('no request gives a 500', () => {
       fc.string({ maxLength: 40 }).map((q) => encodeURIComponent(q)), fc.constantFrom('', 'limit=', 'limit=-1', 'limit=5&offset=x', 'sort_dir=up', 'sort_key=drop', 'all_tenants=1', 'share_id=zz'),
       bodyArb, headerArb, fc.nat({ max: tokens.length - 1 }),
       async (method, route, id, project, rawQuery, query, body, headers, tokenIndex) => {
-        const path = route.replace('{id}', id === 'SHARE' ? shareId : encodeURIComponent(id)).replace('{project}', project);
+        const path = route.replace('{id}', id === 'SHARE' ? (route.startsWith('/v2/types') ? DEFAULT_SHARE_TYPE_ID : shareId) : encodeURIComponent(id)).replace('{project}', project);
         const token = tokens[tokenIndex]!;
         const res = await fetch(`${stack.apiUrl}${path}?${query}&q=${rawQuery}`, {
           method,

@@ -46,9 +46,15 @@ describe('share types (manila/api/v2/share_types.py, manila/api/views/types.py)'
     const mid = await f.call('GET', `/v2/alpha/types/${GOLD_ID}`, { version: '2.41' });
     expect(mid.json.share_type).toMatchObject({ description: 'the fast one', 'share_type_access:is_public': true });
     expect(mid.json.share_type).not.toHaveProperty('is_default');
+    // a member sees only the tenant-visible extra specs (manila/api/views/types.py ViewBuilder.show,
+    // constants.ExtraSpecs.TENANT_VISIBLE): capabilities:tier is an admin's, as on Manila (issue 20 changed this test)
     const now = await f.call('GET', `/v2/alpha/types/${GOLD_ID}`);
-    expect(now.json.share_type).toMatchObject({ is_default: false, extra_specs: { 'capabilities:tier': 'gold', snapshot_support: 'False' } });
-    expect((await f.call('GET', `/v2/alpha/types/${GOLD_ID}/extra_specs`)).json.extra_specs).toMatchObject({ 'capabilities:tier': 'gold' });
+    expect(now.json.share_type).toMatchObject({ is_default: false, extra_specs: { snapshot_support: 'False' } });
+    expect(now.json.share_type.extra_specs).not.toHaveProperty('capabilities:tier');
+    expect((await f.call('GET', `/v2/admin/types/${GOLD_ID}`, { claims: ADMIN })).json.share_type.extra_specs).toMatchObject({ 'capabilities:tier': 'gold' });
+    expect((await f.call('GET', `/v2/alpha/types/${GOLD_ID}/extra_specs`)).json.extra_specs).not.toHaveProperty('capabilities:tier');
+    expect((await f.call('GET', `/v2/alpha/types/${GOLD_ID}/extra_specs/capabilities:tier`)).status).toBe(404);
+    expect((await f.call('GET', `/v2/admin/types/${GOLD_ID}/extra_specs`, { claims: ADMIN })).json.extra_specs).toMatchObject({ 'capabilities:tier': 'gold' });
     expect((await f.call('GET', `/v2/alpha/types/${GOLD_ID}/extra_specs/snapshot_support`)).json).toEqual({ snapshot_support: 'False' });
     // a private type is not found for a member, like an unknown one; a name is not an id in the path
     expect((await f.call('GET', `/v2/alpha/types/${SECRET_ID}`)).status).toBe(404);
@@ -56,13 +62,15 @@ describe('share types (manila/api/v2/share_types.py, manila/api/views/types.py)'
     expect((await f.call('GET', '/v2/alpha/types/gold')).status).toBe(404);
   });
 
-  it('type changes: a member 403 (policy), an admin 405 naming SHARE_TYPES', async () => {
+  // issue 20 changed this test: an admin may now change the types created through the API; the
+  // configured ones stay read-only (403 naming SHARE_TYPES), 405 only with allow_api_changes false
+  it('type changes: a member 403 (policy), an admin 403 on a configured type, naming SHARE_TYPES', async () => {
     const f = fixture();
     expect((await f.call('POST', '/v2/alpha/types', { body: { share_type: { name: 'x' } } })).status).toBe(403);
     expect((await f.call('DELETE', `/v2/alpha/types/${GOLD_ID}`)).status).toBe(403);
     const admin = await f.call('POST', `/v2/admin/types/${GOLD_ID}/extra_specs`, { claims: ADMIN, body: { extra_specs: { a: 'b' } } });
-    expect(admin.status).toBe(405);
-    expect(admin.json.methodNotAllowed.message).toContain('SHARE_TYPES');
+    expect(admin.status).toBe(403);
+    expect(admin.json.forbidden.message).toContain('SHARE_TYPES');
   });
 
   it('a share records its type: default without share_type, by name or id otherwise; unknown or private is 404 "Share type not found." (manila/api/v2/shares.py ShareMixin._create)', async () => {
@@ -262,5 +270,215 @@ describe('share create: what manilaclient/v2/shares.py ShareManager.create may s
       expect(res.status, field).toBe(400);
       expect(res.json.badRequest.message).toContain(`share.${field}`);
     }
+  });
+});
+
+describe('share types an admin manages through the API (issue 20; manila/api/v2/share_types.py, share_types_extra_specs.py)', () => {
+  const DHSS = { driver_handles_share_servers: 'False' };
+  const UNKNOWN = '00000000-0000-4000-8000-000000000000';
+  const create = (f: ReturnType<typeof fixture>, shareType: Record<string, unknown>, version = '2.91') =>
+    f.call('POST', '/v2/admin/types', { claims: ADMIN, version, body: { share_type: shareType } });
+
+  it('POST types: 200 with the show view under share_type and volume_type (ShareTypesController._create); volume_type body key; a member 403', async () => {
+    const f = fixture();
+    const res = await create(f, { name: 'silver', description: 'made here', extra_specs: { ...DHSS, 'capabilities:tier': 'silver' }, 'share_type_access:is_public': true });
+    expect(res.status).toBe(200);
+    expect(res.json.share_type).toEqual({
+      id: expect.any(String), name: 'silver', description: 'made here', is_default: false, 'share_type_access:is_public': true,
+      extra_specs: { ...DHSS, 'capabilities:tier': 'silver', snapshot_support: 'False', create_share_from_snapshot_support: 'False', revert_to_snapshot_support: 'False', mount_snapshot_support: 'False' },
+      required_extra_specs: DHSS,
+    });
+    expect(res.json.volume_type).toEqual(res.json.share_type);
+    // the old key and the old is_public spelling (is_valid_body(body, 'volume_type'); os-share-type-access:is_public)
+    const old = await f.call('POST', '/v2/admin/types', { claims: ADMIN, version: '2.6', body: { volume_type: { name: 'bronze', extra_specs: DHSS, 'os-share-type-access:is_public': false } } });
+    expect(old.status).toBe(200);
+    expect(old.json.share_type).toMatchObject({ name: 'bronze', 'os-share-type-access:is_public': false });
+    // below 2.24 Manila would default snapshot_support to True (set_defaults); here it stays False
+    expect(old.json.share_type.extra_specs.snapshot_support).toBe('False');
+    expect((await f.call('POST', '/v2/alpha/types', { body: { share_type: { name: 'x', extra_specs: DHSS } } })).status).toBe(403);
+    // visible to members: a public type is listed and shown (the list ordered by name, as share_type_get_all)
+    expect((await f.call('GET', '/v2/alpha/types')).json.share_types.map((t: { name: string }) => t.name)).toEqual(['default', 'gold', 'silver']);
+    expect((await f.call('GET', `/v2/alpha/types/${res.json.share_type.id}`)).json.share_type.extra_specs).not.toHaveProperty('capabilities:tier');
+  });
+
+  it('POST types refusals: Manila\'s 400s, the truthful specs, 409 for a name taken by a configured or a stored type', async () => {
+    const f = fixture();
+    const message = async (shareType: Record<string, unknown>, version?: string) => {
+      const res = await create(f, shareType, version);
+      expect(res.status).toBe(400);
+      return res.json.badRequest.message as string;
+    };
+    expect(await message({ name: '', extra_specs: DHSS })).toBe('Type name or description is not valid.');
+    expect(await message({ name: 'n', description: 'x'.repeat(256), extra_specs: DHSS })).toBe('Type name or description is not valid.');
+    expect(await message({ name: 'n', description: 'd', extra_specs: DHSS }, '2.40')).toMatch(/^'description' key is not supported/);
+    expect(await message({ name: 'n' })).toBe("Required extra specs 'driver_handles_share_servers' not specified.");
+    expect(await message({ name: 'n', extra_specs: { driver_handles_share_servers: 'True' } })).toMatch(/no share servers/);
+    expect(await message({ name: 'n', extra_specs: { driver_handles_share_servers: 'perhaps' } })).toBe('Value of required extra_spec driver_handles_share_servers is not valid');
+    expect(await message({ name: 'n', extra_specs: { ...DHSS, snapshot_support: true } })).toMatch(/snapshot_support/);
+    expect((await f.call('POST', '/v2/admin/types', { claims: ADMIN, body: { share: {} } })).status).toBe(400);
+    // ShareTypeExists → HTTPConflict
+    const taken = await create(f, { name: 'gold', extra_specs: DHSS });
+    expect(taken.status).toBe(409);
+    expect(taken.json.conflictingRequest.message).toBe('Share Type gold already exists.');
+    expect((await create(f, { name: 'twice', extra_specs: DHSS })).status).toBe(200);
+    expect((await create(f, { name: 'twice', extra_specs: DHSS })).status).toBe(409);
+  });
+
+  it('allow_api_changes false: every change is 405 for an admin (reads still work), a member still 403', async () => {
+    const f = fixture(parseShareTypeConfig({ allow_api_changes: false, types: [{ id: DEFAULT_SHARE_TYPE_ID, name: 'default' }] }));
+    const res = await create(f, { name: 'n', extra_specs: DHSS });
+    expect(res.status).toBe(405);
+    expect(res.headers.Allow).toBe('GET');
+    expect(res.json.methodNotAllowed.message).toContain('allow_api_changes');
+    expect((await f.call('DELETE', `/v2/admin/types/${UNKNOWN}`, { claims: ADMIN })).status).toBe(405);
+    expect((await f.call('POST', `/v2/admin/types/${UNKNOWN}/action`, { claims: ADMIN, body: { addProjectAccess: { project: 'x' } } })).status).toBe(405);
+    expect((await f.call('POST', '/v2/alpha/types', { body: { share_type: { name: 'x', extra_specs: DHSS } } })).status).toBe(403);
+    expect((await f.call('GET', '/v2/alpha/types')).status).toBe(200);
+  });
+
+  it('configured types are read-only: every change to one is 403 naming SHARE_TYPES', async () => {
+    const f = fixture();
+    const calls: [string, string, unknown][] = [
+      ['PUT', `types/${GOLD_ID}`, { share_type: { name: 'x' } }],
+      ['DELETE', `types/${GOLD_ID}`, undefined],
+      ['POST', `types/${GOLD_ID}/extra_specs`, { extra_specs: { a: 'b' } }],
+      ['PUT', `types/${GOLD_ID}/extra_specs/a`, { a: 'b' }],
+      ['DELETE', `types/${GOLD_ID}/extra_specs/capabilities:tier`, undefined],
+      ['POST', `types/${SECRET_ID}/action`, { addProjectAccess: { project: 'alpha' } }],
+    ];
+    for (const [method, path, body] of calls) {
+      const res = await f.call(method, `/v2/admin/${path}`, { claims: ADMIN, body });
+      expect(res.status, `${method} ${path}`).toBe(403);
+      expect(res.json.forbidden.message).toContain('SHARE_TYPES');
+    }
+  });
+
+  it('PUT types/{id} (update, 2.50+; 404 below as Manila\'s version dispatch): rename, description, is_public; 409 when the name is taken; shares show the new name', async () => {
+    const f = fixture();
+    const type = (await create(f, { name: 'silver', extra_specs: DHSS })).json.share_type;
+    const share = await f.createShare({ share_type: 'silver' });
+    expect(share.share_type_name).toBe('silver');
+    const put = (body: unknown, version = '2.91') => f.call('PUT', `/v2/admin/types/${type.id}`, { claims: ADMIN, version, body });
+    expect((await put({ share_type: { name: 'platinum' } }, '2.49')).status).toBe(404);
+    const renamed = await put({ share_type: { name: 'platinum', description: 'renamed', 'share_type_access:is_public': true } });
+    expect(renamed.status).toBe(200);
+    expect(renamed.json.share_type).toMatchObject({ id: type.id, name: 'platinum', description: 'renamed', 'share_type_access:is_public': true });
+    expect((await f.call('GET', `/v2/alpha/shares/${share.id}`)).json.share).toMatchObject({ share_type: type.id, share_type_name: 'platinum', volume_type: 'platinum' });
+    expect((await put({ share_type: { description: '' } })).json.share_type.description).toBeNull();
+    // the old name is free again, the new one taken (the name claim moved)
+    expect((await create(f, { name: 'silver', extra_specs: DHSS })).status).toBe(200);
+    expect((await put({ share_type: { name: 'silver' } })).status).toBe(409);
+    expect((await put({ share_type: { name: 'gold' } })).status).toBe(409);
+    expect((await put({ share_type: { name: 'platinum' } })).status).toBe(200);
+    expect((await put({ share_type: {} })).json.badRequest.message).toBe('Specify share type name, description, share_type_access:is_public or a combination thereof.');
+    expect((await put({ share_type: { name: ' ' } })).json.badRequest.message).toBe('Share type name cannot be empty.');
+    expect((await put({ share_type: { 'share_type_access:is_public': 'perhaps' } })).json.badRequest.message).toBe('share_type_access:is_public has a non-boolean value.');
+    expect((await f.call('PUT', `/v2/admin/types/${UNKNOWN}`, { claims: ADMIN, body: { share_type: { name: 'x' } } })).status).toBe(404);
+    expect((await f.call('PUT', `/v2/alpha/types/${type.id}`, { body: { share_type: { name: 'x' } } })).status).toBe(403);
+  });
+
+  it('DELETE types/{id}: 202; 400 "Target share type is still in use." while any project has a share of it; 404 unknown (ShareTypesController._delete)', async () => {
+    const f = fixture();
+    const type = (await create(f, { name: 'silver', extra_specs: DHSS })).json.share_type;
+    const share = await f.createShare({ share_type: type.id }, { ...MEMBER, project_id: 'beta', sub: 'user-beta' });
+    const inUse = await f.call('DELETE', `/v2/admin/types/${type.id}`, { claims: ADMIN });
+    expect(inUse.status).toBe(400);
+    expect(inUse.json.badRequest.message).toBe('Target share type is still in use.');
+    await f.repository.deleteShare(share.id, ['available', 'creating']);
+    expect((await f.call('DELETE', `/v2/alpha/types/${type.id}`)).status).toBe(403);
+    expect((await f.call('DELETE', `/v2/admin/types/${type.id}`, { claims: ADMIN })).status).toBe(202);
+    expect((await f.call('DELETE', `/v2/admin/types/${type.id}`, { claims: ADMIN })).status).toBe(404);
+    expect((await f.call('GET', `/v2/admin/types/${type.id}`, { claims: ADMIN })).status).toBe(404);
+    // the name is free again
+    expect((await create(f, { name: 'silver', extra_specs: DHSS })).status).toBe(200);
+  });
+
+  it('extra specs: POST answers the body, PUT one item matching the URI, DELETE 202 / 403 required / 404 missing (share_types_extra_specs.py create, update, _delete)', async () => {
+    const f = fixture();
+    const id = (await create(f, { name: 'silver', extra_specs: DHSS })).json.share_type.id as string;
+    const specs = (body: unknown) => f.call('POST', `/v2/admin/types/${id}/extra_specs`, { claims: ADMIN, body });
+    const set = await specs({ extra_specs: { 'capabilities:tier': 'silver', thin_provisioning: true } });
+    expect(set.status).toBe(200);
+    expect(set.json).toEqual({ extra_specs: { 'capabilities:tier': 'silver', thin_provisioning: true } });
+    expect((await f.call('GET', `/v2/admin/types/${id}/extra_specs`, { claims: ADMIN })).json.extra_specs).toMatchObject({ 'capabilities:tier': 'silver', thin_provisioning: 'True' });
+    expect((await specs({ extra_specs: { 'a b': 'c' } })).json.badRequest.message).toBe('Key names can only contain alphanumeric characters, underscores, periods, colons and hyphens.');
+    expect((await specs({ extra_specs: { snapshot_support: 'True' } })).status).toBe(400);
+    expect((await specs({ extra_specs: { driver_handles_share_servers: 'True' } })).status).toBe(400);
+    expect((await specs({ specs: {} })).status).toBe(400);
+    expect((await f.call('POST', `/v2/admin/types/${UNKNOWN}/extra_specs`, { claims: ADMIN, body: { extra_specs: { a: 'b' } } })).status).toBe(404);
+    expect((await f.call('POST', `/v2/alpha/types/${id}/extra_specs`, { body: { extra_specs: { a: 'b' } } })).status).toBe(403);
+    const put = (key: string, body: unknown) => f.call('PUT', `/v2/admin/types/${id}/extra_specs/${key}`, { claims: ADMIN, body });
+    expect((await put('capabilities:tier', { 'capabilities:tier': 'bronze' })).json).toEqual({ 'capabilities:tier': 'bronze' });
+    expect((await f.call('GET', `/v2/admin/types/${id}/extra_specs/capabilities:tier`, { claims: ADMIN })).json).toEqual({ 'capabilities:tier': 'bronze' });
+    expect((await put('a', { b: 'c' })).json.badRequest.message).toBe('Request body and URI mismatch');
+    expect((await put('a', { a: 'b', c: 'd' })).json.badRequest.message).toBe('Request body contains too many items');
+    expect((await put('a', {})).json.badRequest.message).toBe('Request body empty');
+    const del = (key: string) => f.call('DELETE', `/v2/admin/types/${id}/extra_specs/${key}`, { claims: ADMIN });
+    expect((await del('capabilities:tier')).status).toBe(202);
+    expect((await del('capabilities:tier')).status).toBe(404);
+    const required = await del('driver_handles_share_servers');
+    expect(required.status).toBe(403);
+    expect(required.json.forbidden.message).toBe("Extra spec 'driver_handles_share_servers' can't be deleted.");
+  });
+
+  it('project access: GET share_type_access (and os-share-type-access), addProjectAccess / removeProjectAccess (202, 409, 404); a private type is 404 to others until shared', async () => {
+    const f = fixture();
+    const id = (await create(f, { name: 'private', extra_specs: DHSS, 'share_type_access:is_public': false })).json.share_type.id as string;
+    const action = (body: unknown, claims = ADMIN) => f.call('POST', `/v2/admin/types/${id}/action`, { claims, body });
+    // not visible to alpha: list, show, extra specs, share create (404 "Share type not found.", as _share_type_get_query hides it)
+    expect((await f.call('GET', `/v2/alpha/types/${id}`)).status).toBe(404);
+    expect((await f.call('GET', `/v2/alpha/types/${id}/extra_specs`)).status).toBe(404);
+    expect((await f.call('GET', '/v2/alpha/types')).json.share_types.map((t: { name: string }) => t.name)).not.toContain('private');
+    expect((await f.call('POST', '/v2/alpha/shares', { body: { share: { share_proto: 'NFS', size: 1, share_type: 'private' } } })).status).toBe(404);
+    expect((await f.call('GET', `/v2/admin/types/${id}/share_type_access`, { claims: ADMIN })).json).toEqual({ share_type_access: [] });
+    expect((await action({ addProjectAccess: { project: 'alpha' } })).status).toBe(202);
+    const again = await action({ addProjectAccess: { project: 'alpha' } });
+    expect(again.status).toBe(409);
+    expect(again.json.conflictingRequest.message).toContain('already exists');
+    expect((await f.call('GET', `/v2/admin/types/${id}/share_type_access`, { claims: ADMIN })).json).toEqual({ share_type_access: [{ share_type_id: id, project_id: 'alpha' }] });
+    expect((await f.call('GET', `/v2/admin/types/${id}/os-share-type-access`, { claims: ADMIN })).json.share_type_access).toHaveLength(1);
+    // now alpha sees it (is_public=True lists also the private types a project has access to) and may use it
+    expect((await f.call('GET', `/v2/alpha/types/${id}`)).json.share_type.name).toBe('private');
+    expect((await f.call('GET', '/v2/alpha/types')).json.share_types.map((t: { name: string }) => t.name)).toContain('private');
+    expect(await f.createShare({ share_type: 'private' })).toMatchObject({ share_type: id, share_type_name: 'private' });
+    expect((await action({ removeProjectAccess: { project: 'alpha' } })).status).toBe(202);
+    const gone = await action({ removeProjectAccess: { project: 'alpha' } });
+    expect(gone.status).toBe(404);
+    expect(gone.json.itemNotFound.message).toContain('not found');
+    expect((await action({ addProjectAccess: { project: 'bad/project' } })).status).toBe(400);
+    expect((await action({ grantAll: {} })).status).toBe(400);
+    expect((await action({ addProjectAccess: { project: 'beta' } }, MEMBER)).status).toBe(403);
+    expect((await f.call('GET', `/v2/alpha/types/${id}/share_type_access`)).status).toBe(403);
+    expect((await f.call('POST', `/v2/admin/types/${UNKNOWN}/action`, { claims: ADMIN, body: { addProjectAccess: { project: 'beta' } } })).status).toBe(404);
+    // a public type has no access list (ShareTypesController.share_type_access, _verify_if_non_public_share_type)
+    const pub = (await create(f, { name: 'open', extra_specs: DHSS })).json.share_type.id as string;
+    const list = await f.call('GET', `/v2/admin/types/${pub}/share_type_access`, { claims: ADMIN });
+    expect(list.status).toBe(404);
+    expect(list.json.itemNotFound.message).toBe('Access list not available for public share types.');
+    const modify = await f.call('POST', `/v2/admin/types/${pub}/action`, { claims: ADMIN, body: { addProjectAccess: { project: 'beta' } } });
+    expect(modify.status).toBe(409);
+    expect(modify.json.conflictingRequest.message).toBe('Type access modification is not applicable to public share type.');
+    expect((await f.call('GET', `/v2/admin/types/${UNKNOWN}/share_type_access`, { claims: ADMIN })).status).toBe(404);
+  });
+});
+
+describe('share views read the share type catalog once per request (issue 20)', () => {
+  it('a detail list of shares of a stored type reads the stored types once; of configured types, not at all', async () => {
+    const f = fixture();
+    const type = (await f.call('POST', '/v2/admin/types', { claims: ADMIN, body: { share_type: { name: 'silver', extra_specs: { driver_handles_share_servers: false } } } })).json.share_type;
+    for (let i = 0; i < 3; i++) await f.createShare({ share_type: type.id });
+    let reads = 0;
+    const listStored = f.shareTypeCatalog.listStored.bind(f.shareTypeCatalog);
+    f.shareTypeCatalog.listStored = async () => { reads++; return listStored(); };
+    const res = await f.call('GET', '/v2/alpha/shares/detail', { query: { share_type_id: type.id } });
+    expect(res.json.shares.map((s: { share_type_name: string }) => s.share_type_name)).toEqual(['silver', 'silver', 'silver']);
+    expect(reads).toBe(1);
+    // another project's shares of a configured type: create, show and list need no read of the table
+    reads = 0;
+    const BETA = { ...MEMBER, sub: 'user-beta', project_id: 'beta' };
+    const gold = await f.createShare({ share_type: 'gold' }, BETA);
+    expect((await f.call('GET', `/v2/beta/shares/${gold.id}`, { claims: BETA })).json.share.share_type_name).toBe('gold');
+    expect((await f.call('GET', '/v2/beta/shares/detail', { claims: BETA })).json.shares).toHaveLength(1);
+    expect(reads).toBe(0);
   });
 });

@@ -243,7 +243,7 @@ export interface paths {
         };
         get: operations["listShareTypes"];
         put?: never;
-        post: operations["changeShareType"];
+        post: operations["createShareType"];
         delete?: never;
         options?: never;
         head?: never;
@@ -274,9 +274,9 @@ export interface paths {
             cookie?: never;
         };
         get: operations["showShareType"];
-        put: operations["changeShareType2"];
+        put: operations["updateShareType"];
         post?: never;
-        delete: operations["changeShareType3"];
+        delete: operations["deleteShareType"];
         options?: never;
         head?: never;
         patch?: never;
@@ -291,7 +291,39 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        post: operations["changeShareType4"];
+        post: operations["shareTypeAction"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v2/types/{id}/share_type_access": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["listShareTypeAccess"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v2/types/{id}/os-share-type-access": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["listShareTypeAccess2"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -307,7 +339,7 @@ export interface paths {
         };
         get: operations["listShareTypeExtraSpecs"];
         put?: never;
-        post: operations["changeShareType5"];
+        post: operations["createShareTypeExtraSpecs"];
         delete?: never;
         options?: never;
         head?: never;
@@ -322,9 +354,9 @@ export interface paths {
             cookie?: never;
         };
         get: operations["showShareTypeExtraSpec"];
-        put: operations["changeShareType6"];
+        put: operations["updateShareTypeExtraSpec"];
         post?: never;
-        delete: operations["changeShareType7"];
+        delete: operations["deleteShareTypeExtraSpec"];
         options?: never;
         head?: never;
         patch?: never;
@@ -656,6 +688,61 @@ export interface components {
             meta?: {
                 [key: string]: string;
             };
+        };
+        /** @description Manila's share type view: share_type_access:is_public (2.7+; os-share-type-access:is_public before), description (2.41+), is_default (2.46+). */
+        ShareType: {
+            id: string;
+            name: string;
+            /** @description a non-admin sees the tenant-visible specs only (and, 2.24+, inferred false snapshot capabilities) */
+            extra_specs: {
+                [key: string]: string | boolean;
+            };
+            required_extra_specs: {
+                [key: string]: string;
+            };
+        };
+        /** @description share_type (or volume_type): name (1–255), description (2.41+, ≤ 255), share_type_access:is_public (or os-share-type-access:is_public), extra_specs with driver_handles_share_servers false. */
+        ShareTypeCreateBody: {
+            share_type?: {
+                name: string;
+                description?: string | null;
+                "share_type_access:is_public"?: boolean | string;
+                "os-share-type-access:is_public"?: boolean | string;
+                extra_specs?: {
+                    [key: string]: string | boolean;
+                } | null;
+            };
+        };
+        /** @description 2.50+: name, description, share_type_access:is_public, or a combination. */
+        ShareTypeUpdateBody: {
+            share_type?: {
+                name?: string | null;
+                description?: string | null;
+                "share_type_access:is_public"?: boolean | string | null;
+            };
+        };
+        ExtraSpecsBody: {
+            extra_specs: {
+                [key: string]: string | boolean;
+            };
+        };
+        /** @description Exactly one item: the key in the path. */
+        ExtraSpecItemBody: {
+            [key: string]: string | boolean;
+        };
+        /** @description Exactly one action on a private type. */
+        ShareTypeActionBody: {
+            addProjectAccess: {
+                project: string;
+            };
+        } | {
+            removeProjectAccess: {
+                project: string;
+            };
+        };
+        ShareTypeAccess: {
+            share_type_id: string;
+            project_id: string;
         };
         AnyObject: Record<string, never>;
     };
@@ -1480,13 +1567,16 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Success */
+            /** @description The share types the caller sees */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["AnyObject"];
+                    "application/json": {
+                        share_types: components["schemas"]["ShareType"][];
+                        volume_types: components["schemas"]["ShareType"][];
+                    };
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -1495,7 +1585,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
         };
     };
-    changeShareType: {
+    createShareType: {
         parameters: {
             query?: never;
             header?: {
@@ -1507,17 +1597,20 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["AnyObject"];
+                "application/json": components["schemas"]["ShareTypeCreateBody"];
             };
         };
         responses: {
-            /** @description Success */
-            202: {
+            /** @description The created share type */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["AnyObject"];
+                    "application/json": {
+                        share_type: components["schemas"]["ShareType"];
+                        volume_type: components["schemas"]["ShareType"];
+                    };
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -1538,13 +1631,16 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Success */
+            /** @description The default share type */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["AnyObject"];
+                    "application/json": {
+                        share_type: components["schemas"]["ShareType"];
+                        volume_type: components["schemas"]["ShareType"];
+                    };
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -1567,13 +1663,16 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Success */
+            /** @description The share type */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["AnyObject"];
+                    "application/json": {
+                        share_type: components["schemas"]["ShareType"];
+                        volume_type: components["schemas"]["ShareType"];
+                    };
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -1582,7 +1681,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
         };
     };
-    changeShareType2: {
+    updateShareType: {
         parameters: {
             query?: never;
             header?: {
@@ -1596,17 +1695,20 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["AnyObject"];
+                "application/json": components["schemas"]["ShareTypeUpdateBody"];
             };
         };
         responses: {
-            /** @description Success */
-            202: {
+            /** @description The updated share type (2.50+) */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["AnyObject"];
+                    "application/json": {
+                        share_type: components["schemas"]["ShareType"];
+                        volume_type: components["schemas"]["ShareType"];
+                    };
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -1615,7 +1717,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
         };
     };
-    changeShareType3: {
+    deleteShareType: {
         parameters: {
             query?: never;
             header?: {
@@ -1629,14 +1731,12 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Success */
+            /** @description Accepted: the share type is deleted */
             202: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": components["schemas"]["AnyObject"];
-                };
+                content?: never;
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
@@ -1644,7 +1744,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
         };
     };
-    changeShareType4: {
+    shareTypeAction: {
         parameters: {
             query?: never;
             header?: {
@@ -1658,17 +1758,77 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["AnyObject"];
+                "application/json": components["schemas"]["ShareTypeActionBody"];
             };
         };
         responses: {
-            /** @description Success */
+            /** @description Accepted: the project access is changed */
             202: {
                 headers: {
                     [name: string]: unknown;
                 };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    listShareTypeAccess: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description absent: the newest */
+                "X-OpenStack-Manila-API-Version"?: components["parameters"]["Microversion"];
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The projects a private type is shared with */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
                 content: {
-                    "application/json": components["schemas"]["AnyObject"];
+                    "application/json": {
+                        share_type_access: components["schemas"]["ShareTypeAccess"][];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    listShareTypeAccess2: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description absent: the newest */
+                "X-OpenStack-Manila-API-Version"?: components["parameters"]["Microversion"];
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The projects a private type is shared with */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        share_type_access: components["schemas"]["ShareTypeAccess"][];
+                    };
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -1700,13 +1860,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Success */
+            /** @description The extra specs */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["AnyObject"];
+                    "application/json": components["schemas"]["ExtraSpecsBody"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -1715,7 +1875,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
         };
     };
-    changeShareType5: {
+    createShareTypeExtraSpecs: {
         parameters: {
             query?: never;
             header?: {
@@ -1729,17 +1889,17 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["AnyObject"];
+                "application/json": components["schemas"]["ExtraSpecsBody"];
             };
         };
         responses: {
-            /** @description Success */
-            202: {
+            /** @description The extra specs set (the request body) */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["AnyObject"];
+                    "application/json": components["schemas"]["ExtraSpecsBody"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -1763,13 +1923,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Success */
+            /** @description One extra spec */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["AnyObject"];
+                    "application/json": components["schemas"]["ExtraSpecItemBody"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -1778,7 +1938,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
         };
     };
-    changeShareType6: {
+    updateShareTypeExtraSpec: {
         parameters: {
             query?: never;
             header?: {
@@ -1793,17 +1953,17 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["AnyObject"];
+                "application/json": components["schemas"]["ExtraSpecItemBody"];
             };
         };
         responses: {
-            /** @description Success */
-            202: {
+            /** @description The extra spec set (the request body) */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["AnyObject"];
+                    "application/json": components["schemas"]["ExtraSpecItemBody"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -1812,7 +1972,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
         };
     };
-    changeShareType7: {
+    deleteShareTypeExtraSpec: {
         parameters: {
             query?: never;
             header?: {
@@ -1827,14 +1987,12 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Success */
+            /** @description Accepted: the extra spec is deleted */
             202: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": components["schemas"]["AnyObject"];
-                };
+                content?: never;
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];

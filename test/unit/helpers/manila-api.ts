@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer } from 'aws-lambda';
 import { onTestFinished } from 'vitest';
 import { InMemoryRepository } from '../../../functions/adapters/repository-memory.ts';
+import { InMemoryShareTypeCatalog } from '../../../functions/adapters/share-type-catalog-memory.ts';
 import type { WorkflowStarter } from '../../../functions/adapters/starter.ts';
 import { LocalStorageBackend } from '../../../functions/adapters/storage-local.ts';
 import type { ApiDependencies } from '../../../functions/api/context.ts';
@@ -54,8 +55,10 @@ export function apiFixture(shareTypes: ShareTypeConfig = TWO_TYPES) {
     startRestore: async (input: unknown) => { started.push({ kind: 'restore', input }); return 'arn:restore'; },
     startBackup: async (input: unknown) => { started.push({ kind: 'backup', input }); return 'arn:backup'; },
   } as WorkflowStarter;
+  // configured types from shareTypes, the ones an admin creates through the API kept in memory
+  const shareTypeCatalog = new InMemoryShareTypeCatalog(shareTypes);
   const deps: ApiDependencies = {
-    repository, starter, storage: new LocalStorageBackend(root),
+    repository, starter, shareTypeCatalog, storage: new LocalStorageBackend(root),
     settings: { drivers: DEFAULT_DRIVER_CONFIG, availabilityZone: 'nova', backupQuota: 10, shareTypes },
   };
   const call = async (method: string, path: string, options: CallOptions = {}): Promise<Answer> => {
@@ -87,5 +90,5 @@ export function apiFixture(shareTypes: ShareTypeConfig = TWO_TYPES) {
     await repository.updateBackup(backupId, { set: { status: 'available', progress: '100' } });
     await repository.updateShare(backup.share_id, { set: { status: 'available' }, remove: ['active_backup_id'] });
   };
-  return { call, createShare, completeBackup, repository, started };
+  return { call, createShare, completeBackup, repository, started, shareTypeCatalog };
 }
