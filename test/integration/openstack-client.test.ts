@@ -93,6 +93,58 @@ describe.skipIf(OPENSTACK === '')('the openstack client, unchanged (skipped: no 
     expect(await json('osc', memberToken, ['share', 'list'])).toEqual([]);
   }, 240_000);
 
+  // an admin manages share types as on Manila (manilaclient/osc/v2/share_types.py CreateShareType,
+  // SetShareType, UnsetShareType, DeleteShareType; share_type_access.py), within what the service can
+  // truthfully offer; a member reads the public types and the private ones shared with its project
+  it('an admin creates, changes, shares and deletes share types by name and by id; a member sees and uses what is shared with it', async () => {
+    // status null: the client itself reports the name it could not find
+    const refused = async (project: string, token: string, args: string[], status: number | null, text: string) => {
+      const res = await openstack(project, token, args);
+      expect(res.code, `openstack ${args.join(' ')}: ${res.stdout}`).not.toBe(0);
+      if (status !== null) expect(res.stderr).toContain(`HTTP ${status}`);
+      expect(res.stderr.toLowerCase()).toContain(text.toLowerCase());
+    };
+    const gold = await json('admin', adminToken, ['share', 'type', 'create', 'gold', 'false', '--description', 'the gold tier', '--extra-specs', 'capabilities:tier=gold']);
+    expect(gold).toMatchObject({ name: 'gold', visibility: 'public', description: 'the gold tier', is_default: false });
+    expect(gold.required_extra_specs).toEqual({ driver_handles_share_servers: 'False' });
+    expect(gold.optional_extra_specs).toMatchObject({ 'capabilities:tier': 'gold' });
+    const internal = await json('admin', adminToken, ['share', 'type', 'create', 'internal', 'false', '--public', 'false']);
+    expect(internal).toMatchObject({ name: 'internal', visibility: 'private' });
+    // what the service cannot do is refused, not recorded; a name is taken once
+    await refused('admin', adminToken, ['share', 'type', 'create', 'servers', 'true'], 400, 'share servers');
+    await refused('admin', adminToken, ['share', 'type', 'create', 'snap', 'false', '--snapshot-support', 'true'], 400, 'snapshot_support');
+    await refused('admin', adminToken, ['share', 'type', 'create', 'gold', 'false'], 409, 'gold');
+    await refused('osc', memberToken, ['share', 'type', 'create', 'mine', 'false'], 403, 'share_type');
+    // the configured type is the deployment's
+    await refused('admin', adminToken, ['share', 'type', 'set', 'default', '--extra-specs', 'k=v'], 403, 'SHARE_TYPES');
+    const typeNames = async (project: string, token: string, args: string[] = []) =>
+      (await json(project, token, ['share', 'type', 'list', ...args])).map((t: { Name: string }) => t.Name).sort();
+    expect(await typeNames('osc', memberToken)).toEqual(['default', 'gold']);
+    expect(await typeNames('admin', adminToken, ['--all'])).toEqual(['default', 'gold', 'internal']);
+    expect(await typeNames('osc', memberToken, ['--extra-specs', 'capabilities:tier=gold'])).toEqual(['gold']);
+    // extra specs by name, name and description by id (PUT types/{id}, 2.50+)
+    await ok('admin', adminToken, ['share', 'type', 'set', 'gold', '--extra-specs', 'colour=yellow']);
+    expect((await json('admin', adminToken, ['share', 'type', 'show', 'gold'])).optional_extra_specs).toMatchObject({ colour: 'yellow' });
+    await ok('admin', adminToken, ['share', 'type', 'unset', 'gold', 'colour']);
+    expect((await json('admin', adminToken, ['share', 'type', 'show', gold.id])).optional_extra_specs).not.toHaveProperty('colour');
+    await ok('admin', adminToken, ['share', 'type', 'set', gold.id, '--name', 'golden', '--description', 'renamed']);
+    expect(await json('osc', memberToken, ['share', 'type', 'show', 'golden'])).toMatchObject({ id: gold.id, description: 'renamed' });
+    // a private type, shared with the member's project, then used, then in use
+    await refused('osc', memberToken, ['share', 'type', 'show', 'internal'], null, "No sharetype with a name or ID of 'internal' exists");
+    await ok('admin', adminToken, ['share', 'type', 'access', 'create', 'internal', 'osc']);
+    const access = await json('admin', adminToken, ['share', 'type', 'access', 'list', 'internal']);
+    expect(access.map((a: { 'Project ID'?: string; project_id?: string }) => a['Project ID'] ?? a.project_id)).toEqual(['osc']);
+    expect(await typeNames('osc', memberToken)).toEqual(['default', 'golden', 'internal']);
+    const share = await json('osc', memberToken, ['share', 'create', 'NFS', '1', '--name', 'on-internal', '--share-type', 'internal', '--wait']);
+    expect(share).toMatchObject({ share_type_name: 'internal', share_type: internal.id });
+    await refused('admin', adminToken, ['share', 'type', 'delete', 'internal'], 400, 'in use');
+    await ok('osc', memberToken, ['share', 'delete', 'on-internal', '--wait']);
+    await ok('admin', adminToken, ['share', 'type', 'access', 'delete', 'internal', 'osc']);
+    await refused('osc', memberToken, ['share', 'type', 'show', 'internal'], null, "No sharetype with a name or ID of 'internal' exists");
+    await ok('admin', adminToken, ['share', 'type', 'delete', 'internal', gold.id]);
+    expect(await typeNames('admin', adminToken, ['--all'])).toEqual(['default']);
+  }, 240_000);
+
   // every `share list` option of the client that needs no other service (--project and --user look
   // the ids up in Keystone; --snapshot, --share-network, --share-group and --share-server look up
   // resources this service does not have): manilaclient/osc/v2/share.py ListShare.take_action
