@@ -12,15 +12,12 @@ import { setFlagsFromString } from 'node:v8';
 import { loadCopierConfig } from './config.ts';
 import { threadPoolSizeFor, v8FlagsFor } from './plan/io-plan.ts';
 import { parseSummary, SUMMARY_FILE } from './manifest/entries.ts';
-import { handOverSummary } from './manifest/summary-handoff.ts';
 
-/** The backup's file count from its summary.json, if it can be read (else the restore reports why);
- * the summary is handed over to the restore, which so reads it once. */
+/** The backup's file count from its summary.json, if it can be read (else the restore, which reads
+ * it again, reports why). */
 function backupFiles(backupRoot: string): number | undefined {
   try {
-    const summary = parseSummary(readFileSync(`${backupRoot}/${SUMMARY_FILE}`, 'utf8'));
-    handOverSummary(backupRoot, summary);
-    return summary.files;
+    return parseSummary(readFileSync(`${backupRoot}/${SUMMARY_FILE}`, 'utf8')).files;
   } catch {
     return undefined;
   }

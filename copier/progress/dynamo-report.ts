@@ -9,7 +9,7 @@
 // Bounded: at most `cap` entries are stored per operation (a share with a million files on a file
 // system without xattrs would otherwise write a million items), and at most `maxPending` entries
 // wait in memory for DynamoDB; beyond either, entries are counted and not stored.
-import { BATCH_WRITE_MAX_ITEMS, DynamoDbHttpClient, DynamoDbRequestError, type ItemWriteClient } from './dynamodb-http.ts';
+import { BATCH_WRITE_MAX_ITEMS, AwsRequestError, DynamoDbHttpClient, type ItemWriteClient } from './dynamodb-http.ts';
 import type { ReportEntry, ReportSink } from './report.ts';
 
 export interface ReportTarget {
@@ -137,7 +137,7 @@ export class DynamoReportSink implements ReportSink {
       // one entry DynamoDB refuses (a ValidationException) fails its whole batch: the others get one
       // more try each, alone, so only the bad one is lost. Anything else (DynamoDB unreachable) loses
       // the batch: trying each entry alone would only hold up the run's end.
-      if (error instanceof DynamoDbRequestError && error.type === 'ValidationException') await this.writeOneByOne(pending);
+      if (error instanceof AwsRequestError && error.type === 'ValidationException') await this.writeOneByOne(pending);
       else this.lost += pending.length;
     }
   }

@@ -51,7 +51,7 @@ export async function runRestore(options: RunOptions): Promise<RunResult> {
     const { reporter } = context;
     reporter.setPhase('scanning');
     const { sourceRoot: backupRoot, targetRoot } = await resolveRoots(options, { source: 'backup root', target: 'target share' });
-    const summary = await readSummary(backupRoot, options.source);
+    const summary = await readSummary(backupRoot);
     reporter.setTotals(summary.files, summary.bytes);
     // the workers start (loading their code) while the manifest is checked
     const plan = planWorkers(summary, options, backupRoot, targetRoot);

@@ -8,14 +8,11 @@ import { errnoCode, ManifestError } from '../errors.ts';
 import { ROOT_PATH } from '../fs/paths.ts';
 import { MANIFEST_FILE, parseManifestLine, parseSummary, SUMMARY_FILE, type BackupSummary, type ParsedEntry } from '../manifest/entries.ts';
 import { LineCursor, manifestLineChunks } from '../manifest/lines.ts';
-import { takeSummary } from '../manifest/summary-handoff.ts';
 import type { RunContext } from '../run.ts';
 
-/** The backup's summary.json: the one the launcher already read for `source` (the backup root as
- * configured; launch.ts), else read from `backupRoot` now. */
-export async function readSummary(backupRoot: string, source: string): Promise<BackupSummary> {
-  const launched = takeSummary(source);
-  if (launched) return launched;
+/** The backup's summary.json, parsed as the launcher parses it (launch.ts reads it too, for its file
+ * count, before the copier's code is loaded). */
+export async function readSummary(backupRoot: string): Promise<BackupSummary> {
   let text: string;
   try {
     text = await readFile(`${backupRoot}/${SUMMARY_FILE}`, 'utf8');

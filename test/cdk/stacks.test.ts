@@ -316,7 +316,11 @@ describe('copier on Fargate', () => {
     expect(images).toHaveLength(1);
     expect(images[0]!.source.dockerFile).toBe('copier/Dockerfile');
     const staged = join(outdir, images[0]!.source.directory);
-    expect(readdirSync(staged).sort()).toEqual(['cdk', 'copier', 'native', 'package-lock.json', 'package.json', 'tsconfig.json']);
+    expect(readdirSync(staged).sort()).toEqual(['cdk', 'copier', 'functions', 'native', 'package-lock.json', 'package.json', 'tsconfig.json']);
+    // of the API's code, only the signed HTTP client the copier shares (copier/progress/dynamodb-http.ts)
+    expect(readdirSync(join(staged, 'functions'), { recursive: true }).sort()).toEqual(['adapters', 'adapters/aws-http.ts']);
+    // the bundle's build script and the esbuild options it shares with the API's
+    expect(readdirSync(join(staged, 'cdk')).sort()).toEqual(['copier-bundle.ts', 'node-bundle.ts']);
     // the addon's source and build script, never a binary built on this machine
     expect(readdirSync(join(staged, 'native')).sort()).toEqual(['build.mjs', 'fsx.c']);
   });

@@ -2,7 +2,7 @@
 // keyed by operation and seq, batches of at most 25, the cap, the summary item, and best effort
 // per entry (a refused or lost write costs that entry, never the run, and the counts stay exact).
 import { describe, expect, it } from 'vitest';
-import { DynamoDbRequestError, type ItemWriteClient } from '../../copier/progress/dynamodb-http.ts';
+import { AwsRequestError, type ItemWriteClient } from '../../copier/progress/dynamodb-http.ts';
 import { DynamoReportSink } from '../../copier/progress/dynamo-report.ts';
 import type { ReportEntry } from '../../copier/progress/report.ts';
 
@@ -19,14 +19,14 @@ class RecordingClient implements ItemWriteClient {
 
   async putItem(_table: string, item: Item): Promise<void> {
     if (this.down) throw new Error('connect ECONNREFUSED');
-    if (this.refuse(item)) throw new DynamoDbRequestError('ValidationException', 'One or more parameter values were invalid', 400);
+    if (this.refuse(item)) throw new AwsRequestError('ValidationException', 'One or more parameter values were invalid', 400);
     this.stored.push(item);
   }
 
   async batchPutItems(_table: string, items: Item[]): Promise<Item[]> {
     this.batchSizes.push(items.length);
     if (this.down) throw new Error('connect ECONNREFUSED');
-    if (items.some(this.refuse)) throw new DynamoDbRequestError('ValidationException', 'One or more parameter values were invalid', 400);
+    if (items.some(this.refuse)) throw new AwsRequestError('ValidationException', 'One or more parameter values were invalid', 400);
     if (this.throttleBatches > 0 && items.length > 1) {
       this.throttleBatches -= 1;
       this.stored.push(...items.slice(0, -1));

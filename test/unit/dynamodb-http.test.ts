@@ -1,4 +1,4 @@
-// The copier's DynamoDB writer (copier/progress/dynamodb-http.ts) against a real HTTP server that records what
+// The copier's DynamoDB client (copier/progress/dynamodb-http.ts, on functions/adapters/aws-http.ts) against a real HTTP server that records what
 // it receives and answers as DynamoDB does. (Against DynamoDB Local itself, the integration tests
 // read the progress records restores write.)
 import { createServer, type IncomingMessage, type Server } from 'node:http';
@@ -6,7 +6,8 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DynamoProgressSink } from '../../copier/progress/dynamo-progress.ts';
 import { SignatureV4 } from '@smithy/signature-v4';
-import { copierCredentials, DynamoDbHttpClient, DynamoDbRequestError, dynamoDbEndpoint, signingSha256 } from '../../copier/progress/dynamodb-http.ts';
+import { AwsRequestError, awsEndpoint, DYNAMODB, signingSha256 } from '../../functions/adapters/aws-http.ts';
+import { copierCredentials, DynamoDbHttpClient } from '../../copier/progress/dynamodb-http.ts';
 import { DynamoCheckpointStore } from '../../copier/restore/checkpoint.ts';
 
 interface Received {
@@ -109,7 +110,7 @@ describe('the copier DynamoDB writer', () => {
   it('reports DynamoDB\'s error type and message, and does not retry a client error', async () => {
     const { endpoint, received } = await serve([[400, { __type: 'com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException', message: 'The conditional request failed' }]]);
     const failure = await new DynamoDbHttpClient(env(endpoint)).updateItem(input).catch((error: unknown) => error);
-    expect(failure).toBeInstanceOf(DynamoDbRequestError);
+    expect(failure).toBeInstanceOf(AwsRequestError);
     expect(failure).toMatchObject({ type: 'ConditionalCheckFailedException', statusCode: 400, message: 'ConditionalCheckFailedException: The conditional request failed' });
     expect(received).toHaveLength(1);
   });
@@ -127,11 +128,11 @@ describe('the copier DynamoDB writer', () => {
   });
 
   it('finds the endpoint as the SDK does, and refuses to guess a region', () => {
-    expect(dynamoDbEndpoint({ AWS_REGION: 'us-east-2' }).url.href).toBe('https://dynamodb.us-east-2.amazonaws.com/');
-    expect(dynamoDbEndpoint({ AWS_DEFAULT_REGION: 'cn-north-1' }).url.href).toBe('https://dynamodb.cn-north-1.amazonaws.com.cn/');
-    expect(dynamoDbEndpoint({ AWS_REGION: 'eu-west-1', AWS_ENDPOINT_URL: 'http://localhost:8000' }).url.href).toBe('http://localhost:8000/');
-    expect(dynamoDbEndpoint({ AWS_REGION: 'eu-west-1', AWS_ENDPOINT_URL: 'http://a:1', AWS_ENDPOINT_URL_DYNAMODB: 'http://b:2' }).url.href).toBe('http://b:2/');
-    expect(() => dynamoDbEndpoint({})).toThrow(/AWS_REGION/);
+    expect(awsEndpoint(DYNAMODB, { AWS_REGION: 'us-east-2' }).url.href).toBe('https://dynamodb.us-east-2.amazonaws.com/');
+    expect(awsEndpoint(DYNAMODB, { AWS_DEFAULT_REGION: 'cn-north-1' }).url.href).toBe('https://dynamodb.cn-north-1.amazonaws.com.cn/');
+    expect(awsEndpoint(DYNAMODB, { AWS_REGION: 'eu-west-1', AWS_ENDPOINT_URL: 'http://localhost:8000' }).url.href).toBe('http://localhost:8000/');
+    expect(awsEndpoint(DYNAMODB, { AWS_REGION: 'eu-west-1', AWS_ENDPOINT_URL: 'http://a:1', AWS_ENDPOINT_URL_DYNAMODB: 'http://b:2' }).url.href).toBe('http://b:2/');
+    expect(() => awsEndpoint(DYNAMODB, {})).toThrow(/AWS_REGION/);
   });
 
   it('takes a Fargate task role\'s credentials from the container endpoint, and fetches them again before they expire', async () => {

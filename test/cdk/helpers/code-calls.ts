@@ -2,7 +2,8 @@
 // without a case in the IAM proof fails the proof:
 // - SDK commands and paginators imported from @aws-sdk/client-* and @aws-sdk/lib-dynamodb in
 //   functions/ and copier/ (GetCommand, TransactWriteCommand, paginateScan, CreateAccessPointCommand, ...);
-// - the raw DynamoDB requests of copier/dynamodb-http.ts, by their X-Amz-Target;
+// - the raw DynamoDB requests of copier/progress/dynamodb-http.ts (sent through
+//   functions/adapters/aws-http.ts), by their X-Amz-Target;
 // - the Task states of statemachine/*.asl.json by Resource (and DynamoDB table), and what the
 //   copier task definition they register makes AWS do on the copier's behalf (image pull, log
 //   stream, EFS mounts through access points with IAM authorization).
