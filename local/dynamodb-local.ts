@@ -156,7 +156,7 @@ export async function waitForDynamoDb(endpoint: string, timeoutMs = 30_000): Pro
   }
 }
 
-/** Creates the shares, backups and restores tables under the given names; existing ones are kept. */
+/** Creates the service's tables (functions/adapters/tables.ts) under the given names; existing ones are kept. */
 export async function createTables(endpoint: string, names: TableNames): Promise<void> {
   const client = localDynamoDbClient(endpoint);
   try {

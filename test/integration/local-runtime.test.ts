@@ -25,14 +25,14 @@ function isRunning(pid: number): boolean {
 }
 
 describe('DynamoDB Local', () => {
-  it('creates the three resource tables with their project index and the reports table, and a second call changes nothing', async () => {
+  it('creates the three resource tables with their project index, the reports table and the share types table, and a second call changes nothing', async () => {
     const endpoint = inject('dynamodbEndpoint');
     const names = tableNames(`ct${Date.now()}-`);
     await createTables(endpoint, names);
     await createTables(endpoint, names);
     const client = localDynamoDbClient(endpoint);
     try {
-      const { reports, ...resources } = names;
+      const { reports, shareTypes, ...resources } = names;
       for (const name of Object.values(resources)) {
         const { Table } = await client.send(new DescribeTableCommand({ TableName: name }));
         expect(Table?.TableStatus).toBe('ACTIVE');
@@ -43,6 +43,10 @@ describe('DynamoDB Local', () => {
       expect(Table?.TableStatus).toBe('ACTIVE');
       expect(Table?.KeySchema).toEqual([{ AttributeName: 'operation_id', KeyType: 'HASH' }, { AttributeName: 'seq', KeyType: 'RANGE' }]);
       expect(Table?.GlobalSecondaryIndexes).toBeUndefined();
+      const types = (await client.send(new DescribeTableCommand({ TableName: shareTypes }))).Table;
+      expect(types?.TableStatus).toBe('ACTIVE');
+      expect(types?.KeySchema).toEqual([{ AttributeName: 'id', KeyType: 'HASH' }]);
+      expect(types?.GlobalSecondaryIndexes).toBeUndefined();
     } finally {
       client.destroy();
     }
