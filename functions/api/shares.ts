@@ -282,7 +282,19 @@ export const deleteShare: Operation = async (ctx) => {
 
 const SHARE_ACTIONS = ['extend', 'shrink', 'reset_status', 'reset_task_state', 'os-extend', 'os-shrink', 'os-reset_status'];
 
+/**
+ * Manila's recycle bin actions (2.69+, manila/api/v2/shares.py ShareController.share_soft_delete and
+ * share_restore; `openstack share delete --soft`, `openstack share restore`). This service has no
+ * recycle bin: say so, rather than "unknown action".
+ */
+const RECYCLE_BIN_REFUSALS: Record<string, string> = {
+  soft_delete: 'This service has no recycle bin: a share cannot be soft-deleted. Delete it (DELETE /v2/shares/{id}, `openstack share delete` without --soft); it is then removed at once.',
+  restore: 'This service has no recycle bin: no share is soft-deleted, so there is nothing to restore from it.',
+};
+
 export const shareAction: Operation = async (ctx) => {
+  const named = typeof ctx.body === 'object' && ctx.body !== null && !Array.isArray(ctx.body) ? Object.keys(ctx.body) : [];
+  if (named.length === 1 && Object.hasOwn(RECYCLE_BIN_REFUSALS, named[0]!)) throw badRequest(RECYCLE_BIN_REFUSALS[named[0]!]!);
   const { action: key, value } = actionOf(ctx.body, SHARE_ACTIONS);
   const action = key.replace(/^os-/, '');
   const root = `${key}`;

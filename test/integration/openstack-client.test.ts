@@ -149,7 +149,7 @@ describe.skipIf(OPENSTACK === '')('the openstack client, unchanged (skipped: no 
   // the ids up in Keystone; --snapshot, --share-network, --share-group and --share-server look up
   // resources this service does not have): manilaclient/osc/v2/share.py ListShare.take_action
   // turns each into the query the service must honour or refuse, never ignore
-  it('lists shares with each filter the client sends: name, name~, description~, status, share type, property, extra spec, export location, soft-deleted, public, sort, limit, long, all projects, host', async () => {
+  it('lists shares with each filter the client sends: name, name~, description~, status, share type, property, extra spec, export location, soft-deleted, public, sort, limit, long, all projects, host; another project\'s share and a soft delete are refused with the reason', async () => {
     const names = (rows: { Name?: string; name?: string }[]) => rows.map((r) => r.Name ?? r.name).sort();
     const list = (token: string, project: string, args: string[]) => json(project, token, ['share', 'list', ...args]);
     const red = await json('osc', memberToken, ['share', 'create', 'NFS', '1', '--name', 'filter-red', '--description', 'a red share', '--property', 'colour=red', '--wait']);
@@ -181,6 +181,15 @@ describe.skipIf(OPENSTACK === '')('the openstack client, unchanged (skipped: no 
     expect(names(await list(adminToken, 'admin', ['--all-projects']))).toEqual(['filter-blue', 'filter-other', 'filter-red']);
     // no share has a host the client can name (the service places shares itself)
     expect(await list(adminToken, 'admin', ['--all-projects', '--host', 'anyhost@backend#pool'])).toEqual([]);
+    // another project's share by id: 403 here (Manila: 404); the client stops with the message
+    const foreign = await openstack('other', await stack.token('other', ['member', 'reader']), ['share', 'show', red.id]);
+    expect(foreign.code).not.toBe(0);
+    expect(foreign.stderr).toContain('HTTP 403');
+    // no recycle bin: `share delete --soft` (2.69+) is refused, saying so, and the share stays
+    const soft = await openstack('osc', memberToken, ['share', 'delete', '--soft', red.id]);
+    expect(soft.code).not.toBe(0);
+    expect(soft.stderr).toContain('no recycle bin');
+    expect(await json('osc', memberToken, ['share', 'show', red.id])).toMatchObject({ status: 'available' });
     for (const share of [red, blue]) await ok('osc', memberToken, ['share', 'delete', share.id, '--wait']);
     await ok('admin', adminToken, ['share', 'delete', other.id, '--wait']);
   }, 240_000);

@@ -104,6 +104,14 @@ describe('list filters: honoured with Manila\'s meaning or a 400, never ignored'
     expect(soft.json.shares).toEqual([]);
     expect((await f.call('GET', '/v2/alpha/shares', { query: { is_soft_deleted: 'false' } })).json.shares).toHaveLength(1);
     expect((await f.call('GET', '/v2/alpha/shares', { query: { is_soft_deleted: 'maybe' } })).status).toBe(400);
+    // `openstack share delete --soft` and `openstack share restore` (manilaclient/v2/shares.py
+    // ShareManager.soft_delete / restore: {"soft_delete": null}, {"restore": null}): a 400 that says why
+    const share = (await f.call('GET', '/v2/alpha/shares')).json.shares[0];
+    for (const action of ['soft_delete', 'restore']) {
+      const res = await f.call('POST', `/v2/alpha/shares/${share.id}/action`, { version: '2.69', body: { [action]: null } });
+      expect(res.status).toBe(400);
+      expect(res.json.badRequest.message).toContain('no recycle bin');
+    }
   });
 
   it('an unknown parameter is a 400 naming it; the client\'s own filters mean what they mean on Manila (manilaclient/osc/v2/share.py ListShare)', async () => {
