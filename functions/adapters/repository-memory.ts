@@ -57,6 +57,7 @@ export class InMemoryRepository implements Repository {
 
   async listShares(projectId: string | undefined) { return InMemoryRepository.list(this.shares, projectId); }
   async listBackups(projectId: string | undefined) { return InMemoryRepository.list(this.backups, projectId); }
+  async hasShareOfType(shareTypeId: string) { return [...this.shares.values()].some((s) => s.share_type_id === shareTypeId); }
   async listRestores(projectId: string | undefined) { return InMemoryRepository.list(this.restores, projectId); }
 
   async countBackups(projectId: string) { return InMemoryRepository.list(this.backups, projectId).length; }

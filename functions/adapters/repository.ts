@@ -38,6 +38,11 @@ export interface Repository {
   countBackups(projectId: string): Promise<number>;
   /** backups taken of this share (they live in the share's project) */
   countShareBackups(share: Pick<ShareRecord, 'id' | 'project_id'>): Promise<number>;
+  /**
+   * whether any share of any project has this type, read consistently (a share written before the
+   * call is seen): the in-use check of a share type's delete
+   */
+  hasShareOfType(shareTypeId: string): Promise<boolean>;
   /** creates a share; ConditionFailedError when the id exists */
   putShare(share: ShareRecord): Promise<void>;
   updateShare(id: string, spec: UpdateSpec<ShareRecord>): Promise<ShareRecord>;
@@ -246,6 +251,15 @@ export class DynamoRepository implements Repository {
   }
 
   listShares(projectId: string | undefined) { return this.list<ShareRecord>(this.tables.shares, projectId); }
+
+  async hasShareOfType(shareTypeId: string): Promise<boolean> {
+    const pages = this.pages('Scan', {
+      TableName: this.tables.shares, ConsistentRead: true, ProjectionExpression: 'id',
+      FilterExpression: '#t = :t', ExpressionAttributeNames: { '#t': 'share_type_id' }, ExpressionAttributeValues: { ':t': shareTypeId },
+    });
+    for await (const page of pages) if (page.Items.length > 0) return true;
+    return false;
+  }
   listBackups(projectId: string | undefined) { return this.list<BackupRecord>(this.tables.backups, projectId); }
   listRestores(projectId: string | undefined) { return this.list<RestoreRecord>(this.tables.restores, projectId); }
 

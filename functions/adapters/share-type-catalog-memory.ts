@@ -64,6 +64,15 @@ export class InMemoryShareTypeCatalog implements ShareTypeCatalog {
     type.projects = [...type.projects, project].sort();
   }
 
+  async markDeleting(id: string, since: string): Promise<void> {
+    this.held(id).deleting_since = since;
+  }
+
+  async clearDeleting(id: string): Promise<void> {
+    const type = this.types.get(id);
+    if (type) delete type.deleting_since;
+  }
+
   async removeProjectAccess(id: string, project: string): Promise<void> {
     const type = this.held(id);
     if (!type.projects.includes(project)) throw new ShareTypeCatalogError('access_missing', `Share type access not found for ${id} / ${project} combination.`);

@@ -40,6 +40,10 @@ export interface ShareTypeCatalog {
   addProjectAccess(id: string, project: string): Promise<void>;
   /** type_missing, access_missing */
   removeProjectAccess(id: string, project: string): Promise<void>;
+  /** marks the type as being deleted (deleting_since); type_missing */
+  markDeleting(id: string, since: string): Promise<void>;
+  /** unmarks it (a delete that found the type in use); a type gone meanwhile is no error */
+  clearDeleting(id: string): Promise<void>;
 }
 
 /** Configured and stored types, read once (one Scan) for a request. */
@@ -64,6 +68,7 @@ function fromItem(item: Record<string, unknown>): StoredShareType {
     extra_specs: { ...((item.extra_specs ?? {}) as Record<string, string>) },
     projects: projects.sort(),
     created_at: String(item.created_at ?? ''),
+    ...(typeof item.deleting_since === 'string' ? { deleting_since: item.deleting_since } : {}),
   };
 }
 
@@ -272,6 +277,26 @@ export class DynamoShareTypeCatalog implements ShareTypeCatalog {
     }, (now) => (now
       ? new ShareTypeCatalogError('access_exists', `Share type access for ${id} / ${project} combination already exists.`)
       : new ShareTypeCatalogError('type_missing', `Share type ${id} could not be found.`)));
+  }
+
+  async markDeleting(id: string, since: string): Promise<void> {
+    await this.updateType(id, {
+      UpdateExpression: 'SET #d = :since',
+      ConditionExpression: 'attribute_exists(id)',
+      ExpressionAttributeNames: { '#d': 'deleting_since' },
+      ExpressionAttributeValues: marshall({ ':since': since }),
+    }, () => new ShareTypeCatalogError('type_missing', `Share type ${id} could not be found.`));
+  }
+
+  async clearDeleting(id: string): Promise<void> {
+    try {
+      await this.call('UpdateItem', {
+        TableName: this.table, Key: marshall({ id }), UpdateExpression: 'REMOVE #d', ConditionExpression: 'attribute_exists(id)',
+        ExpressionAttributeNames: { '#d': 'deleting_since' },
+      });
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+    }
   }
 
   async removeProjectAccess(id: string, project: string): Promise<void> {

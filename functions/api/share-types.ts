@@ -161,8 +161,14 @@ export const deleteShareType: Operation = async (ctx) => {
   const catalog = shareTypeCatalogOf(ctx.deps);
   assertTypeChangeAllowed(ctx.caller, catalog.configured, 'share_type:delete');
   const type = await lookupStored(ctx);
-  const shares = await ctx.deps.repository.listShares(undefined);
-  if (shares.some((share) => share.share_type_id === type.id)) throw badRequest('Target share type is still in use.');
+  // Mark, then look for shares: a create that wrote its share before the mark is seen here (the
+  // look reads consistently); one that writes after it sees the mark and backs out (shares.ts
+  // keepShareType). So no share is left with a deleted type, without a lock across two tables.
+  await catalog.markDeleting(type.id, ctx.now()).catch(catalogError);
+  if (await ctx.deps.repository.hasShareOfType(type.id)) {
+    await catalog.clearDeleting(type.id);
+    throw badRequest('Target share type is still in use.');
+  }
   await catalog.delete(type).catch(catalogError);
   return { status: 202 };
 };

@@ -13,7 +13,7 @@ import { claimRestoreAndStart } from './restore-claim.ts';
 import { parseMetadata } from './share-metadata.ts';
 import { actionOf, resetStatusSchema, resetTaskStateSchema, resizeSchema, resourceOf, shareCreateSchema, shareUpdateSchema, validator } from './schemas.ts';
 import { exportLocations, shareDetail, shareSummary, type ShareViewContext } from './views.ts';
-import { defaultShareType, findCatalogType, typeVisibleTo, type ShareType, type ShareTypeSnapshot } from '../domain/share-types.ts';
+import { defaultShareType, findCatalogType, typeVisibleTo, type ShareType, type ShareTypeSnapshot, type StoredShareType } from '../domain/share-types.ts';
 
 interface ShareCreateBody {
   share_proto?: string; size?: number; name?: string | null; description?: string | null;
@@ -113,7 +113,23 @@ async function resolveShareType(ctx: OperationContext, requested: string | null 
   // a configured type needs no table read; anything else is looked up among the stored ones too
   const type = findCatalogType(configured, requested) ?? findCatalogType(await shareTypeSnapshot(ctx), requested);
   if (!type || !typeVisibleTo(ctx.caller, type)) throw notFound('Share type not found.');
+  if ((type as StoredShareType).deleting_since !== undefined) throw typeBeingDeleted(type);
   return type;
+}
+
+const typeBeingDeleted = (type: ShareType) => badRequest(`Share type ${type.name} is being deleted; choose another type.`);
+
+/**
+ * After a share of a type created through the API is written: if an admin's delete of that type
+ * began (or ended) meanwhile, back out, so that no share is left with a deleted type (the other
+ * half of the protocol is share-types.ts deleteShareType). Configured types are never deleted.
+ */
+async function keepShareType(ctx: OperationContext, type: ShareType, backOut: () => Promise<void>): Promise<void> {
+  if (findCatalogType(configuredOnly(ctx), type.id)) return;
+  const now = await shareTypeCatalogOf(ctx.deps).getStored(type.id);
+  if (now && now.deleting_since === undefined) return;
+  await backOut();
+  throw typeBeingDeleted(type);
 }
 
 /** Reads a share named in the path: 404 when missing, 403 when another project's. */
@@ -217,6 +233,10 @@ export const createShare: Operation = async (ctx) => {
       source_backup_id: body.backup_id, task_state: null, share_type_id: shareType.id, metadata, backend: storage.name, ...provisioned,
     };
     await repository.putShare(share);
+    await keepShareType(ctx, shareType, async () => {
+      await repository.deleteShare(id, ['creating']);
+      await storage.deleteShare(share);
+    });
     const claimed = await claimRestoreAndStart(ctx, {
       backupId: body.backup_id, target: share, sourceShareId: backup!.share_id, kind: 'create_share',
       // the new share is ours alone; when the claim or the start fails nothing of it is kept
@@ -237,6 +257,7 @@ export const createShare: Operation = async (ctx) => {
     source_backup_id: null, task_state: null, share_type_id: shareType.id, metadata, backend: storage.name, export_path: '', access_point_id: '',
   };
   await repository.putShare(share);
+  await keepShareType(ctx, shareType, () => repository.deleteShare(id, ['creating']));
   let provisioned;
   try {
     provisioned = await storage.provisionShare(id);

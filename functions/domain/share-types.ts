@@ -126,6 +126,11 @@ export interface StoredShareType extends ShareType {
   /** projects given access (manila/db/sqlalchemy/api.py share_type_access_add); meaningful for private types */
   projects: string[];
   created_at: string;
+  /**
+   * set while an admin's delete checks that no share has the type (functions/api/share-types.ts
+   * deleteShareType); a share create that finds it set after writing its share backs out
+   */
+  deleting_since?: string;
 }
 
 /** What one request sees of the catalog: the configured types and the stored ones. */

@@ -132,4 +132,32 @@ describe('share types on DynamoDB Local', () => {
     await expect(catalog.delete(type)).rejects.toMatchObject({ kind: 'type_missing' });
     expect(await rawIds()).toEqual([]);
   });
+  it('a delete\'s mark and the in-use look: a share of the type is found by a consistent scan; a marked type refuses new shares; the mark lifts', async () => {
+    const created = await call('POST', '/v2/admin/types', { share_type: { name: 'marked', extra_specs: DHSS } });
+    const id = created.json.share_type.id as string;
+    expect(await deps.repository.hasShareOfType(id)).toBe(false);
+    const share = await call('POST', '/v2/alpha/shares', { share: { share_proto: 'NFS', size: 1, share_type: id } }, MEMBER);
+    expect(share.status).toBe(202);
+    expect(await deps.repository.hasShareOfType(id)).toBe(true);
+    expect((await call('DELETE', `/v2/admin/types/${id}`)).status).toBe(400);
+    expect((await catalog.getStored(id))!.deleting_since).toBeUndefined();
+    await catalog.markDeleting(id, '2026-12-05T00:00:00Z');
+    expect((await catalog.getStored(id))!.deleting_since).toBe('2026-12-05T00:00:00Z');
+    expect((await call('POST', '/v2/alpha/shares', { share: { share_proto: 'NFS', size: 1, share_type: id } }, MEMBER)).status).toBe(400);
+    await catalog.clearDeleting(id);
+    await expect(catalog.markDeleting('2b5a2d1e-3c4f-4a6b-8c7d-9e0f1a2b3c4d', 'now')).rejects.toMatchObject({ kind: 'type_missing' });
+    await catalog.clearDeleting('2b5a2d1e-3c4f-4a6b-8c7d-9e0f1a2b3c4d');
+    expect((await call('DELETE', `/v2/alpha/shares/${share.json.share.id}`, undefined, MEMBER)).status).toBe(202);
+    await waitUntil(async () => !(await deps.repository.hasShareOfType(id)));
+    expect((await call('DELETE', `/v2/admin/types/${id}`)).status).toBe(202);
+    expect(await rawIds()).toEqual([]);
+  });
 });
+
+async function waitUntil(check: () => Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error('condition not met in 5 s');
+}

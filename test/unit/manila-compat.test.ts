@@ -401,6 +401,37 @@ describe('share types an admin manages through the API (issue 20; manila/api/v2/
     expect((await create(f, { name: 'silver', extra_specs: DHSS })).status).toBe(200);
   });
 
+  // The delete marks the type, then looks for shares; a create writes its share, then looks at the
+  // type (shares.ts keepShareType). Each interleaving leaves no share with a deleted type.
+  it('a delete racing a share create: the mark makes the create back out; a share written first makes the delete a 400 and lifts the mark', async () => {
+    const f = fixture();
+    const type = (await create(f, { name: 'silver', extra_specs: DHSS })).json.share_type;
+    // the delete has begun (marked) when the create resolves the type: refused before anything is written
+    await f.shareTypeCatalog.markDeleting(type.id, '2026-12-05T00:00:00Z');
+    const early = await f.call('POST', '/v2/alpha/shares', { body: { share: { share_proto: 'NFS', size: 1, share_type: type.id } } });
+    expect(early.status).toBe(400);
+    expect(early.json.badRequest.message).toBe('Share type silver is being deleted; choose another type.');
+    await f.shareTypeCatalog.clearDeleting(type.id);
+    // the delete marks it between the create's read of the type and its check after the write: the
+    // create backs out, deleting the share it wrote
+    const getStored = f.shareTypeCatalog.getStored.bind(f.shareTypeCatalog);
+    let reads = 0;
+    f.shareTypeCatalog.getStored = async (id: string) => {
+      if (++reads === 1) await f.shareTypeCatalog.markDeleting(id, '2026-12-05T00:00:01Z');
+      return getStored(id);
+    };
+    const late = await f.call('POST', '/v2/alpha/shares', { body: { share: { share_proto: 'NFS', size: 1, share_type: type.id } } });
+    expect(late.status).toBe(400);
+    expect(await f.repository.listShares(undefined)).toEqual([]);
+    f.shareTypeCatalog.getStored = getStored;
+    await f.shareTypeCatalog.clearDeleting(type.id);
+    // a share written before the mark: the delete sees it (400) and unmarks, so the type stays usable
+    await f.createShare({ share_type: type.id });
+    expect((await f.call('DELETE', `/v2/admin/types/${type.id}`, { claims: ADMIN })).status).toBe(400);
+    expect((await f.shareTypeCatalog.getStored(type.id))?.deleting_since).toBeUndefined();
+    expect((await f.call('POST', '/v2/alpha/shares', { body: { share: { share_proto: 'NFS', size: 1, share_type: type.id } } })).status).toBe(202);
+  });
+
   it('extra specs: POST answers the body, PUT one item matching the URI, DELETE 202 / 403 required / 404 missing (share_types_extra_specs.py create, update, _delete)', async () => {
     const f = fixture();
     const id = (await create(f, { name: 'silver', extra_specs: DHSS })).json.share_type.id as string;
