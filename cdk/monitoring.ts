@@ -15,6 +15,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { DONE_FIELDS } from '../copier/done-line.ts';
 import type { StageConfig } from './config.ts';
 
 export interface MonitoringProps {
@@ -31,8 +32,16 @@ export interface MonitoringProps {
 /** The namespace of the stage's own metrics (the copier failure count from its log). */
 export const metricNamespace = (stage: string) => `ShareBackup/${stage}`;
 export const COPIER_FAILURES_METRIC = 'CopierFailures';
+/** From the copier's success line (copier/done-line.ts), per mode: bytes copied and milliseconds taken. */
+export const copierBytesMetric = (mode: 'backup' | 'restore') => (mode === 'restore' ? 'RestoredBytes' : 'BackedUpBytes');
+export const copierMillisecondsMetric = (mode: 'backup' | 'restore') => (mode === 'restore' ? 'RestoreCopyMilliseconds' : 'BackupCopyMilliseconds');
 
 const PERIOD = Duration.minutes(5);
+
+interface CopierThroughput {
+  bytes: cloudwatch.Metric;
+  milliseconds: cloudwatch.Metric;
+}
 
 export class Monitoring extends Construct {
   readonly topic: sns.Topic;
@@ -82,6 +91,18 @@ export class Monitoring extends Construct {
       metricName: COPIER_FAILURES_METRIC,
       metricValue: '1',
     }).metric({ period: PERIOD, statistic: cloudwatch.Stats.SUM });
+    // ---- the copier: what a finished run copied, and how long it took ----------------------------
+    const copierDone = (mode: 'backup' | 'restore', metricName: string, field: string) => new logs.MetricFilter(this, `Copier${mode[0]!.toUpperCase()}${mode.slice(1)}${field[0]!.toUpperCase()}${field.slice(1)}Filter`, {
+      logGroup: props.copierLogGroup,
+      filterPattern: logs.FilterPattern.stringValue(`$.${DONE_FIELDS.mode}`, '=', mode),
+      metricNamespace: metricNamespace(config.stage),
+      metricName,
+      metricValue: `$.${field}`,
+    }).metric({ period: PERIOD, statistic: cloudwatch.Stats.SUM });
+    const copied = Object.fromEntries((['restore', 'backup'] as const).map((mode) => [mode, {
+      bytes: copierDone(mode, copierBytesMetric(mode), DONE_FIELDS.bytes),
+      milliseconds: copierDone(mode, copierMillisecondsMetric(mode), DONE_FIELDS.milliseconds),
+    }])) as Record<'restore' | 'backup', CopierThroughput>;
     alarm('copier-failures', copierFailures, 'A copier task exited with an error ({"error","reason"} on its log). A task killed before it could write (SIGKILL, out of memory) shows as a failed execution instead.');
 
     // ---- Lambdas ----------------------------------------------------------------------------
@@ -110,10 +131,10 @@ export class Monitoring extends Construct {
       alarm(`${name}-table-throttled`, throttled, `DynamoDB throttled reads or writes on the ${name} table (on-demand: a sudden spike over twice the previous peak, or a hot key).`);
     }
 
-    this.dashboard = this.buildDashboard(props, copierFailures);
+    this.dashboard = this.buildDashboard(props, copierFailures, copied);
   }
 
-  private buildDashboard(props: MonitoringProps, copierFailures: cloudwatch.IMetric): cloudwatch.Dashboard {
+  private buildDashboard(props: MonitoringProps, copierFailures: cloudwatch.IMetric, copied: Record<'restore' | 'backup', CopierThroughput>): cloudwatch.Dashboard {
     const { config } = props;
     const restore = props.stateMachines.restore!;
     const opts = { period: PERIOD, statistic: cloudwatch.Stats.SUM };
@@ -134,13 +155,13 @@ export class Monitoring extends Construct {
       new cloudwatch.TextWidget({
         width: 24,
         height: 2,
-        markdown: `# Share backup ${config.stage}: restores\nIn flight: executions started and copier tasks running. Throughput: restores succeeded per 5 minutes (the copier records bytes per restore in DynamoDB, not as a metric: bytes per second is not shown). Failures: executions failed, timed out, aborted; copier error exits.`,
+        markdown: `# Share backup ${config.stage}: restores\nIn flight: executions started and copier tasks running. Throughput: restores succeeded per 5 minutes, and the bytes the copier wrote per second of copying, over the restores (and backups) that finished in each 5 minutes (from the copier's last log line). Failures: executions failed, timed out, aborted; copier error exits.`,
       }),
     );
     dashboard.addWidgets(
       new cloudwatch.GraphWidget({
         title: 'Restores in flight',
-        width: 8,
+        width: 6,
         left: [restore.metricStarted({ ...opts, label: 'restores started' }), runningTasks],
         right: [new cloudwatch.MathExpression({
           expression: 'RUNNING_SUM(FILL(s, 0) - FILL(ok, 0) - FILL(f, 0) - FILL(t, 0) - FILL(a, 0))',
@@ -151,13 +172,26 @@ export class Monitoring extends Construct {
       }),
       new cloudwatch.GraphWidget({
         title: 'Restore throughput',
-        width: 8,
+        width: 6,
         left: [restore.metricSucceeded({ ...opts, label: 'restores succeeded' })],
         right: [restore.metricTime({ period: PERIOD, statistic: cloudwatch.Stats.percentile(50), label: 'execution time p50 (ms)' })],
       }),
       new cloudwatch.GraphWidget({
+        title: 'Copier throughput (bytes per second of copying)',
+        width: 6,
+        left: (['restore', 'backup'] as const).map((mode) => new cloudwatch.MathExpression({
+          // the bytes of the runs that finished in the period over the time they took: a run's
+          // average speed, weighted by its length
+          expression: `1000 * ${mode}_bytes / ${mode}_ms`,
+          usingMetrics: { [`${mode}_bytes`]: copied[mode].bytes, [`${mode}_ms`]: copied[mode].milliseconds },
+          label: `${mode}s: bytes/s`,
+          period: PERIOD,
+        })),
+        right: [copied.restore.bytes.with({ label: 'bytes restored' }), copied.backup.bytes.with({ label: 'bytes backed up' })],
+      }),
+      new cloudwatch.GraphWidget({
         title: 'Restore failures',
-        width: 8,
+        width: 6,
         left: [
           restore.metricFailed({ ...opts, label: 'failed' }),
           restore.metricTimedOut({ ...opts, label: 'timed out' }),

@@ -1,9 +1,10 @@
 // The copier's process entry point: the Fargate task's command, and locally the child process the
-// Step Functions facade spawns. Reads the environment, runs one backup or restore, and exits 0, or
-// prints one JSON line {"error","reason"} on stderr and exits 1 (failure), 2 (bad configuration) or
-// 143 (SIGTERM).
+// Step Functions facade spawns. Reads the environment, runs one backup or restore, and prints one
+// JSON line on stderr: {"done","ms",…counts} (done-line.ts) and exits 0, or {"error","reason"} and
+// exits 1 (failure), 2 (bad configuration) or 143 (SIGTERM).
 import { runBackup } from './backup/index.ts';
 import { loadCopierConfig } from './config.ts';
+import { doneLine } from './done-line.ts';
 import { describeFailure, StoppedError } from './errors.ts';
 import { DynamoProgressSink } from './progress/dynamo-progress.ts';
 import { DynamoReportSink } from './progress/dynamo-report.ts';
@@ -41,7 +42,7 @@ async function main(): Promise<number> {
       signal: stop.signal,
       log,
     });
-    log(`${config.mode} done in ${Date.now() - started} ms: ${JSON.stringify(result)}`);
+    process.stderr.write(`${doneLine(config.mode, Date.now() - started, result)}\n`);
     return 0;
   } catch (error) {
     const failure = describeFailure(error, roots);

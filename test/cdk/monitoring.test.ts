@@ -12,7 +12,9 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { describe, expect, it } from 'vitest';
 import { stageConfigFrom } from '../../cdk/config.ts';
-import { COPIER_FAILURES_METRIC, Monitoring, metricNamespace } from '../../cdk/monitoring.ts';
+import { COPIER_FAILURES_METRIC, Monitoring, copierBytesMetric, copierMillisecondsMetric, metricNamespace } from '../../cdk/monitoring.ts';
+import { doneLine } from '../../copier/done-line.ts';
+import { emptyResult } from '../../copier/run.ts';
 
 type Alarm = { Properties: { AlarmName: string; MetricName?: string; Namespace?: string; Threshold: number; ExtendedStatistic?: string; TreatMissingData: string; AlarmActions: unknown[]; Metrics?: unknown[] } };
 
@@ -85,10 +87,36 @@ describe('monitoring', () => {
     });
   });
 
+  // CloudWatch reads the copier's success line (copier/done-line.ts) with these filters: the test
+  // applies each filter's pattern and value to the line the copier writes, so the two cannot drift
+  it('counts the bytes and the copy time of each finished restore and backup from the copier\'s last line', () => {
+    const { template } = monitored();
+    const filters = Object.values(template.findResources('AWS::Logs::MetricFilter')).map((f) => f.Properties as {
+      FilterPattern: string; MetricTransformations: { MetricNamespace: string; MetricName: string; MetricValue: string }[];
+    });
+    const line = (mode: 'backup' | 'restore') => JSON.parse(doneLine(mode, 1500, { ...emptyResult(), files: 3, bytes: 3_000_000 })) as Record<string, unknown>;
+    // the simple JSON patterns used here: { $.field = "value" }
+    const matches = (pattern: string, event: Record<string, unknown>) => {
+      const m = /^\{ \$\.(\w+) = "([^"]*)" \}$/.exec(pattern);
+      if (!m) throw new Error(`pattern not understood here: ${pattern}`);
+      return m[2] === '*' ? typeof event[m[1]!] === 'string' : event[m[1]!] === m[2];
+    };
+    const valueOf = (expression: string, event: Record<string, unknown>) => (expression.startsWith('$.') ? event[expression.slice(2)] : Number(expression));
+    for (const mode of ['restore', 'backup'] as const) {
+      const event = line(mode);
+      const seen = Object.fromEntries(filters.filter((f) => matches(f.FilterPattern, event)).map((f) => [f.MetricTransformations[0]!.MetricName, valueOf(f.MetricTransformations[0]!.MetricValue, event)]));
+      expect(seen).toEqual({ [copierBytesMetric(mode)]: 3_000_000, [copierMillisecondsMetric(mode)]: 1500 });
+    }
+    // a failure line counts a failure, not bytes
+    const failure = { error: 'CopyError', reason: 'x' };
+    expect(filters.filter((f) => matches(f.FilterPattern, failure)).map((f) => f.MetricTransformations[0]!.MetricName)).toEqual([COPIER_FAILURES_METRIC]);
+  });
+
   it('has a dashboard of restores in flight, their throughput and their failures', () => {
     const { template } = monitored();
     const body = JSON.stringify(Object.values(template.findResources('AWS::CloudWatch::Dashboard'))[0]!.Properties.DashboardBody);
-    for (const text of ['Restores in flight', 'Restore throughput', 'Restore failures', 'ExecutionsStarted', 'RunningTaskCount', 'ExecutionsSucceeded', 'ExecutionsFailed', COPIER_FAILURES_METRIC]) {
+    for (const text of ['Restores in flight', 'Restore throughput', 'Restore failures', 'ExecutionsStarted', 'RunningTaskCount', 'ExecutionsSucceeded', 'ExecutionsFailed', COPIER_FAILURES_METRIC,
+      'Copier throughput (bytes per second of copying)', copierBytesMetric('restore'), copierMillisecondsMetric('restore'), copierBytesMetric('backup'), '1000 * restore_bytes / restore_ms', '1000 * backup_bytes / backup_ms']) {
       expect(body, text).toContain(text);
     }
   });
