@@ -2,6 +2,7 @@
 // and the fixed identifiers (account, region) that stand in for an AWS account on one machine.
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
+import { TABLES, type TableNames } from '../functions/adapters/tables.ts';
 
 /** The account id the local stack pretends to run in (ARNs need one). */
 export const LOCAL_ACCOUNT_ID = '000000000000';
@@ -18,16 +19,11 @@ export const READY_MARKER = 'LOCAL_STACK_READY';
  */
 export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' } as const;
 
-export interface TableNames {
-  shares: string;
-  backups: string;
-  restores: string;
-  reports: string;
-  shareTypes: string;
-}
+export type { TableNames };
 
+/** Every table of functions/adapters/tables.ts, named `<prefix><logical name>`. */
 export function tableNames(prefix: string = DEFAULT_TABLE_PREFIX): TableNames {
-  return { shares: `${prefix}shares`, backups: `${prefix}backups`, restores: `${prefix}restores`, reports: `${prefix}reports`, shareTypes: `${prefix}share-types` };
+  return Object.fromEntries(TABLES.map((def) => [def.logicalName, `${prefix}${def.logicalName}`])) as TableNames;
 }
 
 /** The data folder (DynamoDB files, storage, signing key), absolute. */

@@ -4,7 +4,7 @@
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { BackupRecord, ReportItem, ReportSummary, RestoreRecord, ShareRecord, ShareStatus } from '../domain/records.ts';
 import { AwsHttpClient, AwsRequestError, DYNAMODB } from './aws-http.ts';
-import { PROJECT_INDEX, REPORT_PARTITION_KEY, REPORT_SORT_KEY } from './tables.ts';
+import { PROJECT_INDEX, REPORT_PARTITION_KEY, REPORT_SORT_KEY, type TableNames } from './tables.ts';
 
 /** A conditional write found the record missing or not in the status it expected. */
 export class ConditionFailedError extends Error {
@@ -63,14 +63,7 @@ export interface Repository {
   getReportSummary(operationId: string): Promise<ReportSummary | undefined>;
 }
 
-export interface TableNames {
-  shares: string;
-  backups: string;
-  restores: string;
-  reports: string;
-  /** share types created through the API */
-  shareTypes: string;
-}
+export type { TableNames } from './tables.ts';
 
 /** A DynamoDB update: expression, names and values, from an UpdateSpec. */
 export function buildUpdate<T>(id: string, spec: UpdateSpec<T>): {

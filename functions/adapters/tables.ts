@@ -27,6 +27,9 @@ export interface ShareTypeTableDefinition {
 
 export type TableDefinition = ResourceTableDefinition | ReportTableDefinition | ShareTypeTableDefinition;
 
+/** The physical name of each table, by logical name (configuration: environment variables, the local prefix). */
+export type TableNames = Record<TableDefinition['logicalName'], string>;
+
 export const PROJECT_INDEX = 'by_project';
 /** the backup id or the restore id the entry belongs to */
 export const REPORT_PARTITION_KEY = 'operation_id';

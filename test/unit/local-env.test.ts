@@ -13,7 +13,7 @@ describe('local runtime settings', () => {
   });
 
   it('names tables with the prefix', () => {
-    expect(tableNames('t1-')).toEqual({ shares: 't1-shares', backups: 't1-backups', restores: 't1-restores', reports: 't1-reports', shareTypes: 't1-share-types' });
+    expect(tableNames('t1-')).toEqual({ shares: 't1-shares', backups: 't1-backups', restores: 't1-restores', reports: 't1-reports', shareTypes: 't1-shareTypes' });
   });
 
   it('finds a port that can be listened on', async () => {
