@@ -1,8 +1,14 @@
 // What a restore does with an entry already in the target whose type is not the backup's (a
 // directory where the backup has a file, a symlink where it has a directory, a FIFO, …): the
 // target's entry is renamed aside in its own directory, to "<name>.restore-<tag>" ("-2", "-3", … when
-// that is taken), and reported; the backup's entry is then written under the name. Nothing is ever
-// deleted recursively: a tenant's directory may hold data the backup never had.
+// that is taken; <name> cut short where it must, below), and reported; the backup's entry is then
+// written under the name. Nothing is ever deleted recursively: a tenant's directory may hold data the
+// backup never had.
+//
+// An aside name fits in a directory entry: where "<name>" and the suffix together would pass 255
+// bytes (NAME_MAX on Linux, EFS and NFS; a share can hold 255-byte names), bytes are cut from the end
+// of "<name>", never from the suffix, which still says which restore moved the entry and keeps each
+// n's name distinct (asideName).
 //
 // Renaming never follows a symlink at the name (rename and link act on the name itself), so a
 // planted symlink is moved like any other entry, and what it points to is never touched.
@@ -19,7 +25,7 @@
 // renamed: only a name created in that instant could be replaced.
 import type { BigIntStats } from 'node:fs';
 import { errnoCode, UnsafePathError } from '../errors.ts';
-import type { FsPath } from '../fs/names.ts';
+import { encodeName, type FsPath } from '../fs/names.ts';
 import { underRoot } from '../fs/paths.ts';
 import { linkPath, lstatPathBig, mkdirPath, renamePath, rmdirPath, unlinkPath, type Steps } from './syscalls.ts';
 import type { ReportEntry } from '../progress/report.ts';
@@ -35,6 +41,40 @@ const MAX_ASIDE_NAMES = 1000;
  */
 export function asideTag(restoreId: string): string {
   return restoreId.slice(0, 8).replace(/[^A-Za-z0-9_-]/g, '_');
+}
+
+/** The most bytes a name in a directory can have (NAME_MAX on Linux, EFS and NFS). */
+export const NAME_MAX_BYTES = 255;
+
+/** How many bytes of a name one character of its decoded string (names.ts) stands for. */
+function bytesOf(char: string): number {
+  const code = char.charCodeAt(0);
+  // an escaped byte that is not UTF-8 (U+DC80..U+DCFF) is that one byte
+  if (char.length === 1 && code >= 0xdc80 && code <= 0xdcff) return 1;
+  return Buffer.byteLength(char, 'utf8');
+}
+
+/**
+ * The n-th name (n ≥ 1) to move an entry named `name` (one decoded name, names.ts) aside to:
+ * "<name>.restore-<tag>", "-<n>" added from n = 2. When that would pass NAME_MAX_BYTES, `name`'s
+ * own part is cut from its end to what fits, the suffix kept whole. The cut falls between
+ * characters of the decoded name: never inside a UTF-8 sequence, and a byte that is not UTF-8 (one
+ * escape) is cut alone. The result is itself the decoding of its bytes (the cut prefix decodes to
+ * itself, and the suffix, starting with '.', cannot join a sequence before it), so as a manifest path
+ * component it names exactly the entry on disk.
+ */
+export function asideName(name: string, tag: string, n: number): string {
+  const suffix = `.restore-${tag}${n === 1 ? '' : `-${n}`}`;
+  const room = NAME_MAX_BYTES - Buffer.byteLength(suffix, 'utf8');
+  if (encodeName(name).length <= room) return `${name}${suffix}`;
+  let bytes = 0;
+  let end = 0;
+  for (const char of name) {
+    bytes += bytesOf(char);
+    if (bytes > room) break;
+    end += char.length;
+  }
+  return `${name.slice(0, end)}${suffix}`;
 }
 
 /** What an entry is, in a report's words. */
@@ -56,8 +96,11 @@ export function kindOf(stats: BigIntStats): string {
  */
 export function* moveAside(targetRoot: string, path: string, stats: BigIntStats, tag: string, backupHas: string): Steps<ReportEntry> {
   const from = underRoot(targetRoot, path);
+  // (the entry's directory, "" at the root, and its own name: only the name is made to fit)
+  const directory = path.slice(0, path.lastIndexOf('/') + 1);
+  const name = path.slice(directory.length);
   for (let n = 1; n <= MAX_ASIDE_NAMES; n++) {
-    const asidePath = `${path}.restore-${tag}${n === 1 ? '' : `-${n}`}`;
+    const asidePath = `${directory}${asideName(name, tag, n)}`;
     const to = underRoot(targetRoot, asidePath);
     if (yield* (stats.isDirectory() ? renameDirectory(from, to) : renameNonDirectory(from, to))) {
       return { path, what: 'entry', action: 'moved-aside', why: `the target had ${kindOf(stats)} where the backup has ${backupHas}`, moved_to: asidePath };

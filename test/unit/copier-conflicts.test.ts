@@ -226,6 +226,57 @@ describe.each([
     expect(report.entries).toMatchObject([{ path: 'x', moved_to: `x${ASIDE}-3` }]);
   });
 
+  it('moves a directory aside whose 255-byte name leaves no room for the suffix, shortening the name, not the suffix', async () => {
+    // 255 bytes each: ASCII, and UTF-8 where a cut at 238 bytes would fall inside an "é"
+    const ascii = 'n'.repeat(255);
+    const utf8 = `x${'é'.repeat(127)}`;
+    await mkdir(share());
+    for (const name of [ascii, utf8]) await writeFile(join(share(), name), `the backup's ${name.slice(0, 3)}`);
+    await runBackup({ source: share(), target: backup() });
+    for (const name of [ascii, utf8]) {
+      await mkdir(join(target(), name, 'inner'), { recursive: true });
+      await writeFile(join(target(), name, 'inner/kept'), `tenant data in ${name.slice(0, 3)}`);
+    }
+
+    const report = new MemoryReportSink();
+    expect(await restore({ report })).toMatchObject({ warnings: 2 });
+    // 255 - 17 bytes (".restore-abcdef12") of each name: 238 "n", and "x" + 118 "é" (237 bytes)
+    const asideAscii = `${'n'.repeat(238)}${ASIDE}`;
+    const asideUtf8 = `x${'é'.repeat(118)}${ASIDE}`;
+    expect(Buffer.byteLength(asideAscii)).toBe(255);
+    expect(Buffer.byteLength(asideUtf8)).toBe(254);
+    for (const [name, aside] of [[ascii, asideAscii], [utf8, asideUtf8]] as const) {
+      expect(await readFile(join(target(), name), 'utf8')).toBe(`the backup's ${name.slice(0, 3)}`);
+      expect(await readFile(join(target(), aside, 'inner/kept'), 'utf8')).toBe(`tenant data in ${name.slice(0, 3)}`);
+    }
+    expect((await readdir(target())).sort()).toEqual([ascii, asideAscii, asideUtf8, utf8].sort());
+    expect([...report.entries].sort((a, b) => a.path.localeCompare(b.path))).toEqual([
+      { path: ascii, what: 'entry', action: 'moved-aside', moved_to: asideAscii, why: expect.stringMatching(/directory.*regular file/) as unknown },
+      { path: utf8, what: 'entry', action: 'moved-aside', moved_to: asideUtf8, why: expect.stringMatching(/directory.*regular file/) as unknown },
+    ]);
+  });
+
+  it('moves aside a 255-byte name that is not UTF-8, its moved_to naming the entry on disk', async () => {
+    // "a" and 254 bytes that are not UTF-8: the manifest spells each as \udcff (names.ts)
+    const raw = Buffer.concat([Buffer.from('a'), Buffer.alloc(254, 0xff)]);
+    const at = (root: string, name: Buffer) => Buffer.concat([Buffer.from(`${root}/`), name]);
+    await mkdir(share());
+    await writeFile(at(share(), raw), 'the backup has a file');
+    await runBackup({ source: share(), target: backup() });
+    await mkdir(target());
+    await mkdir(at(target(), raw));
+    await writeFile(at(target(), Buffer.concat([raw, Buffer.from('/kept')])), 'tenant data');
+
+    const report = new MemoryReportSink();
+    expect(await restore({ report })).toMatchObject({ warnings: 1 });
+    const asideRaw = Buffer.concat([Buffer.from('a'), Buffer.alloc(237, 0xff), Buffer.from(ASIDE)]);
+    expect(asideRaw.length).toBe(255);
+    expect(await readFile(at(target(), raw), 'utf8')).toBe('the backup has a file');
+    expect(await readFile(at(target(), Buffer.concat([asideRaw, Buffer.from('/kept')])), 'utf8')).toBe('tenant data');
+    expect((await readdir(target(), { encoding: 'buffer' })).map((name) => name.toString('hex')).sort()).toEqual([raw, asideRaw].map((name) => name.toString('hex')).sort());
+    expect(report.entries).toMatchObject([{ path: `a${'\udcff'.repeat(254)}`, action: 'moved-aside', moved_to: `a${'\udcff'.repeat(237)}${ASIDE}` }]);
+  });
+
   it('moves a directory or a file aside where the backup has a FIFO, deleting nothing, and keeps a FIFO in place', async () => {
     await mkdir(share());
     for (const name of ['pipe', 'pipe2', 'pipe3']) execFileSync('mkfifo', [join(share(), name)]);
