@@ -39,11 +39,12 @@ function clientSite(): string {
 
 let stack: Awaited<ReturnType<typeof startStack>>;
 let token: string;
+let adminToken: string;
 let site: string;
 
-function openstack(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+function openstack(args: string[], as = token): Promise<{ code: number; stdout: string; stderr: string }> {
   const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('OS_')));
-  const full = ['--os-auth-type', 'admin_token', '--os-endpoint', `${stack.apiUrl}/v2/newest`, '--os-token', token, '--os-share-api-version', VERSION, ...args];
+  const full = ['--os-auth-type', 'admin_token', '--os-endpoint', `${stack.apiUrl}/v2/newest`, '--os-token', as, '--os-share-api-version', VERSION, ...args];
   return new Promise((resolve) => {
     const child = spawn(OPENSTACK, full, { env: { ...env, PYTHONPATH: site, HOME: process.env.HOME ?? '/tmp' } });
     let stdout = '';
@@ -54,12 +55,12 @@ function openstack(args: string[]): Promise<{ code: number; stdout: string; stde
   });
 }
 
-async function ok(args: string[]): Promise<string> {
-  const res = await openstack(args);
+async function ok(args: string[], as = token): Promise<string> {
+  const res = await openstack(args, as);
   expect(res.code, `openstack ${args.join(' ')}\n${res.stderr}\n${res.stdout}`).toBe(0);
   return res.stdout;
 }
-const json = async (args: string[]) => JSON.parse(await ok([...args, '-f', 'json']));
+const json = async (args: string[], as = token) => JSON.parse(await ok([...args, '-f', 'json'], as));
 
 async function backupAvailable(name: string): Promise<Record<string, unknown>> {
   for (let i = 0; i < 120; i++) {
@@ -76,6 +77,7 @@ describe.skipIf(!RUNNABLE)('the newest python-manilaclient at 2.91 (skipped: set
     site = clientSite();
     stack = await startStack();
     token = await stack.token('newest', ['member', 'reader']);
+    adminToken = await stack.token('newest', ['admin', 'member', 'reader']);
   }, 120_000);
   afterAll(async () => {
     await stack?.stop();
@@ -121,4 +123,16 @@ describe.skipIf(!RUNNABLE)('the newest python-manilaclient at 2.91 (skipped: set
     // the backup was never changed by the restores, and the source share kept its name
     expect(readFileSync(join(source, 'kept.txt'), 'utf8')).toBe('as backed up\n');
   }, 300_000);
+
+  it('share types at 2.91: an admin creates, sets and deletes one; a member lists it and creates a share of it by name', async () => {
+    const created = await json(['share', 'type', 'create', 'newest-gold', 'false', '--description', 'gold', '--extra-specs', 'capabilities:tier=gold'], adminToken);
+    expect(created).toMatchObject({ name: 'newest-gold', visibility: 'public', is_default: false });
+    await ok(['share', 'type', 'set', 'newest-gold', '--extra-specs', 'colour=yellow'], adminToken);
+    expect((await json(['share', 'type', 'list'])).map((t: { Name: string }) => t.Name).sort()).toEqual(['default', 'newest-gold']);
+    const share = await json(['share', 'create', 'NFS', '1', '--name', 'golden', '--share-type', 'newest-gold', '--wait']);
+    expect(share).toMatchObject({ share_type_name: 'newest-gold', status: 'available' });
+    expect(await json(['share', 'list', '--share-type', 'newest-gold'])).toEqual([expect.objectContaining({ Name: 'golden' })]);
+    await ok(['share', 'delete', 'golden', '--wait']);
+    await ok(['share', 'type', 'delete', 'newest-gold'], adminToken);
+  }, 120_000);
 });
