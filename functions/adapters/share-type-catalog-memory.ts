@@ -3,7 +3,7 @@
 // test/integration/share-type-catalog.test.ts against DynamoDB Local. Also what the API uses when
 // no catalog is injected (ApiDependencies.shareTypeCatalog absent): the configured types, nothing stored.
 import type { ShareTypeConfig, ShareTypeUpdate, StoredShareType } from '../domain/share-types.ts';
-import { ShareTypeCatalogError, type ShareTypeCatalog } from './share-type-catalog.ts';
+import { catalogErrors, ShareTypeCatalogError, type ShareTypeCatalog } from './share-type-catalog.ts';
 
 export class InMemoryShareTypeCatalog implements ShareTypeCatalog {
   readonly types = new Map<string, StoredShareType>();
@@ -11,7 +11,7 @@ export class InMemoryShareTypeCatalog implements ShareTypeCatalog {
   constructor(readonly configured: ShareTypeConfig) {}
 
   private missing(id: string): ShareTypeCatalogError {
-    return new ShareTypeCatalogError('type_missing', `Share type ${id} could not be found.`);
+    return catalogErrors.typeMissing(id);
   }
 
   private held(id: string): StoredShareType {
@@ -25,7 +25,7 @@ export class InMemoryShareTypeCatalog implements ShareTypeCatalog {
 
   async create(type: StoredShareType): Promise<void> {
     if (this.types.has(type.id) || [...this.types.values()].some((t) => t.name === type.name)) {
-      throw new ShareTypeCatalogError('name_taken', `Share Type ${type.name} already exists.`);
+      throw catalogErrors.nameTaken(type.name);
     }
     this.types.set(type.id, structuredClone({ ...type, projects: [...type.projects].sort() }));
   }
@@ -34,7 +34,7 @@ export class InMemoryShareTypeCatalog implements ShareTypeCatalog {
     const now = this.types.get(type.id);
     if (!now || now.name !== type.name) throw this.missing(type.id);
     if (change.name !== undefined && change.name !== type.name && [...this.types.values()].some((t) => t.name === change.name)) {
-      throw new ShareTypeCatalogError('name_taken', `Share Type ${change.name} already exists.`);
+      throw catalogErrors.nameTaken(change.name);
     }
     const next = { ...now, ...change };
     this.types.set(type.id, next);
@@ -54,13 +54,13 @@ export class InMemoryShareTypeCatalog implements ShareTypeCatalog {
 
   async deleteExtraSpec(id: string, key: string): Promise<void> {
     const type = this.held(id);
-    if (!Object.hasOwn(type.extra_specs, key)) throw new ShareTypeCatalogError('spec_missing', `Share Type ${id} has no extra specs with key ${key}.`);
+    if (!Object.hasOwn(type.extra_specs, key)) throw catalogErrors.specMissing(id, key);
     delete type.extra_specs[key];
   }
 
   async addProjectAccess(id: string, project: string): Promise<void> {
     const type = this.held(id);
-    if (type.projects.includes(project)) throw new ShareTypeCatalogError('access_exists', `Share type access for ${id} / ${project} combination already exists.`);
+    if (type.projects.includes(project)) throw catalogErrors.accessExists(id, project);
     type.projects = [...type.projects, project].sort();
   }
 
@@ -75,7 +75,7 @@ export class InMemoryShareTypeCatalog implements ShareTypeCatalog {
 
   async removeProjectAccess(id: string, project: string): Promise<void> {
     const type = this.held(id);
-    if (!type.projects.includes(project)) throw new ShareTypeCatalogError('access_missing', `Share type access not found for ${id} / ${project} combination.`);
+    if (!type.projects.includes(project)) throw catalogErrors.accessMissing(id, project);
     type.projects = type.projects.filter((p) => p !== project);
   }
 }

@@ -46,6 +46,15 @@ export interface ShareTypeCatalog {
   clearDeleting(id: string): Promise<void>;
 }
 
+/** The catalog's refusals, worded once for both catalogs (the API answers them as Manila does). */
+export const catalogErrors = {
+  nameTaken: (name: string) => new ShareTypeCatalogError('name_taken', `Share Type ${name} already exists.`),
+  specMissing: (id: string, key: string) => new ShareTypeCatalogError('spec_missing', `Share Type ${id} has no extra specs with key ${key}.`),
+  typeMissing: (id: string) => new ShareTypeCatalogError('type_missing', `Share type ${id} could not be found.`),
+  accessExists: (id: string, project: string) => new ShareTypeCatalogError('access_exists', `Share type access for ${id} / ${project} combination already exists.`),
+  accessMissing: (id: string, project: string) => new ShareTypeCatalogError('access_missing', `Share type access not found for ${id} / ${project} combination.`),
+};
+
 /** Configured and stored types, read once (one Scan) for a request. */
 export async function catalogSnapshot(catalog: ShareTypeCatalog): Promise<ShareTypeSnapshot> {
   return { config: catalog.configured, stored: await catalog.listStored() };
@@ -155,9 +164,9 @@ export class DynamoShareTypeCatalog implements ShareTypeCatalog {
     } catch (err) {
       const codes = cancellationCodes(err);
       if (codes?.[1] === 'ConditionalCheckFailed' || codes?.[1] === 'TransactionConflict') {
-        throw new ShareTypeCatalogError('name_taken', `Share Type ${type.name} already exists.`);
+        throw catalogErrors.nameTaken(type.name);
       }
-      if (codes?.[0] === 'ConditionalCheckFailed') throw new ShareTypeCatalogError('name_taken', `Share Type ${type.id} already exists.`);
+      if (codes?.[0] === 'ConditionalCheckFailed') throw catalogErrors.nameTaken(type.id);
       throw err;
     }
   }
@@ -180,7 +189,7 @@ export class DynamoShareTypeCatalog implements ShareTypeCatalog {
       ExpressionAttributeNames: names,
       ExpressionAttributeValues: marshall(values, marshallOptions),
     };
-    const missing = () => new ShareTypeCatalogError('type_missing', `Share type ${type.id} could not be found.`);
+    const missing = () => catalogErrors.typeMissing(type.id);
     if (change.name === undefined || change.name === type.name) {
       try {
         await this.call('UpdateItem', update);
@@ -204,7 +213,7 @@ export class DynamoShareTypeCatalog implements ShareTypeCatalog {
       } catch (err) {
         const codes = cancellationCodes(err);
         if (codes?.[1] === 'ConditionalCheckFailed' || codes?.[1] === 'TransactionConflict') {
-          throw new ShareTypeCatalogError('name_taken', `Share Type ${change.name} already exists.`);
+          throw catalogErrors.nameTaken(change.name);
         }
         if (codes?.[0] === 'ConditionalCheckFailed') throw missing();
         throw err;
@@ -229,7 +238,7 @@ export class DynamoShareTypeCatalog implements ShareTypeCatalog {
         { Delete: { TableName: this.table, Key: marshall({ id: nameClaimId(type.name) }) } },
       ]);
     } catch (err) {
-      if (cancellationCodes(err)?.[0] === 'ConditionalCheckFailed') throw new ShareTypeCatalogError('type_missing', `Share type ${type.id} could not be found.`);
+      if (cancellationCodes(err)?.[0] === 'ConditionalCheckFailed') throw catalogErrors.typeMissing(type.id);
       throw err;
     }
   }
@@ -255,7 +264,7 @@ export class DynamoShareTypeCatalog implements ShareTypeCatalog {
       ConditionExpression: 'attribute_exists(id) AND attribute_exists(#specs)',
       ExpressionAttributeNames: names,
       ExpressionAttributeValues: marshall(values),
-    }, () => new ShareTypeCatalogError('type_missing', `Share type ${id} could not be found.`));
+    }, () => catalogErrors.typeMissing(id));
   }
 
   async deleteExtraSpec(id: string, key: string): Promise<void> {
@@ -264,19 +273,21 @@ export class DynamoShareTypeCatalog implements ShareTypeCatalog {
       ConditionExpression: 'attribute_exists(id) AND attribute_exists(#specs.#k)',
       ExpressionAttributeNames: { '#specs': 'extra_specs', '#k': key },
     }, (now) => (now
-      ? new ShareTypeCatalogError('spec_missing', `Share Type ${id} has no extra specs with key ${key}.`)
-      : new ShareTypeCatalogError('type_missing', `Share type ${id} could not be found.`)));
+      ? catalogErrors.specMissing(id, key)
+      : catalogErrors.typeMissing(id)));
   }
 
-  async addProjectAccess(id: string, project: string): Promise<void> {
+  addProjectAccess(id: string, project: string): Promise<void> { return this.changeProjectAccess(id, project, 'ADD'); }
+  removeProjectAccess(id: string, project: string): Promise<void> { return this.changeProjectAccess(id, project, 'DELETE'); }
+
+  /** ADD or DELETE one project in the type's string set, refused when it is already there (or not). */
+  private async changeProjectAccess(id: string, project: string, op: 'ADD' | 'DELETE'): Promise<void> {
     await this.updateType(id, {
-      UpdateExpression: 'ADD #p :set',
-      ConditionExpression: 'attribute_exists(id) AND NOT contains(#p, :project)',
+      UpdateExpression: `${op} #p :set`,
+      ConditionExpression: `attribute_exists(id) AND ${op === 'ADD' ? 'NOT ' : ''}contains(#p, :project)`,
       ExpressionAttributeNames: { '#p': 'projects' },
       ExpressionAttributeValues: marshall({ ':set': new Set([project]), ':project': project }),
-    }, (now) => (now
-      ? new ShareTypeCatalogError('access_exists', `Share type access for ${id} / ${project} combination already exists.`)
-      : new ShareTypeCatalogError('type_missing', `Share type ${id} could not be found.`)));
+    }, (now) => (!now ? catalogErrors.typeMissing(id) : op === 'ADD' ? catalogErrors.accessExists(id, project) : catalogErrors.accessMissing(id, project)));
   }
 
   async markDeleting(id: string, since: string): Promise<void> {
@@ -285,7 +296,7 @@ export class DynamoShareTypeCatalog implements ShareTypeCatalog {
       ConditionExpression: 'attribute_exists(id)',
       ExpressionAttributeNames: { '#d': 'deleting_since' },
       ExpressionAttributeValues: marshall({ ':since': since }),
-    }, () => new ShareTypeCatalogError('type_missing', `Share type ${id} could not be found.`));
+    }, () => catalogErrors.typeMissing(id));
   }
 
   async clearDeleting(id: string): Promise<void> {
@@ -297,16 +308,5 @@ export class DynamoShareTypeCatalog implements ShareTypeCatalog {
     } catch (err) {
       if (!isConditionFailure(err)) throw err;
     }
-  }
-
-  async removeProjectAccess(id: string, project: string): Promise<void> {
-    await this.updateType(id, {
-      UpdateExpression: 'DELETE #p :set',
-      ConditionExpression: 'attribute_exists(id) AND contains(#p, :project)',
-      ExpressionAttributeNames: { '#p': 'projects' },
-      ExpressionAttributeValues: marshall({ ':set': new Set([project]), ':project': project }),
-    }, (now) => (now
-      ? new ShareTypeCatalogError('access_missing', `Share type access not found for ${id} / ${project} combination.`)
-      : new ShareTypeCatalogError('type_missing', `Share type ${id} could not be found.`)));
   }
 }
