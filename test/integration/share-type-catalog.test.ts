@@ -6,7 +6,6 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { APIGatewayProxyEventV2WithJWTAuthorizer } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { AwsHttpClient, DYNAMODB } from '../../functions/adapters/aws-http.ts';
 import { DynamoRepository } from '../../functions/adapters/repository.ts';
@@ -14,14 +13,12 @@ import { DynamoShareTypeCatalog, nameClaimId, ShareTypeCatalogError } from '../.
 import type { WorkflowStarter } from '../../functions/adapters/starter.ts';
 import { LocalStorageBackend } from '../../functions/adapters/storage-local.ts';
 import type { ApiDependencies } from '../../functions/api/context.ts';
-import { handleRequest } from '../../functions/api/handler.ts';
 import { DEFAULT_DRIVER_CONFIG } from '../../functions/domain/drivers.ts';
 import { DEFAULT_SHARE_TYPE_CONFIG, SERVICE_EXTRA_SPECS, type StoredShareType } from '../../functions/domain/share-types.ts';
 import { createTables } from '../../local/dynamodb-local.ts';
 import { tableNames } from '../../local/env.ts';
+import { ADMIN, callApi, MEMBER } from '../unit/helpers/manila-api.ts';
 
-const ADMIN = { sub: 'user-admin', project_id: 'admin', roles: ['admin', 'member', 'reader'] };
-const MEMBER = { sub: 'user-alpha', project_id: 'alpha', roles: ['member', 'reader'] };
 const DHSS = { driver_handles_share_servers: 'False' };
 
 let tables: ReturnType<typeof tableNames>;
@@ -49,19 +46,10 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(() => { if (root) rmSync(root, { recursive: true, force: true }); });
 
-async function call(method: string, target: string, body?: unknown, claims: Record<string, unknown> = ADMIN) {
+/** The API handler over the DynamoDB catalog; `target` may carry a query string. At 2.91, as an admin unless told. */
+function call(method: string, target: string, body?: unknown, claims: Record<string, unknown> = ADMIN) {
   const [path, query] = target.split('?') as [string, string | undefined];
-  const event = {
-    version: '2.0', routeKey: '$default', rawPath: path, rawQueryString: query ?? '',
-    queryStringParameters: query ? Object.fromEntries(new URLSearchParams(query)) : undefined,
-    headers: { host: 'api.test', 'x-openstack-manila-api-version': '2.91' },
-    requestContext: { http: { method, path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'test' }, authorizer: { jwt: { claims, scopes: [] } } },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    isBase64Encoded: false,
-  } as unknown as APIGatewayProxyEventV2WithJWTAuthorizer;
-  const res = await handleRequest(event, () => deps);
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests inspect free-form JSON
-  return { status: res.statusCode ?? 0, json: (res.body ? JSON.parse(res.body as string) : undefined) as any };
+  return callApi(deps, method, path, { body, claims, version: '2.91', ...(query ? { query: Object.fromEntries(new URLSearchParams(query)) } : {}) });
 }
 
 /** Every item of the table, claims included. */

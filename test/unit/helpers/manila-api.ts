@@ -46,6 +46,25 @@ export interface Answer {
   json: any;
 }
 
+/** One request through the API handler, as API Gateway (HTTP API, JWT authorizer) passes it; claims MEMBER unless given (null: none). */
+export async function callApi(deps: ApiDependencies, method: string, path: string, options: CallOptions = {}): Promise<Answer> {
+  const claims = options.claims === undefined ? MEMBER : options.claims;
+  const event = {
+    version: '2.0', routeKey: '$default', rawPath: path, rawQueryString: new URLSearchParams(options.query ?? {}).toString(),
+    headers: { host: 'api.test', ...(options.version ? { 'x-openstack-manila-api-version': options.version } : {}), ...(options.headers ?? {}) },
+    queryStringParameters: options.query,
+    requestContext: {
+      http: { method, path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'test' },
+      authorizer: claims === null ? undefined : { jwt: { claims, scopes: [] } },
+    },
+    body: options.body === undefined ? undefined : JSON.stringify(options.body),
+    isBase64Encoded: false,
+  } as unknown as APIGatewayProxyEventV2WithJWTAuthorizer;
+  const res = await handleRequest(event, () => deps);
+  const json: unknown = typeof res.body === 'string' && res.body !== '' ? JSON.parse(res.body) : undefined;
+  return { status: res.statusCode ?? 0, headers: (res.headers ?? {}) as Record<string, string>, json };
+}
+
 export function apiFixture(shareTypes: ShareTypeConfig = TWO_TYPES) {
   const root = mkdtempSync(join(tmpdir(), 'manila-api-'));
   onTestFinished(() => rmSync(root, { recursive: true, force: true }));
@@ -61,23 +80,7 @@ export function apiFixture(shareTypes: ShareTypeConfig = TWO_TYPES) {
     repository, starter, shareTypeCatalog, storage: new LocalStorageBackend(root),
     settings: { drivers: DEFAULT_DRIVER_CONFIG, availabilityZone: 'nova', backupQuota: 10, shareTypes },
   };
-  const call = async (method: string, path: string, options: CallOptions = {}): Promise<Answer> => {
-    const claims = options.claims === undefined ? MEMBER : options.claims;
-    const event = {
-      version: '2.0', routeKey: '$default', rawPath: path, rawQueryString: new URLSearchParams(options.query ?? {}).toString(),
-      headers: { host: 'api.test', ...(options.version ? { 'x-openstack-manila-api-version': options.version } : {}), ...(options.headers ?? {}) },
-      queryStringParameters: options.query,
-      requestContext: {
-        http: { method, path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'test' },
-        authorizer: claims === null ? undefined : { jwt: { claims, scopes: [] } },
-      },
-      body: options.body === undefined ? undefined : JSON.stringify(options.body),
-      isBase64Encoded: false,
-    } as unknown as APIGatewayProxyEventV2WithJWTAuthorizer;
-    const res = await handleRequest(event, () => deps);
-    const json: unknown = typeof res.body === 'string' && res.body !== '' ? JSON.parse(res.body) : undefined;
-    return { status: res.statusCode ?? 0, headers: (res.headers ?? {}) as Record<string, string>, json };
-  };
+  const call = (method: string, path: string, options: CallOptions = {}) => callApi(deps, method, path, options);
   const createShare = async (extra: Record<string, unknown> = {}, claims: Claims = MEMBER) => {
     const res = await call('POST', `/v2/${String(claims.project_id)}/shares`, { claims, body: { share: { share_proto: 'NFS', size: 1, ...extra } } });
     if (res.status !== 202) throw new Error(`share create: ${res.status} ${JSON.stringify(res.json)}`);
