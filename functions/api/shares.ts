@@ -314,12 +314,12 @@ const RECYCLE_BIN_REFUSALS: Record<string, string> = {
 };
 
 export const shareAction: Operation = async (ctx) => {
-  const named = typeof ctx.body === 'object' && ctx.body !== null && !Array.isArray(ctx.body) ? Object.keys(ctx.body) : [];
-  if (named.length === 1 && Object.hasOwn(RECYCLE_BIN_REFUSALS, named[0]!)) throw badRequest(RECYCLE_BIN_REFUSALS[named[0]!]!);
-  const { action: key, value } = actionOf(ctx.body, SHARE_ACTIONS);
+  const { action: key, value } = actionOf(ctx.body, [...SHARE_ACTIONS, ...Object.keys(RECYCLE_BIN_REFUSALS)]);
   const action = key.replace(/^os-/, '');
   const root = `${key}`;
   const share = await loadShare(ctx, ctx.params.id!);
+  // the share is checked first (404, 403), as for every other action
+  if (Object.hasOwn(RECYCLE_BIN_REFUSALS, action)) throw badRequest(RECYCLE_BIN_REFUSALS[action]!);
   const { repository, storage } = ctx.deps;
   if (action === 'reset_task_state') {
     // `openstack share set --task-state` sends it; before 2.22 Manila has no such action (404)
